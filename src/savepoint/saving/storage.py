@@ -1,0 +1,358 @@
+"""The one place that touches files: atomic commits, fsync, streaming writes and mapped reads.
+
+Every byte savepoint writes or reads goes through this module. Writers never expose a
+half-written file under its final name: they write ``.<name>.tmp-<random>`` in the target's
+directory, fsync it, ``os.replace`` it over the target and fsync the directory. If anything fails
+before the commit, the temporary file is removed and the target is left as it was.
+
+Example:
+    >>> import numpy as np, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with atomic_writer(os.path.join(d, "a.bin")) as f:
+    ...     _ = f.write(memoryview(np.arange(4, dtype=np.int32)))
+    >>> bytes(map_file(os.path.join(d, "a.bin")))[:4]
+    b'\\x00\\x00\\x00\\x00'
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import secrets
+from types import TracebackType
+from typing import BinaryIO, Union
+
+from savepoint.errors import CheckpointNotFoundError
+
+PathLike = Union[str, "os.PathLike[str]"]
+Buffer = Union[bytes, bytearray, memoryview]
+
+_TMP_MARKER = ".tmp-"
+
+
+def _fspath(path: PathLike) -> str:
+    return os.fspath(path)
+
+
+def temp_name_for(path: PathLike) -> str:
+    """Return a fresh temporary path beside ``path``: ``<dir>/.<name>.tmp-<random hex>``.
+
+    Example:
+        >>> temp_name_for("/ckpt/cp.ckpt.index").startswith("/ckpt/.cp.ckpt.index.tmp-")
+        True
+    """
+    path = _fspath(path)
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}{_TMP_MARKER}{secrets.token_hex(6)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of this module's temporary names (left behind by a crash).
+
+    Example:
+        >>> is_temp_name(".cp.ckpt.index.tmp-a1b2c3d4e5f6"), is_temp_name("cp.ckpt.index")
+        (True, False)
+    """
+    return name.startswith(".") and _TMP_MARKER in name
+
+
+def fsync_dir(directory: PathLike) -> None:
+    """fsync a directory so that a rename inside it survives a power loss (no-op where unsupported).
+
+    Example:
+        >>> import tempfile
+        >>> fsync_dir(tempfile.mkdtemp())
+    """
+    directory = _fspath(directory) or "."
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # e.g. Windows cannot open directories; the rename is still atomic there
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class AtomicWriter:
+    """A binary file that appears under its final name only when committed.
+
+    Use through :func:`atomic_writer`. ``write`` accepts any buffer (``bytes``, ``memoryview``,
+    a C-contiguous numpy array) and writes it without copying it into Python-level buffers.
+    Leaving the ``with`` block normally commits (fsync, rename, fsync dir); leaving it through an
+    exception (or calling :meth:`abort`) removes the temporary file and leaves the target untouched.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = _fspath(path)
+        self.temp_path = temp_name_for(self.path)
+        self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=1 << 20)
+        self.bytes_written = 0
+        self._done = False
+
+    def write(self, data: Buffer) -> int:
+        """Append ``data``; return the number of bytes written."""
+        if self._file is None:
+            raise ValueError(f"Expected an open writer for {self.path!r}. Received a closed one.")
+        view = memoryview(data)
+        if not view.c_contiguous:
+            raise ValueError(
+                f"Expected a C-contiguous buffer to write to {self.path!r}. Received a "
+                "non-contiguous one. Fix: pass numpy.ascontiguousarray(x).")
+        view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
+        total = self._file.write(view)  # buffered: large views go straight to the OS
+        self.bytes_written += total
+        return total
+
+    def tell(self) -> int:
+        """Number of bytes written so far."""
+        return self.bytes_written
+
+    def commit(self) -> None:
+        """fsync the temporary file, rename it over the target and fsync the directory."""
+        if self._done:
+            return
+        assert self._file is not None
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            os.replace(self.temp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        fsync_dir(os.path.dirname(self.path))
+
+    def abort(self) -> None:
+        """Close and delete the temporary file; the target is left untouched."""
+        if self._done:
+            return
+        self._done = True
+        if self._file is not None:
+            try:
+                self._file.close()
+            finally:
+                self._file = None
+        try:
+            os.remove(self.temp_path)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "AtomicWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def atomic_writer(path: PathLike) -> AtomicWriter:
+    """Open ``path`` for an atomic, streaming binary write (use as a context manager).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
+        >>> with atomic_writer(p) as f:
+        ...     _ = f.write(b"hello")
+        >>> read_bytes(p)
+        b'hello'
+    """
+    return AtomicWriter(path)
+
+
+def write_bytes_atomically(path: PathLike, data: Buffer) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename, fsync dir).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
+        >>> write_bytes_atomically(p, b"abc"); read_bytes(p)
+        b'abc'
+    """
+    with atomic_writer(path) as f:
+        f.write(data)
+
+
+def replace_text_atomically(path: PathLike, text: str) -> None:
+    """Replace the text file ``path`` with ``text`` (UTF-8) atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "checkpoint")
+        >>> replace_text_atomically(p, 'model_checkpoint_path: "cp.ckpt"\\n')
+        >>> read_text(p)
+        'model_checkpoint_path: "cp.ckpt"\\n'
+    """
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def _missing(path: str) -> CheckpointNotFoundError:
+    return CheckpointNotFoundError(
+        f"Expected a file at {path!r}. Received a path that does not exist. "
+        "Fix: check the path or prefix (and that the save finished).")
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """Return the whole content of ``path``; a missing file raises ``CheckpointNotFoundError``.
+
+    Example:
+        >>> read_bytes("/nonexistent/file")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    path = _fspath(path)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise _missing(path) from None
+
+
+def read_text(path: PathLike) -> str:
+    """Return the UTF-8 text of ``path``.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "t.txt"); replace_text_atomically(p, "hi")
+        >>> read_text(p)
+        'hi'
+    """
+    return read_bytes(path).decode("utf-8")
+
+
+def open_read(path: PathLike) -> BinaryIO:
+    """Open ``path`` for binary reading (the caller closes it).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"ab")
+        >>> with open_read(p) as f: f.read()
+        b'ab'
+    """
+    path = _fspath(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise _missing(path) from None
+
+
+def map_file(path: PathLike) -> memoryview:
+    """Map ``path`` read-only into memory and return a ``memoryview`` of its bytes.
+
+    The mapping stays alive as long as the returned view (or arrays made from it with
+    ``np.frombuffer``) is referenced. An empty file returns an empty view.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"\\x01\\x00")
+        >>> np.frombuffer(map_file(p), dtype="<u2")[0]
+        np.uint16(1)
+    """
+    path = _fspath(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                return memoryview(b"")
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise _missing(path) from None
+    return memoryview(mapped)
+
+
+def file_size(path: PathLike) -> int:
+    """Size of ``path`` in bytes.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"abc")
+        >>> file_size(p)
+        3
+    """
+    path = _fspath(path)
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        raise _missing(path) from None
+
+
+def exists(path: PathLike) -> bool:
+    """Whether ``path`` exists (file or directory).
+
+    Example:
+        >>> exists("/")
+        True
+    """
+    return os.path.exists(_fspath(path))
+
+
+def isdir(path: PathLike) -> bool:
+    """Whether ``path`` is a directory.
+
+    Example:
+        >>> isdir("/")
+        True
+    """
+    return os.path.isdir(_fspath(path))
+
+
+def listdir(path: PathLike) -> list[str]:
+    """Sorted names in the directory ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> listdir(tempfile.mkdtemp())
+        []
+    """
+    path = _fspath(path)
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        raise _missing(path) from None
+
+
+def remove(path: PathLike, missing_ok: bool = True) -> None:
+    """Delete the file ``path`` (a missing file is fine unless ``missing_ok=False``).
+
+    Example:
+        >>> remove("/nonexistent/file")
+    """
+    path = _fspath(path)
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        if not missing_ok:
+            raise _missing(path) from None
+
+
+def makedirs(path: PathLike) -> None:
+    """Create the directory ``path`` and its parents (existing ones are fine).
+
+    Example:
+        >>> import tempfile, os
+        >>> makedirs(os.path.join(tempfile.mkdtemp(), "a", "b"))
+    """
+    path = _fspath(path)
+    if path:
+        os.makedirs(path, exist_ok=True)
+
+
+def remove_stale_temp_files(directory: PathLike) -> list[str]:
+    """Delete temporary files a crashed writer left in ``directory``; return their names.
+
+    Example:
+        >>> import tempfile
+        >>> remove_stale_temp_files(tempfile.mkdtemp())
+        []
+    """
+    removed = [n for n in listdir(directory) if is_temp_name(n)]
+    for name in removed:
+        remove(os.path.join(_fspath(directory), name))
+    return removed
