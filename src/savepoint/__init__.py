@@ -1,0 +1,21 @@
+"""savepoint: the Keras API on PyTorch, with checkpoints TensorFlow can read.
+
+Example:
+    >>> import savepoint as keras
+    >>> model = keras.Sequential([keras.layers.Dense(10, input_shape=(784,))])
+    >>> model.count_params()
+    7850
+"""
+
+from savepoint import (backend, callbacks, config, datasets, errors, layers, losses, metrics,
+                       optimizers, saving, utils)
+from savepoint.errors import SavepointError
+from savepoint.layers import Input
+from savepoint.models import Model, Sequential
+from savepoint import models
+
+__version__ = "0.1.0"
+
+__all__ = ["Input", "Model", "SavepointError", "Sequential", "backend", "callbacks", "config",
+           "datasets", "errors", "layers", "losses", "metrics", "models", "optimizers", "saving",
+           "utils", "__version__"]

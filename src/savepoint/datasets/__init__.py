@@ -1,0 +1,5 @@
+"""Datasets with the Keras API: ``mnist.load_data()``."""
+
+from savepoint.datasets import mnist
+
+__all__ = ["mnist"]

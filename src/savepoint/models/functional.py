@@ -1,0 +1,110 @@
+"""The functional graph: the layer calls recorded from ``Input`` tensors, ordered and replayed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.layers.symbolic import KerasTensor, flatten, map_structure
+
+
+class Graph:
+    """The nodes between ``inputs`` and ``outputs`` in execution order.
+
+    Example:
+        >>> from savepoint.layers import Dense, Input
+        >>> x = Input((4,)); g = Graph(x, Dense(2)(x))
+        >>> [type(l).__name__ for l in g.layers]
+        ['InputLayer', 'Dense']
+    """
+
+    def __init__(self, inputs: Any, outputs: Any):
+        self.inputs, self.outputs = inputs, outputs
+        self.flat_inputs: list[KerasTensor] = flatten(inputs)
+        self.flat_outputs: list[KerasTensor] = flatten(outputs)
+        for t in self.flat_inputs + self.flat_outputs:
+            if not isinstance(t, KerasTensor):
+                raise ConfigError(
+                    f"Expected Model inputs and outputs to be symbolic tensors from "
+                    f"savepoint.Input(...) and layer calls. Received: {t!r}.")
+        self.nodes = self._order_nodes()
+        self.layers = [t._history[0] for t in self.flat_inputs]
+        for node in self.nodes:
+            if not any(node.layer is l for l in self.layers):
+                self.layers.append(node.layer)
+        self.input_names = [t._history[0].name for t in self.flat_inputs]
+        self.output_names = [t._history[0].name for t in self.flat_outputs]
+
+    def _order_nodes(self) -> list:
+        ordered, visiting, done = [], set(), set()
+        input_ids = {id(t) for t in self.flat_inputs}
+
+        def visit(tensor: KerasTensor) -> None:
+            layer, node_index, _ = tensor._history
+            node = layer._inbound_nodes[node_index]
+            if id(node) in done:
+                return
+            if id(node) in visiting:
+                raise ConfigError("The layer graph has a cycle; a functional model must be acyclic.")
+            visiting.add(id(node))
+            if id(tensor) not in input_ids:
+                if not node.input_tensors and type(layer).__name__ == "InputLayer":
+                    raise ConfigError(
+                        f"Graph disconnected: output depends on input '{layer.name}' which is "
+                        f"not among the model's inputs {[t.name for t in self.flat_inputs]}. "
+                        f"Pass every Input the outputs need to Model(inputs=...).")
+                for parent in node.input_tensors:
+                    visit(parent)
+            done.add(id(node))
+            ordered.append(node)
+
+        for t in self.flat_outputs:
+            visit(t)
+        return ordered
+
+    def run(self, values: Any, training: bool) -> Any:
+        """Evaluate the graph on concrete tensors."""
+        memo: dict[int, torch.Tensor] = {}
+        for kt, value in zip(self.flat_inputs, self._match_inputs(values)):
+            check_input_shape(value, kt.shape, kt._history[0].name)
+            memo[id(kt)] = value
+        def lookup(t):
+            return memo[id(t)] if isinstance(t, KerasTensor) else t
+        for node in self.nodes:
+            if not node.input_tensors:
+                continue
+            args = map_structure(lookup, node.args)
+            kwargs = map_structure(lookup, node.kwargs)
+            kwargs["training"] = training
+            out = node.layer(*args, **kwargs)
+            for kt, v in zip(node.output_tensors, flatten(out)):
+                memo[id(kt)] = v
+        return map_structure(lookup, self.outputs)
+
+    def _match_inputs(self, values: Any) -> list:
+        if isinstance(values, dict):
+            missing = [n for n in self.input_names if n not in values]
+            if missing:
+                raise ConfigError(f"Missing input(s) {missing}. Expected a dict with keys "
+                                  f"{self.input_names}. Received keys {sorted(values)}.")
+            return [values[n] for n in self.input_names]
+        flat = flatten(values) if isinstance(values, (list, tuple)) else [values]
+        if len(flat) != len(self.flat_inputs):
+            raise ConfigError(f"The model expects {len(self.flat_inputs)} input(s) "
+                              f"({self.input_names}), but it received {len(flat)} input(s).")
+        return flat
+
+
+def check_input_shape(value: Any, expected: tuple, name: str) -> None:
+    """Keras's input compatibility check: rank and every known non-batch dimension."""
+    if not isinstance(value, torch.Tensor) or expected is None:
+        return
+    shape = value.shape
+    if len(shape) != len(expected) or any(
+            e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
+        raise ShapeError(
+            f"Input \"{name}\" is incompatible with the model: expected shape="
+            f"{tuple(expected)}, found shape={tuple(shape)}. Reshape the data, or rebuild the "
+            f"model with the input shape of your data.")

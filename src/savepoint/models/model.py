@@ -1,0 +1,258 @@
+"""``Model``: functional (``Model(inputs, outputs)``) and subclassed models, with training."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from savepoint import backend
+from savepoint.errors import ConfigError, NotBuiltError
+from savepoint.layers.base import Layer, _dedup
+from savepoint.layers.symbolic import flatten, map_structure
+from savepoint.models import summary as summary_lib
+from savepoint.models.functional import Graph
+from savepoint.saving.serialization import builtin
+from savepoint.trainer.trainer import Trainer
+
+
+@builtin("layers", "Functional")
+class Model(Trainer, Layer):
+    """A trainable model: ``Model(inputs, outputs)`` or a subclass defining ``call``.
+
+    Example:
+        >>> import savepoint as keras
+        >>> x = keras.Input((4,)); y = keras.layers.Dense(2)(x)
+        >>> keras.Model(x, y).predict(np.ones((3, 4)), verbose=0).shape
+        (3, 2)
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
+                 **kwargs: Any):
+        Layer.__init__(self, name=name, **kwargs)
+        Trainer.__init__(self)
+        self._graph: Graph | None = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ConfigError("Model expected both `inputs` and `outputs` for a functional "
+                                  "model. Received only one of them.")
+            self._graph = Graph(inputs, outputs)
+            self._graph_layers = torch.nn.ModuleList(self._graph.layers)
+            self.built = True
+
+    # ----- structure -----------------------------------------------------------------------
+    @property
+    def inputs(self) -> list:
+        return list(self._graph.flat_inputs) if self._graph else None
+
+    @property
+    def outputs(self) -> list:
+        return list(self._graph.flat_outputs) if self._graph else None
+
+    @property
+    def input_names(self) -> list[str]:
+        return self._graph.input_names if self._graph else []
+
+    @property
+    def output_names(self) -> list[str]:
+        return self._graph.output_names if self._graph else []
+
+    @property
+    def layers(self) -> list[Layer]:
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or position, as in Keras."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ConfigError(f"Was asked to retrieve layer at index {index} but model only "
+                                  f"has {len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ConfigError(f"No such layer: {name}. Existing layers are: "
+                          f"{[l.name for l in self.layers]}.")
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        own = [v for v in self._variables if v.trainable]
+        return _dedup([w for l in self.layers for w in l.trainable_weights] + own)
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        own = [v for v in self._variables if not v.trainable]
+        return _dedup([w for l in self.layers for w in l.non_trainable_weights] + own)
+
+    @property
+    def weights(self):
+        return _dedup([w for l in self.layers for w in l.weights] + list(self._variables))
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def set_weights(self, weights: list) -> None:
+        """Assign numpy arrays in ``model.weights`` order; all shapes checked first."""
+        Layer.set_weights(self, weights)
+
+    # ----- calling and building ------------------------------------------------------------
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if self._graph is None:
+            raise NotImplementedError(
+                f"Model '{self.name}' has no call(): subclass Model and define call(inputs), or "
+                f"build a functional model with Model(inputs, outputs).")
+        return self._graph.run(inputs, bool(training))
+
+    def build(self, input_shape: Any) -> None:
+        """Create the weights by running the model once on zeros of ``input_shape``."""
+        if self._graph is not None or self.built:
+            self.built = True
+            return
+        def zeros(shape):
+            return torch.zeros(tuple(1 if d is None else d for d in shape),
+                               dtype=self._torch_dtype, device=self._device())
+        shapes = input_shape
+        dummy = map_structure(zeros, shapes) if isinstance(shapes, (list, dict)) and not \
+            all(isinstance(d, (int, type(None))) for d in shapes) else zeros(tuple(shapes))
+        self.built = True
+        with torch.no_grad():
+            self(dummy, training=False)
+        self._build_input_shape = input_shape
+
+    def _build_from(self, inputs: Any) -> None:
+        self.built = True
+        self._build_input_shape = map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise NotBuiltError(
+                f"Model '{self.name}' is not built yet: its weights are created on the first "
+                f"call. Call the model on a batch of data, call build(input_shape), or give the "
+                f"first layer an input_shape.")
+        return Layer.count_params(self)
+
+    def summary(self, line_length: int = 65, print_fn: Callable | None = None) -> None:
+        """Print the Keras table of layers, output shapes and parameter counts."""
+        if not self.built:
+            raise NotBuiltError(
+                f"This model has not yet been built. Build the model first by calling build() "
+                f"or by calling the model on a batch of data (model '{self.name}').")
+        summary_lib.print_summary(self, line_length=line_length, print_fn=print_fn)
+
+    # ----- config ---------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        if self._graph is None:
+            return {"name": self.name, "trainable": self.trainable}
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":
+        if "layers" in config and "input_layers" in config:
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+
+def functional_config(model: Model) -> dict:
+    """Keras's functional config: layers with their inbound nodes, input and output layers."""
+    from savepoint.saving.serialization import serialize
+    graph = model._graph
+    layers = []
+    for layer in graph.layers:
+        entry = serialize(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [_node_config(n) for n in layer._inbound_nodes
+                                  if n.input_tensors and _node_in_graph(n, graph)]
+        layers.append(entry)
+    def ref(t):
+        layer, node_index, tensor_index = t._history
+        return [layer.name, _graph_node_index(layer, node_index, graph), tensor_index]
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": map_structure(ref, graph.inputs if isinstance(graph.inputs, list)
+                                          else [graph.inputs]),
+            "output_layers": map_structure(ref, graph.outputs if isinstance(graph.outputs, list)
+                                           else [graph.outputs])}
+
+
+def _node_in_graph(node, graph) -> bool:
+    return any(n is node for n in graph.nodes)
+
+
+def _graph_node_index(layer, node_index, graph) -> int:
+    node = layer._inbound_nodes[node_index]
+    kept = [n for n in layer._inbound_nodes if not n.input_tensors or _node_in_graph(n, graph)]
+    return next(i for i, n in enumerate(kept) if n is node)
+
+
+def _node_config(node) -> dict:
+    def ref(t):
+        if hasattr(t, "_history"):
+            layer, node_index, tensor_index = t._history
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(t.shape), "dtype": t.dtype,
+                               "keras_history": [layer.name, node_index, tensor_index]}}
+        return t
+    kwargs = {k: ref(v) for k, v in node.kwargs.items() if k != "training"}
+    return {"args": map_structure(ref, list(node.args)), "kwargs": kwargs}
+
+
+def functional_from_config(cls, config: dict, custom_objects: dict | None) -> Model:
+    """Rebuild a functional model by re-calling each layer on its recorded inputs."""
+    from savepoint.layers.symbolic import KerasTensor
+    from savepoint.saving.serialization import deserialize
+    created: dict[str, Layer] = {}
+    for entry in config["layers"]:
+        layer_config = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
+        created[entry["name"]] = deserialize(layer_config, "layers", custom_objects)
+    pending = list(config["layers"])
+    progress = True
+    while pending and progress:
+        progress = False
+        for entry in list(pending):
+            layer = created[entry["name"]]
+            calls = entry.get("inbound_nodes", [])
+            def resolve(v):
+                if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+                    name, ni, ti = v["config"]["keras_history"]
+                    src = created[name]
+                    if ni >= len(src._inbound_nodes):
+                        raise LookupError
+                    return flatten(src._inbound_nodes[ni].outputs)[ti]
+                if isinstance(v, (list, tuple)):
+                    return type(v)(resolve(x) for x in v)
+                if isinstance(v, dict):
+                    return {k: resolve(x) for k, x in v.items()}
+                return v
+            try:
+                resolved = [(resolve(c["args"]), resolve(c["kwargs"]))
+                            for c in calls[len(layer._inbound_nodes) - (1 if _is_input(layer) else 0):]]
+            except LookupError:
+                continue
+            for args, kwargs in resolved:
+                layer(*args, **kwargs)
+            pending.remove(entry)
+            progress = True
+    if pending:
+        raise ConfigError(f"Could not rebuild layers {[e['name'] for e in pending]}: their "
+                          f"inputs never became available. The config is inconsistent.")
+    def tensor(ref):
+        name, ni, ti = ref
+        return flatten(created[name]._inbound_nodes[ni].outputs)[ti]
+    inputs = [tensor(r) for r in config["input_layers"]]
+    outputs = [tensor(r) for r in config["output_layers"]]
+    return cls(inputs=inputs if len(inputs) > 1 else inputs[0],
+               outputs=outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+
+
+def _is_input(layer) -> bool:
+    return type(layer).__name__ == "InputLayer"
+
+
+__all__ = ["Model"]

@@ -1,0 +1,47 @@
+"""Adam with Keras's update rule and defaults (``epsilon=1e-7``, bias correction folded into lr)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from savepoint.optimizers.base import Optimizer
+from savepoint.saving.serialization import builtin
+
+
+@builtin("optimizers", "adam")
+class Adam(Optimizer):
+    """``m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= lr_t m / (sqrt(v) + eps)`` with
+    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as tf.keras computes it.
+
+    Example:
+        >>> Adam().get_config()["beta_1"]
+        0.9
+    """
+
+    _slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        if amsgrad:
+            self._slot_names = ("m", "v", "vhat")
+
+    def update(self, params, grads, slots, lr, step):
+        m, v = slots["m"], slots["v"]
+        alpha = lr * math.sqrt(1 - self.beta_2 ** step) / (1 - self.beta_1 ** step)
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        sq = torch._foreach_mul(grads, grads)
+        torch._foreach_lerp_(v, sq, 1 - self.beta_2)
+        if self.amsgrad:
+            torch._foreach_maximum_(slots["vhat"], v)
+            v = slots["vhat"]
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_add_(denom, self.epsilon)
+        torch._foreach_addcdiv_(params, m, denom, value=-alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}

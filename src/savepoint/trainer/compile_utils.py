@@ -1,0 +1,110 @@
+"""What ``compile`` sets up: losses and metrics matched to the model's outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint import losses as losses_lib
+from savepoint import metrics as metrics_lib
+from savepoint.errors import ConfigError
+from savepoint.metrics.base import Mean
+
+
+class CompiledLoss:
+    """One loss per output (a single loss is shared), weighted and summed."""
+
+    def __init__(self, loss: Any, output_names: list[str], loss_weights: Any = None):
+        self.output_names = output_names
+        self.losses = _per_output(loss, output_names, "loss", losses_lib.get)
+        weights = _per_output(loss_weights, output_names, "loss_weights", float) \
+            if loss_weights is not None else [1.0] * len(output_names)
+        self.weights = weights
+        self.trackers = [Mean(name=f"{n}_loss") for n in output_names] if len(output_names) > 1 \
+            else []
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any) -> torch.Tensor:
+        if len(self.output_names) == 1:
+            fn = self.losses[0]
+            if fn is None:
+                raise ConfigError("compile() was given no loss; pass loss=... to compile().")
+            y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
+            y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
+            value = fn(y_true, y_pred, sample_weight)
+            return value * self.weights[0] if self.weights[0] != 1.0 else value
+        trues, preds = _match(y_true, self.output_names), _match(y_pred, self.output_names)
+        total = None
+        for fn, w, t, p, tracker in zip(self.losses, self.weights, trues, preds, self.trackers):
+            if fn is None or t is None:
+                continue
+            value = fn(t, p, sample_weight)
+            tracker.update_state(value.detach())
+            total = value * w if total is None else total + value * w
+        return total
+
+
+class CompiledMetrics:
+    """Metrics per output, named as Keras names them (``out_accuracy`` for several outputs)."""
+
+    def __init__(self, metrics: Any, output_names: list[str], losses: list):
+        self.output_names = output_names
+        per_output = _per_output(metrics, output_names, "metrics", lambda m: m,
+                                 list_means_shared=True)
+        self.metrics: list[list] = []
+        for name, ms, loss in zip(output_names, per_output, losses):
+            ms = ms if isinstance(ms, (list, tuple)) else ([] if ms is None else [ms])
+            resolved = [metrics_lib.get(m, loss=loss) for m in ms]
+            if len(output_names) > 1:
+                for m in resolved:
+                    m.name = f"{name}_{m.name}"
+            self.metrics.append(resolved)
+
+    @property
+    def flat(self) -> list:
+        return [m for ms in self.metrics for m in ms]
+
+    def update(self, y_true: Any, y_pred: Any, sample_weight: Any) -> None:
+        if len(self.output_names) == 1:
+            y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
+            y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
+            for m in self.metrics[0]:
+                m.update_state(y_true, y_pred, sample_weight)
+            return
+        for ms, t, p in zip(self.metrics, _match(y_true, self.output_names),
+                            _match(y_pred, self.output_names)):
+            for m in ms:
+                if t is not None:
+                    m.update_state(t, p, sample_weight)
+
+
+def _per_output(value: Any, names: list[str], what: str, convert, list_means_shared=False) -> list:
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ConfigError(f"Unknown output name(s) {sorted(unknown)} in `{what}`. Expected "
+                              f"keys among the model's outputs: {names}.")
+        return [convert(value[n]) if n in value and value[n] is not None else None for n in names]
+    if isinstance(value, (list, tuple)) and not list_means_shared and len(names) > 1:
+        if len(value) != len(names):
+            raise ConfigError(f"Expected `{what}` to have {len(names)} entries, one per output "
+                              f"{names}. Received {len(value)}.")
+        return [convert(v) if v is not None else None for v in value]
+    if isinstance(value, (list, tuple)) and list_means_shared and len(names) > 1 and \
+            len(value) == len(names) and all(isinstance(v, (list, tuple)) for v in value):
+        return list(value)
+    if value is None:
+        return [None] * len(names)
+    return [convert(value) for _ in names] if not list_means_shared else [value] * len(names)
+
+
+def _match(values: Any, names: list[str]) -> list:
+    if isinstance(values, dict):
+        return [values.get(n) for n in names]
+    if isinstance(values, (list, tuple)):
+        if len(values) != len(names):
+            raise ConfigError(f"Expected {len(names)} targets/outputs ({names}). Received "
+                              f"{len(values)}.")
+        return list(values)
+    raise ConfigError(f"Expected a list or dict of {len(names)} targets for outputs {names}. "
+                      f"Received a single {type(values).__name__}.")

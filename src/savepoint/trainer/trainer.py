@@ -1,0 +1,320 @@
+"""``compile``/``fit``/``evaluate``/``predict``: a thin Keras training loop over torch autograd.
+
+The loop keeps metrics in device tensors and reads them once per epoch; batch logs are lazy, so
+nothing forces a host sync per step unless a callback asks for a value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from savepoint import optimizers as optimizers_lib
+from savepoint.callbacks.base import CallbackList, History, LazyLogs, ProgbarLogger
+from savepoint.errors import ConfigError, NotCompiledError
+from savepoint.layers.symbolic import flatten, map_structure
+from savepoint.metrics.base import Mean
+from savepoint.trainer.compile_utils import CompiledLoss, CompiledMetrics
+from savepoint.trainer.data_adapters import make_adapter, unpack_validation
+
+
+class Trainer:
+    """Mixin giving a model Keras's training API (see ``fit``)."""
+
+    def __init__(self) -> None:
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._compile_config: dict | None = None
+
+    # ----- compile --------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                loss_weights: Any = None, weighted_metrics: Any = None,
+                run_eagerly: bool | None = None, steps_per_execution: int | None = None,
+                jit_compile: Any = None, **kwargs: Any) -> None:
+        """Set the optimizer, loss(es) and metrics used by ``fit`` and ``evaluate``.
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+            >>> m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        """
+        if kwargs:
+            raise ConfigError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        opt = optimizers_lib.get(optimizer)
+        names = self._output_names_for_compile()
+        compiled_loss = CompiledLoss(loss, names, loss_weights)
+        compiled_metrics = CompiledMetrics(metrics, names, compiled_loss.losses)
+        self.optimizer, self.loss = opt, loss
+        self._compiled_loss, self._compiled_metrics = compiled_loss, compiled_metrics
+        self._loss_tracker = Mean(name="loss")
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
+                                "loss_weights": loss_weights}
+        self.compiled = True
+
+    def _output_names_for_compile(self) -> list[str]:
+        names = list(getattr(self, "output_names", []) or [])
+        return names if len(names) > 1 else ["output_1"]
+
+    @property
+    def metrics(self) -> list:
+        if not self.compiled:
+            return []
+        return [self._loss_tracker] + self._compiled_loss.trackers + self._compiled_metrics.flat
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def _assert_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise NotCompiledError(
+                f"You must call `compile()` before calling `{what}()` on model '{self.name}'. "
+                f"For example: model.compile(optimizer='adam', loss='mse').")
+
+    # ----- steps ----------------------------------------------------------------------------
+    def compute_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        """The compiled loss plus regularization losses."""
+        loss = self._compiled_loss(y, y_pred, sample_weight)
+        if self._has_extra_losses:
+            extra = self.losses
+            if extra:
+                loss = loss + torch.stack([l.to(loss.dtype) for l in extra]).sum()
+        return loss
+
+    def train_step(self, data: tuple) -> None:
+        """One optimization step on a batch ``(x, y, sample_weight)``."""
+        x, y, sw = data
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sw)
+        for p in self._train_params:
+            p.grad = None
+        loss.backward()
+        self.optimizer.step(self._train_vars)
+        self._update_trackers(loss, y, y_pred, sw)
+
+    def test_step(self, data: tuple) -> None:
+        """Loss and metrics on one batch without updating weights."""
+        x, y, sw = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sw)
+        self._update_trackers(loss, y, y_pred, sw)
+
+    def predict_step(self, data: tuple) -> Any:
+        return self(data[0], training=False)
+
+    def _update_trackers(self, loss, y, y_pred, sw) -> None:
+        batch = flatten(y_pred)[0].shape[0]
+        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
+        if y is not None:
+            self._compiled_metrics.update(y, map_structure(_detach, y_pred), sw)
+
+    def _logs_now(self) -> dict[str, float]:
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def _lazy_logs(self) -> LazyLogs:
+        return LazyLogs({m.name: m.result for m in self.metrics})
+
+    # ----- fit --------------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: Any = "auto", callbacks: list | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, class_weight: Any = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
+        """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` maps each metric
+        (and ``val_`` metric) to its per-epoch values.
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+            >>> m.compile("sgd", "mse")
+            >>> h = m.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, verbose=0)
+            >>> len(h.history["loss"])
+            2
+        """
+        self._assert_compiled("fit")
+        if class_weight is not None:
+            raise ConfigError("class_weight is not supported yet; pass sample_weight instead.")
+        train = make_adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        val = None
+        if validation_split and validation_data is None:
+            if not hasattr(train, "split"):
+                raise ConfigError("validation_split is only supported for arrays and tensors. "
+                                  "Pass validation_data instead.")
+            train, val = train.split(validation_split)
+            train.shuffle, val.shuffle = shuffle, False
+        elif validation_data is not None:
+            vx, vy, vsw = unpack_validation(validation_data)
+            val = make_adapter(vx, vy, vsw, validation_batch_size or batch_size or 32, False,
+                               validation_steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        self._prepare_training(train)
+        history = History()
+        cbs = [history] + list(callbacks or [])
+        if verbose:
+            cbs.append(ProgbarLogger(verbose=verbose))
+        cblist = CallbackList(cbs, model=self, params={
+            "verbose": verbose, "epochs": epochs, "steps": train.num_batches})
+        return self._run_epochs(train, val, cblist, history, epochs, initial_epoch,
+                                validation_freq)
+
+    def _prepare_training(self, train) -> None:
+        if not self.built:
+            first = next(iter(train.epoch(self._device())))
+            self(first[0], training=False)
+        self._train_vars = self.trainable_weights
+        self._train_params = [v.value for v in self._train_vars]
+        self._has_extra_losses = any(l._regularizers or l._own_losses
+                                     for l in self._flat_layers(include_self=True))
+
+    def _run_epochs(self, train, val, cblist, history, epochs, initial_epoch, validation_freq):
+        self.stop_training = False
+        device = self._device()
+        cblist.on_train_begin()
+        logs: dict = {}
+        want_begin = cblist.wants("on_train_batch_begin")
+        want_end = cblist.wants("on_train_batch_end")
+        lazy = self._lazy_logs()
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cblist.on_epoch_begin(epoch)
+            self.train()
+            for step, batch in enumerate(train.epoch(device)):
+                if want_begin:
+                    cblist.on_train_batch_begin(step)
+                self.train_step(batch)
+                if want_end:
+                    cblist.on_train_batch_end(step, lazy)
+                if self.stop_training:
+                    break
+            self.eval()
+            if getattr(train, "exhausted", False):
+                break
+            logs = self._logs_now()
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                logs.update({f"val_{k}": v for k, v in self._evaluate_adapter(val).items()})
+            cblist.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cblist.on_train_end(logs)
+        self.history = history
+        return history
+
+    def _evaluate_adapter(self, adapter, cblist: CallbackList | None = None) -> dict[str, float]:
+        self.reset_metrics()
+        device = self._device()
+        want = cblist is not None and cblist.wants("on_test_batch_end")
+        lazy = self._lazy_logs()
+        with torch.no_grad():
+            for step, batch in enumerate(adapter.epoch(device)):
+                self.test_step(batch)
+                if want:
+                    cblist.on_test_batch_end(step, lazy)
+        return self._logs_now()
+
+    # ----- evaluate / predict -----------------------------------------------------------------
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: list | None = None, return_dict: bool = False, **kwargs: Any) -> Any:
+        """Loss and metrics on data: a scalar loss, ``[loss, *metrics]``, or a dict.
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+            >>> m.compile("sgd", "mse"); m.evaluate(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+            0.0
+        """
+        self._assert_compiled("evaluate")
+        adapter = make_adapter(x, y, sample_weight, batch_size, False, steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        self._has_extra_losses = any(l._regularizers or l._own_losses
+                                     for l in self._flat_layers(include_self=True))
+        cbs = list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else [])
+        cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
+                                                       "steps": adapter.num_batches})
+        cblist.on_test_begin()
+        logs = self._evaluate_adapter(adapter, cblist)
+        cblist.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = [logs[n] for n in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
+                steps: int | None = None, callbacks: list | None = None) -> Any:
+        """Model outputs for ``x`` as numpy arrays (same structure as the model's outputs).
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(3, input_shape=(2,))])
+            >>> m.predict(np.zeros((5, 2)), verbose=0).shape
+            (5, 3)
+        """
+        adapter = make_adapter(x, None, None, batch_size, False, steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cbs = list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else [])
+        cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
+                                                       "steps": adapter.num_batches})
+        device = self._device()
+        outputs = []
+        cblist.on_predict_begin()
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            for step, batch in enumerate(adapter.epoch(device)):
+                outputs.append(self.predict_step(batch))
+                cblist.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        self.train(was_training)
+        cblist.on_predict_end()
+        if not outputs:
+            raise ConfigError("predict() received no data: the input is empty.")
+        return _concat(outputs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        with torch.no_grad():
+            return map_structure(_to_numpy, self(x, training=False))
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        """One step on one batch; returns the batch's loss and metrics."""
+        self._assert_compiled("train_on_batch")
+        adapter = make_adapter(x, y, sample_weight, None, False, None)
+        adapter.batch_size = max(adapter.n, 1)
+        self._prepare_training(adapter)
+        self.reset_metrics()
+        self.train()
+        self.train_step(next(iter(adapter.epoch(self._device()))))
+        self.eval()
+        logs = self._logs_now()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _detach(t: Any) -> Any:
+    return t.detach() if isinstance(t, torch.Tensor) else t
+
+
+def _to_numpy(t: Any) -> Any:
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t
+
+
+def _concat(batches: list) -> Any:
+    first = batches[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(batches).cpu().numpy()
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concat([b[i] for b in batches]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concat([b[k] for b in batches]) for k in first}
+    return np.asarray(batches)

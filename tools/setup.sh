@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv with savepoint (editable), the CPU build of torch and the test dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import torch, savepoint, pytest, hypothesis, safetensors" 2>/dev/null; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q "torch==2.13.0"
+  .venv/bin/pip install -q -e ".[test]"
+fi
