@@ -60,11 +60,14 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
-def unique_name(prefix: str) -> str:
-    """Keras-style unique object names: ``dense``, ``dense_1``, ``dense_2`` ..."""
+def unique_name(prefix: str, zero_based: bool = True) -> str:
+    """Keras-style unique object names: ``dense``, ``dense_1`` ... (``input_1``, ``input_2`` ...
+    when not ``zero_based``)."""
     with _LOCK:
         n = _UIDS.get(prefix, 0)
         _UIDS[prefix] = n + 1
+    if not zero_based:
+        return f"{prefix}_{n + 1}"
     return prefix if n == 0 else f"{prefix}_{n}"
 
 

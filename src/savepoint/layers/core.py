@@ -14,9 +14,6 @@ from savepoint.layers.base import Layer
 from savepoint.layers.symbolic import KerasTensor, Node
 from savepoint.saving.serialization import builtin, serialize
 
-_INPUT_COUNT = [0]
-
-
 def _init_config(obj: Any) -> Any:
     return serialize(obj) if not isinstance(obj, str) else obj
 
@@ -29,8 +26,7 @@ class InputLayer(Layer):
                  dtype: Any = None, name: str | None = None, batch_input_shape: tuple | None = None,
                  shape: tuple | None = None, sparse: bool = False, ragged: bool = False, **kwargs):
         if name is None:
-            _INPUT_COUNT[0] += 1
-            name = f"input_{_INPUT_COUNT[0]}"
+            name = backend.unique_name("input", zero_based=False)
         shape = shape if shape is not None else input_shape
         if batch_input_shape is None:
             if shape is None:
