@@ -1,0 +1,130 @@
+"""Benchmark: savepoint ``fit`` vs a hand-written PyTorch loop doing the same work (and Keras 3).
+
+The tutorial model (Dense 512 relu, Dropout 0.2, Dense 10; Adam; sparse CE from logits) trains on
+1000 samples with batch 32, shuffling every epoch, tracking loss and accuracy, and running a
+validation pass each epoch. Runs are interleaved in pairs and the median ratio is printed.
+
+    .venv/bin/python benchmarks/fit_overhead.py --epochs 50 --pairs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+
+
+def make_data(n: int = 1000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 784), dtype=np.float32)
+    y = rng.integers(0, 10, n).astype(np.int64)
+    return x, y
+
+
+def run_savepoint(x, y, vx, vy, epochs: int) -> float:
+    import savepoint as keras
+    model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(10)])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    start = time.perf_counter()
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, validation_data=(vx, vy))
+    return time.perf_counter() - start
+
+
+def run_torch_loop(x, y, vx, vy, epochs: int) -> float:
+    """What a careful PyTorch user writes by hand for the same job."""
+    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                              torch.nn.Linear(512, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    vxt, vyt = torch.from_numpy(vx), torch.from_numpy(vy)
+    n = len(xt)
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(n)
+        loss_sum, correct = torch.zeros(()), torch.zeros(())
+        for i in range(0, n, 32):
+            idx = perm[i:i + 32]
+            xb, yb = xt[idx], yt[idx]
+            out = net(xb)
+            loss = loss_fn(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(yb)
+                correct += (out.argmax(-1) == yb).sum()
+        net.eval()
+        with torch.no_grad():
+            vloss, vcorrect = torch.zeros(()), torch.zeros(())
+            for i in range(0, len(vxt), 32):
+                out = net(vxt[i:i + 32])
+                vloss += loss_fn(out, vyt[i:i + 32]) * len(out)
+                vcorrect += (out.argmax(-1) == vyt[i:i + 32]).sum()
+        _ = (float(loss_sum) / n, float(correct) / n, float(vloss) / len(vxt),
+             float(vcorrect) / len(vxt))
+    return time.perf_counter() - start
+
+
+def run_keras3(x, y, vx, vy, epochs: int) -> float | None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError:
+        return None
+    if not keras.__version__.startswith("3") or keras.backend.backend() != "torch":
+        return None
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(10)])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    start = time.perf_counter()
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, validation_data=(vx, vy))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    x, y = make_data(1000, 0)
+    vx, vy = make_data(1000, 1)
+    run_savepoint(x, y, vx, vy, 1), run_torch_loop(x, y, vx, vy, 1)  # warm-up
+    ratios, k3_ratios, rows = [], [], []
+    for pair in range(args.pairs):
+        first_ours = pair % 2 == 0
+        if first_ours:
+            ours, hand = run_savepoint(x, y, vx, vy, args.epochs), run_torch_loop(x, y, vx, vy, args.epochs)
+        else:
+            hand, ours = run_torch_loop(x, y, vx, vy, args.epochs), run_savepoint(x, y, vx, vy, args.epochs)
+        k3 = run_keras3(x, y, vx, vy, args.epochs)
+        ratios.append(ours / hand)
+        if k3 is not None:
+            k3_ratios.append(k3 / hand)
+        rows.append((ours, hand, k3))
+        print(f"pair {pair + 1}: savepoint {ours:.2f}s  torch loop {hand:.2f}s  ratio "
+              f"{ours / hand:.3f}" + (f"  keras3 {k3:.2f}s ratio {k3 / hand:.3f}" if k3 else ""))
+    print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, pairs: {args.pairs}")
+    print(f"median savepoint fit / hand-written loop: {statistics.median(ratios):.3f}x "
+          f"(goal <= 1.10x)")
+    if k3_ratios:
+        print(f"median keras 3 (torch) fit / hand-written loop: {statistics.median(k3_ratios):.3f}x")
+    else:
+        print("keras 3 with the torch backend is not installed here: no Keras 3 ratio.")
+
+
+if __name__ == "__main__":
+    main()
