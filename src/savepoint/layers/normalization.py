@@ -1,0 +1,204 @@
+"""Normalization layers: BatchNormalization (moving statistics) and LayerNormalization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.layers import initializers, regularizers
+from savepoint.layers.base import Layer
+from savepoint.saving.serialization import builtin, serialize
+
+_LEGACY_CONFIG_KEYS = ("beta_constraint", "gamma_constraint", "fused", "renorm",
+                       "renorm_clipping", "renorm_momentum", "virtual_batch_size", "adjustment",
+                       "synchronized")
+
+
+def _normalize_axis(axis: Any, layer: str) -> int | list[int]:
+    """Validate an axis argument: an int or a non-empty list/tuple of ints."""
+    if isinstance(axis, int) and not isinstance(axis, bool):
+        return axis
+    if isinstance(axis, (list, tuple)) and axis and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return list(axis)
+    raise ConfigError(f"{layer} expected `axis` to be an int or a list of ints. Received: "
+                      f"axis={axis!r}.")
+
+
+def _resolve_axes(layer: Layer, axis: int | list[int], input_shape: tuple) -> list[int]:
+    """Axes as sorted non-negative ints, checked against ``input_shape``; the batch axis and
+    unknown dimensions are refused, as in Keras."""
+    rank = len(input_shape)
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    resolved = sorted({a + rank if a < 0 else a for a in axes})
+    if any(a <= 0 or a >= rank for a in resolved):
+        raise ShapeError(f"Layer '{layer.name}': invalid axis {axis} for an input of rank {rank} "
+                         f"(shape {tuple(input_shape)}). Use axes in 1..{rank - 1} or -1..-"
+                         f"{rank - 1}; the batch axis 0 cannot be normalized over.")
+    unknown = [a for a in resolved if input_shape[a] is None]
+    if unknown:
+        raise ShapeError(f"Layer '{layer.name}' expected input dimension(s) {unknown} to be "
+                         f"known. Received input_shape={tuple(input_shape)}.")
+    return resolved
+
+
+class _Normalization(Layer):
+    """Shared constructor parts: axis, epsilon, center/scale and gamma/beta creation."""
+
+    def __init__(self, axis: Any, epsilon: float, center: bool, scale: bool,
+                 beta_initializer: Any, gamma_initializer: Any, beta_regularizer: Any,
+                 gamma_regularizer: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.axis = _normalize_axis(axis, type(self).__name__)
+        if not float(epsilon) > 0:
+            raise ConfigError(f"{type(self).__name__} expected `epsilon` > 0. Received: "
+                              f"epsilon={epsilon!r}.")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def _build_affine(self, input_shape: tuple) -> tuple[int, ...]:
+        self.axis = _resolve_axes(self, self.axis, input_shape)
+        self._rank = len(input_shape)
+        shape = tuple(input_shape[a] for a in self.axis)
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer)
+        return shape
+
+    def _check_input(self, inputs: torch.Tensor) -> None:
+        if inputs.dim() != self._rank:
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim={self._rank}, found ndim={inputs.dim()}. Full "
+                             f"shape received: {tuple(inputs.shape)}.")
+
+    def _broadcast(self, param: torch.Tensor) -> torch.Tensor:
+        """A parameter shaped over ``self.axis`` reshaped to broadcast against the input."""
+        shape = [1] * self._rank
+        for a, d in zip(self.axis, param.shape):
+            shape[a] = d
+        return param.reshape(shape)
+
+    def _affine(self, normalized: torch.Tensor) -> torch.Tensor:
+        if self.scale:
+            normalized = normalized * self._broadcast(self.gamma)
+        if self.center:
+            normalized = normalized + self._broadcast(self.beta)
+        return normalized
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def _base_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": serialize(self.beta_initializer),
+                "gamma_initializer": serialize(self.gamma_initializer),
+                "beta_regularizer": serialize(self.beta_regularizer),
+                "gamma_regularizer": serialize(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "_Normalization":
+        return cls(**{k: v for k, v in config.items() if k not in _LEGACY_CONFIG_KEYS})
+
+
+@builtin("layers", "batch_normalization", "BatchNormalizationV2")
+class BatchNormalization(_Normalization):
+    """Normalize with batch statistics in training and moving statistics in inference.
+
+    Training updates ``moving = moving * momentum + batch * (1 - momentum)`` with the biased
+    batch variance (what tf.keras 2 stores, fused or not). A layer with ``trainable=False`` always
+    runs in inference mode and never updates its moving statistics, as in tf.keras 2.
+
+    Example:
+        >>> bn = BatchNormalization()
+        >>> bn(torch.ones(4, 64)).shape, bn.count_params()
+        (torch.Size([4, 64]), 256)
+    """
+
+    def __init__(self, axis: Any = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, **kwargs)
+        if not 0 <= float(momentum) <= 1:
+            raise ConfigError(f"BatchNormalization expected `momentum` in [0, 1]. Received: "
+                              f"momentum={momentum!r}.")
+        self.momentum = float(momentum)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+
+    def build(self, input_shape: tuple) -> None:
+        shape = self._build_affine(input_shape)
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer, trainable=False)
+        self.built = True
+
+    def call(self, inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
+        self._check_input(inputs)
+        if training and self.trainable:
+            reduce = [d for d in range(inputs.dim()) if d not in self.axis]
+            variance, mean = torch.var_mean(inputs, dim=reduce, correction=0)
+            self._update_moving(mean, variance)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        inv = torch.rsqrt(self._broadcast(variance) + self.epsilon)
+        return self._affine((inputs - self._broadcast(mean)) * inv)
+
+    def _update_moving(self, mean: torch.Tensor, variance: torch.Tensor) -> None:
+        with torch.no_grad():
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                moving.mul_(self.momentum).add_(batch.detach().to(moving.dtype),
+                                                alpha=1.0 - self.momentum)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "momentum": self.momentum,
+                "moving_mean_initializer": serialize(self.moving_mean_initializer),
+                "moving_variance_initializer": serialize(self.moving_variance_initializer)}
+
+
+@builtin("layers", "layer_normalization")
+class LayerNormalization(_Normalization):
+    """Normalize each sample over ``axis`` (default the last), then scale by gamma, add beta.
+
+    Example:
+        >>> out = LayerNormalization()(torch.tensor([[1.0, 2.0, 3.0]]))
+        >>> [round(v, 3) for v in out[0].tolist()]
+        [-1.224, 0.0, 1.224]
+    """
+
+    def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, **kwargs)
+
+    def build(self, input_shape: tuple) -> None:
+        self._build_affine(input_shape)
+        self.built = True
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        self._check_input(inputs)
+        variance, mean = torch.var_mean(inputs, dim=self.axis, correction=0, keepdim=True)
+        return self._affine((inputs - mean) * torch.rsqrt(variance + self.epsilon))
+
+    def get_config(self) -> dict:
+        return self._base_config()
+
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
