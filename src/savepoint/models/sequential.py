@@ -67,8 +67,9 @@ class Sequential(Model):
 
     def _build_graph(self) -> None:
         """Run the stack symbolically from the known input shape, building each layer."""
-        if self._input_layer is None:
-            self._input_layer = InputLayer(batch_input_shape=self._batch_input_shape)
+        if self._input_layer is None:  # Keras names it after the first layer: "dense_input"
+            self._input_layer = InputLayer(batch_input_shape=self._batch_input_shape,
+                                           name=f"{self._stack[0].name}_input")
         x = self._input_layer.output
         for layer in self._stack:
             if not any(n.args and n.args[0] is x for n in layer._inbound_nodes):
@@ -116,11 +117,12 @@ class Sequential(Model):
         layers = [serialize(l) for l in self._stack]
         config = {"name": self.name, "layers": layers}
         if self._batch_input_shape is not None:
+            input_name = self._input_layer.name if self._input_layer else \
+                f"{self._stack[0].name}_input"
             config["layers"] = [{"class_name": "InputLayer", "config": {
                 "batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
-                "sparse": False, "ragged": False, "name": self._input_layer.name
-                if self._input_layer else "input_1"}, "module": "savepoint.layers.core",
-                "registered_name": "InputLayer"}] + layers
+                "sparse": False, "ragged": False, "name": input_name},
+                "module": "savepoint.layers.core", "registered_name": "InputLayer"}] + layers
         return config
 
     @classmethod
