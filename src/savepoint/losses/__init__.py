@@ -10,6 +10,16 @@ from savepoint.losses.probabilistic import (BinaryCrossentropy, CategoricalCross
                                             SparseCategoricalCrossentropy, binary_crossentropy,
                                             categorical_crossentropy,
                                             sparse_categorical_crossentropy)
+from savepoint.losses.regression import (KLD, MAE, MAPE, MSE, MSLE, CosineSimilarity, Hinge,
+                                         Huber, KLDivergence, LogCosh, MeanAbsoluteError,
+                                         MeanAbsolutePercentageError, MeanSquaredError,
+                                         MeanSquaredLogarithmicError, Poisson, SquaredHinge,
+                                         cosine_similarity, hinge, huber, kl_divergence, kld,
+                                         kullback_leibler_divergence, log_cosh, logcosh, mae,
+                                         mape, mean_absolute_error,
+                                         mean_absolute_percentage_error, mean_squared_error,
+                                         mean_squared_logarithmic_error, mse, msle, poisson,
+                                         squared_hinge)
 from savepoint.saving.serialization import builtin_objects, deserialize, serialize
 
 
@@ -25,9 +35,10 @@ def get(identifier: Any) -> Loss:
     if isinstance(identifier, str):
         cls = builtin_objects("losses").get(identifier)
         if cls is None:
-            names = sorted(k for k in builtin_objects("losses") if k.islower() or "_" in k)
-            raise ConfigError(f"Unknown loss '{identifier}'. Expected one of: {names}, a Loss "
-                              f"instance or a function (y_true, y_pred).")
+            names = sorted(k for k in builtin_objects("losses") if k.islower())
+            raise ConfigError(f"Unknown loss '{identifier}'. Expected one of: {names} (or a "
+                              f"class name such as 'MeanSquaredError'), a Loss instance or a "
+                              f"function (y_true, y_pred).")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier, "losses")
@@ -37,6 +48,14 @@ def get(identifier: Any) -> Loss:
                       f"{identifier!r} of type {type(identifier).__name__}.")
 
 
-__all__ = ["Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy",
-           "CategoricalCrossentropy", "BinaryCrossentropy", "sparse_categorical_crossentropy",
-           "categorical_crossentropy", "binary_crossentropy", "get", "serialize", "deserialize"]
+__all__ = [
+    "Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
+    "BinaryCrossentropy", "sparse_categorical_crossentropy", "categorical_crossentropy",
+    "binary_crossentropy", "MeanSquaredError", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Huber", "LogCosh",
+    "CosineSimilarity", "Hinge", "SquaredHinge", "KLDivergence", "Poisson",
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh", "logcosh", "cosine_similarity",
+    "hinge", "squared_hinge", "kl_divergence", "kld", "KLD", "kullback_leibler_divergence",
+    "poisson", "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE", "get", "serialize",
+    "deserialize"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from savepoint.errors import ConfigError
-from savepoint.losses.base import Loss
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.losses.base import Loss, match_rank
 from savepoint.saving.serialization import builtin
 
 _EPSILON = 1e-7
@@ -25,36 +25,29 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
     labels = y_true
     if labels.dim() == y_pred.dim() and labels.shape[-1] == 1:
         labels = labels.squeeze(-1)
-    if labels.is_floating_point():
-        labels = labels.long()
-    elif labels.dtype != torch.long:
-        labels = labels.long()
+    labels = labels.long()
     num_classes = y_pred.shape[axis]
     _check_labels(labels, num_classes, ignore_class)
     if axis not in (-1, y_pred.dim() - 1):
         y_pred = y_pred.movedim(axis, -1)
+    # From probabilities Keras clips, takes the log and applies softmax cross-entropy to it.
     logits = y_pred if from_logits else torch.log(y_pred.clamp(_EPSILON, 1 - _EPSILON))
-    flat = logits.reshape(-1, num_classes)
-    if from_logits:
-        losses = F.cross_entropy(flat, labels.reshape(-1), reduction="none",
-                                 ignore_index=ignore_class if ignore_class is not None else -100)
-    else:
-        probs = y_pred.reshape(-1, num_classes)
-        probs = probs / probs.sum(-1, keepdim=True)
-        logp = torch.log(probs.clamp(_EPSILON, 1 - _EPSILON))
-        safe = labels.reshape(-1).clamp(min=0)
-        losses = -logp.gather(1, safe.unsqueeze(1)).squeeze(1)
-        if ignore_class is not None:
-            losses = losses * (labels.reshape(-1) != ignore_class)
+    flat_labels = labels.reshape(-1)
+    if ignore_class is not None:
+        flat_labels = torch.where(flat_labels == ignore_class, -100, flat_labels)
+    losses = F.cross_entropy(logits.reshape(-1, num_classes), flat_labels, reduction="none",
+                             ignore_index=-100)
     return losses.reshape(labels.shape)
 
 
 def _check_labels(labels: torch.Tensor, num_classes: int, ignore_class: int | None) -> None:
     if labels.device.type != "cpu" or labels.numel() == 0:
         return  # a device-side check would force a sync every step
+    if ignore_class is not None:
+        labels = labels[labels != ignore_class]
+        if labels.numel() == 0:
+            return
     low, high = int(labels.min()), int(labels.max())
-    if ignore_class is not None and low == ignore_class:
-        low = 0
     if low < 0 or high >= num_classes:
         raise ConfigError(
             f"Received a label value of {high if high >= num_classes else low} which is outside "
@@ -62,8 +55,20 @@ def _check_labels(labels: torch.Tensor, num_classes: int, ignore_class: int | No
             f"with {num_classes} classes. Check the labels or the size of the last layer.")
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample cross-entropy of one-hot (or soft) labels."""
+def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Per-sample cross-entropy of one-hot (or soft) labels; smoothing mixes in ``1/classes``.
+
+    Example:
+        >>> y = torch.tensor([[0.0, 1.0]]); p = torch.tensor([[0.5, 0.5]])
+        >>> round(float(categorical_crossentropy(y, p)), 4)
+        0.6931
+    """
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ShapeError(
+            f"categorical_crossentropy expects one-hot labels shaped like the predictions "
+            f"{tuple(y_pred.shape)}. Received labels of shape {tuple(y_true.shape)}. For integer "
+            f"labels use sparse_categorical_crossentropy.")
     y_true = y_true.to(y_pred.dtype)
     if label_smoothing:
         n = y_pred.shape[axis]
@@ -76,24 +81,36 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -(y_true * logp).sum(axis)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample binary cross-entropy, averaged over the last axis."""
-    y_true = y_true.to(y_pred.dtype)
-    if y_true.dim() == y_pred.dim() - 1:
-        y_true = y_true.unsqueeze(-1)
+def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Per-sample binary cross-entropy averaged over the last axis; smoothing pulls labels to 0.5.
+
+    Example:
+        >>> round(float(binary_crossentropy(torch.tensor([1.0]), torch.tensor([0.5]))), 4)
+        0.6931
+    """
+    y_true = match_rank(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     else:
         p = y_pred.clamp(_EPSILON, 1 - _EPSILON)
-        values = -(y_true * torch.log(p) + (1 - y_true) * torch.log(1 - p))
+        values = -(y_true * torch.log(p + _EPSILON) + (1 - y_true) * torch.log(1 - p + _EPSILON))
     return values.mean(axis)
 
 
 @builtin("losses", "sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy for integer class labels (``from_logits=True`` for raw scores)."""
+    """Cross-entropy for integer class labels (``from_logits=True`` for raw scores).
+
+    Labels equal to ``ignore_class`` contribute 0 and leave the batch average.
+
+    Example:
+        >>> loss = SparseCategoricalCrossentropy(from_logits=True)
+        >>> round(float(loss(torch.tensor([1]), torch.tensor([[0.0, 0.0]]))), 4)
+        0.6931
+    """
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
                  reduction: str = "sum_over_batch_size",
@@ -105,14 +122,26 @@ class SparseCategoricalCrossentropy(Loss):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.axis,
                                                self.ignore_class)
 
+    def valid_mask(self, y_true, y_pred):
+        if self.ignore_class is None:
+            return None
+        labels = y_true.squeeze(-1) if y_true.dim() == y_pred.dim() else y_true
+        return labels != self.ignore_class
+
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits,
-                "ignore_class": self.ignore_class}
+                "ignore_class": self.ignore_class, "axis": self.axis}
 
 
 @builtin("losses", "categorical_crossentropy")
 class CategoricalCrossentropy(Loss):
-    """Cross-entropy for one-hot labels."""
+    """Cross-entropy for one-hot labels.
+
+    Example:
+        >>> loss = CategoricalCrossentropy(label_smoothing=0.1)
+        >>> float(loss(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]]))) > 0
+        True
+    """
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str = "sum_over_batch_size", name: str = "categorical_crossentropy"):
@@ -130,7 +159,13 @@ class CategoricalCrossentropy(Loss):
 
 @builtin("losses", "binary_crossentropy")
 class BinaryCrossentropy(Loss):
-    """Binary cross-entropy for 0/1 labels."""
+    """Binary cross-entropy for 0/1 labels.
+
+    Example:
+        >>> loss = BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss(torch.tensor([[1.0]]), torch.tensor([[0.0]]))), 4)
+        0.6931
+    """
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str = "sum_over_batch_size", name: str = "binary_crossentropy"):
