@@ -1,5 +1,13 @@
 """Callbacks with Keras names; checkpointing callbacks are added by the saving issues."""
 
 from savepoint.callbacks.base import Callback, CallbackList, History, LazyLogs, ProgbarLogger
+from savepoint.callbacks.csv_logger import CSVLogger
+from savepoint.callbacks.early_stopping import EarlyStopping
+from savepoint.callbacks.lambda_callback import LambdaCallback
+from savepoint.callbacks.lr_scheduler import LearningRateScheduler
+from savepoint.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from savepoint.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "History", "LazyLogs", "ProgbarLogger"]
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+           "LazyLogs", "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau",
+           "TerminateOnNaN"]

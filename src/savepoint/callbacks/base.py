@@ -47,12 +47,15 @@ class Callback:
     def on_predict_end(self, logs=None): pass
 
     def _implements(self, hook: str) -> bool:
-        mine = getattr(type(self), hook)
-        if mine is not getattr(Callback, hook):
+        """Whether this callback does something in ``hook`` (batch hooks are skipped if not)."""
+        if self._overrides(hook):
             return True
         legacy = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
-        return hook in legacy and getattr(type(self), legacy[hook]) is not \
-            getattr(Callback, legacy[hook])
+        return hook in legacy and self._overrides(legacy[hook])
+
+    def _overrides(self, hook: str) -> bool:
+        # A hook set on the instance (LambdaCallback) counts as much as one defined by a subclass.
+        return hook in self.__dict__ or getattr(type(self), hook) is not getattr(Callback, hook)
 
 
 class CallbackList:
@@ -130,7 +133,7 @@ class ProgbarLogger(Callback):
         self.progbar: Progbar | None = None
         self.seen = 0
         self.epochs = 1
-        self._train = True
+        self._called_in_fit = False
 
     def set_params(self, params):
         super().set_params(params)
@@ -143,7 +146,11 @@ class ProgbarLogger(Callback):
         self.progbar = Progbar(target, verbose=self.verbose, stream=self.stream)
 
     def on_train_begin(self, logs=None):
-        self._train = True
+        # Inside fit, validation is silent: the epoch's line shows the val_ metrics instead.
+        self._called_in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._called_in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._new_bar(self.params.get("steps"))
@@ -181,7 +188,7 @@ class ProgbarLogger(Callback):
         self.progbar.update(self.seen, None, finalize=True)
 
     def _train_running(self) -> bool:
-        return False
+        return self._called_in_fit
 
 
 class LazyLogs(Mapping):

@@ -159,9 +159,9 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         self._prepare_training(train)
         history = History()
-        cbs = [history] + list(callbacks or [])
-        if verbose:
-            cbs.append(ProgbarLogger(verbose=verbose))
+        # Keras's order: the progress bar first, History last (it sees what callbacks add).
+        cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
+        cbs.append(history)
         cblist = CallbackList(cbs, model=self, params={
             "verbose": verbose, "epochs": epochs, "steps": train.num_batches})
         return self._run_epochs(train, val, cblist, history, epochs, initial_epoch,
@@ -201,7 +201,10 @@ class Trainer:
                 break
             logs = self._logs_now()
             if val is not None and (epoch + 1) % validation_freq == 0:
-                logs.update({f"val_{k}": v for k, v in self._evaluate_adapter(val).items()})
+                cblist.on_test_begin()
+                val_logs = self._evaluate_adapter(val, cblist)
+                cblist.on_test_end(val_logs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -213,9 +216,12 @@ class Trainer:
         self.reset_metrics()
         device = self._device()
         want = cblist is not None and cblist.wants("on_test_batch_end")
+        want_begin = cblist is not None and cblist.wants("on_test_batch_begin")
         lazy = self._lazy_logs()
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
+                if want_begin:
+                    cblist.on_test_batch_begin(step)
                 self.test_step(batch)
                 if want:
                     cblist.on_test_batch_end(step, lazy)
@@ -238,7 +244,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         self._has_extra_losses = any(l._regularizers or l._own_losses
                                      for l in self._flat_layers(include_self=True))
-        cbs = list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else [])
+        cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
         cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
                                                        "steps": adapter.num_batches})
         cblist.on_test_begin()
@@ -261,9 +267,10 @@ class Trainer:
         """
         adapter = make_adapter(x, None, None, batch_size, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else [])
+        cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
         cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
                                                        "steps": adapter.num_batches})
+        want_begin = cblist.wants("on_predict_batch_begin")
         device = self._device()
         outputs = []
         cblist.on_predict_begin()
@@ -271,6 +278,8 @@ class Trainer:
         self.eval()
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
+                if want_begin:
+                    cblist.on_predict_batch_begin(step)
                 outputs.append(self.predict_step(batch))
                 cblist.on_predict_batch_end(step, {"outputs": outputs[-1]})
         self.train(was_training)

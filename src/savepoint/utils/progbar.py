@@ -13,11 +13,22 @@ def _is_dynamic(stream: TextIO) -> bool:
 
 
 def format_value(value: float) -> str:
-    """Keras's number format: 4 decimals, or scientific below 1e-3."""
+    """Keras's number format: 4 decimals, or scientific below 1e-3 (with a leading space).
+
+    Example:
+        >>> format_value(0.5), format_value(1e-5)
+        (' 0.5000', ' 1.0000e-05')
+    """
     return f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
 
 
 def format_time_per_unit(seconds: float, unit: str) -> str:
+    """Keras's time format: ``2s/step``, ``13ms/step`` or ``250us/step``.
+
+    Example:
+        >>> format_time_per_unit(0.013, "step")
+        '13ms/step'
+    """
     if seconds >= 1 or seconds == 0:
         return f"{seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
@@ -103,16 +114,10 @@ class Progbar:
         for key, value in self._items(values):
             info += f" - {key}:{format_value(value)}"
         per_unit = elapsed / current if current else 0.0
-        info += f" - {_ms(elapsed)}/epoch"
+        info += f" - {format_time_per_unit(elapsed, 'epoch')}"
         info += f" - {format_time_per_unit(per_unit, self.unit_name)}\n"
         self.stream.write(info)
         self.stream.flush()
-
-
-def _ms(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.0f}s"
-    return f"{seconds * 1e3:.0f}ms"
 
 
 def _format_eta(eta: float) -> str:
