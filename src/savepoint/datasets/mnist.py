@@ -110,24 +110,27 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, target: str, sha256: str, connect_timeout: float = CONNECT_TIMEOUT_S,
-             total_timeout: float = TOTAL_TIMEOUT_S) -> None:
+def download(url: str, target: str, sha256: str, connect_timeout: float | None = None,
+             total_timeout: float | None = None) -> None:
     """Download ``url`` to ``target`` atomically, checking its sha256 before the file appears.
 
-    Each socket operation times out after ``connect_timeout`` seconds and the whole transfer after
-    ``total_timeout``; any failure (network error, timeout, hash mismatch) raises
+    Each socket operation times out after ``connect_timeout`` seconds (default
+    ``CONNECT_TIMEOUT_S``) and the whole transfer after ``total_timeout`` (default
+    ``TOTAL_TIMEOUT_S``); any failure (network error, timeout, hash mismatch) raises
     ``DownloadError`` and leaves no file behind (the bytes go to a temporary name first).
 
     Example:
         >>> download(ORIGIN, "/tmp/mnist.npz", SHA256)  # doctest: +SKIP
     """
+    connect_timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout
+    total_timeout = TOTAL_TIMEOUT_S if total_timeout is None else total_timeout
     storage.makedirs(os.path.dirname(target))
     deadline = time.monotonic() + total_timeout
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=connect_timeout) as response, \
                 storage.atomic_writer(target) as out:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
+            for chunk in iter(lambda: response.read1(_CHUNK), b""):
                 if time.monotonic() > deadline:
                     raise DownloadError(f"the download took longer than {total_timeout:g} s")
                 digest.update(chunk)
