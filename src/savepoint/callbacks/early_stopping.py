@@ -43,8 +43,9 @@ class EarlyStopping(Callback):
 
     An epoch improves when the value beats the best one by more than ``min_delta``. With
     ``baseline``, the wait is only reset by values that also beat the baseline. With
-    ``restore_best_weights``, the model gets back the weights of its best epoch when training is
-    stopped by this callback. Epochs before ``start_from_epoch`` are not monitored.
+    ``restore_best_weights``, the model gets back the weights of its best epoch when training
+    ends, stopped early or not (tf-keras 2.16+). Epochs before ``start_from_epoch`` are not
+    monitored.
 
     Example:
         >>> import numpy as np, savepoint as keras
@@ -96,6 +97,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is None:
             # If no epoch ever improves, the weights after the first monitored one are restored.
             self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
         if self._is_improvement(current, self.best):
             self.best = current
@@ -108,15 +110,15 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                if self.verbose > 0:
-                    print("Restoring model weights from the end of the best epoch: "
-                          f"{self.best_epoch + 1}.")
-                self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print("Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs: dict | None) -> float | None:
         """The monitored value in ``logs``, or ``None`` with a warning naming what is there."""
