@@ -151,9 +151,10 @@ class Layer(torch.nn.Module):
                 f"weight, in the order of layer.weights.")
         for var, value in zip(own, weights):
             if tuple(np.shape(value)) != var.shape:
+                label = var.name if var._owner is self else var.path
                 raise ShapeError(
-                    f"Shape mismatch for layer \"{self.name}\" variable \"{var.name}\": expected "
-                    f"{var.shape}, received {tuple(np.shape(value))}.")
+                    f"Shape mismatch for layer \"{self.name}\" variable \"{label}\": expected "
+                    f"{var.shape}, received {tuple(np.shape(value))}. Nothing was assigned.")
         for var, value in zip(own, weights):
             var.assign(value)
 
@@ -175,6 +176,25 @@ class Layer(torch.nn.Module):
 
     def add_loss(self, value: torch.Tensor) -> None:
         self._own_losses.append(value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keras tracks lists of layers; torch only sees them inside a ModuleList.
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            value = torch.nn.ModuleList(value)
+        super().__setattr__(name, value)
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        """Children in a checkpoint's object graph: weights then sublayers, by attribute name."""
+        from savepoint.saving.object_graph import TrackableList
+        by_tensor = {id(v.value): v for v in self._variables}
+        children: list[tuple[str, Any]] = [(name, by_tensor[id(p)]) for name, p in
+                                           self._parameters.items() if id(p) in by_tensor]
+        for name, module in self._modules.items():
+            if isinstance(module, Layer):
+                children.append((name, module))
+            elif isinstance(module, torch.nn.ModuleList):
+                children.append((name, TrackableList(m for m in module if isinstance(m, Layer))))
+        return children
 
     # ----- calling -------------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:

@@ -22,13 +22,14 @@ class Variable:
         [1.0, 1.0]
     """
 
-    __slots__ = ("_owner", "_attr", "_tensor", "name", "path", "_trainable")
+    __slots__ = ("_owner", "_attr", "_tensor", "name", "path", "_trainable", "_on_assign")
 
     def __init__(self, tensor: torch.Tensor | None = None, *, name: str, path: str,
                  trainable: bool = False, owner: torch.nn.Module | None = None,
                  attr: str | None = None):
         self._owner, self._attr, self._tensor = owner, attr, tensor
         self.name, self.path, self._trainable = name, path, trainable
+        self._on_assign = None  # called with the tensor after a restore writes it
 
     @property
     def value(self) -> torch.Tensor:

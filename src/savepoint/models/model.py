@@ -147,6 +147,32 @@ class Model(Trainer, Layer):
                 f"or by calling the model on a batch of data (model '{self.name}').")
         summary_lib.print_summary(self, line_length=line_length, print_fn=print_fn)
 
+    # ----- checkpoint structure --------------------------------------------------------------
+    def _is_network(self) -> bool:
+        """Functional and Sequential models name their layers by position, as tf.keras does."""
+        return self._graph is not None
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        """tf.keras's checkpoint children: ``layer_with_weights-N``/``layer-N`` for networks,
+        attribute names for subclassed models, then ``optimizer``."""
+        if self._is_network():
+            children: list[tuple[str, Any]] = []
+            weighted = 0
+            for i, layer in enumerate(self.layers):
+                if layer.weights:
+                    children.append((f"layer_with_weights-{weighted}", layer))
+                    weighted += 1
+                children.append((f"layer-{i}", layer))
+        else:
+            children = Layer._trackable_children(self)
+        if getattr(self, "optimizer", None) is not None:
+            children.append(("optimizer", self.optimizer))
+        if getattr(self, "_has_trained", False):
+            from savepoint.saving.object_graph import Placeholder
+            placeholder = self.__dict__.setdefault("_train_function_node", Placeholder())
+            children += [("train_tf_function", placeholder), ("train_function", placeholder)]
+        return children
+
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
         if self._graph is None:

@@ -113,6 +113,9 @@ class Sequential(Model):
     def output_names(self) -> list[str]:
         return [self._stack[-1].name] if len(self._stack) else []
 
+    def _is_network(self) -> bool:
+        return True
+
     def get_config(self) -> dict:
         layers = [serialize(l) for l in self._stack]
         config = {"name": self.name, "layers": layers}

@@ -6,6 +6,7 @@ nothing forces a host sync per step unless a callback asks for a value.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -95,10 +96,11 @@ class Trainer:
         x, y, sw = data
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sw)
-        for p in self._train_params:
-            p.grad = None
-        loss.backward()
-        self.optimizer.step(self._train_vars)
+        if self._train_params:  # a fully frozen model only computes loss and metrics
+            for p in self._train_params:
+                p.grad = None
+            loss.backward()
+            self.optimizer.step(self._train_vars)
         self._update_trackers(loss, y, y_pred, sw)
 
     def test_step(self, data: tuple) -> None:
@@ -171,8 +173,13 @@ class Trainer:
         if not self.built:
             first = next(iter(train.epoch(self._device())))
             self(first[0], training=False)
+        self._has_trained = True
         self._train_vars = self.trainable_weights
         self._train_params = [v.value for v in self._train_vars]
+        if not self._train_params:
+            warnings.warn("The model does not have any trainable weights: training computes the "
+                          "loss and metrics but changes nothing. Set `trainable = True` on the "
+                          "layers you want to train.", stacklevel=3)
         self._has_extra_losses = any(l._regularizers or l._own_losses
                                      for l in self._flat_layers(include_self=True))
 

@@ -1,0 +1,215 @@
+"""Saving and restoring a trackable tree as a TensorFlow checkpoint, all-or-nothing.
+
+``save_tree`` snapshots every variable (host memory, in key order) and writes the bundle plus
+the ``_CHECKPOINTABLE_OBJECT_GRAPH`` entry. ``restore_tree`` reads the graph, matches it against
+our objects, validates every shape and dtype and checksum, and only then assigns; optimizer
+slots that do not exist yet are handed to the optimizer to apply when it builds them.
+
+Example:
+    >>> import torch, tempfile, os
+    >>> from savepoint.layers.variable import Variable
+    >>> from savepoint.saving.object_graph import TrackableList
+    >>> v = Variable(torch.ones(2), name="w", path="w")
+    >>> prefix = os.path.join(tempfile.mkdtemp(), "ckpt")
+    >>> save_tree(TrackableList([v]), prefix)
+    >>> v.assign(torch.zeros(2)); status = restore_tree(TrackableList([v]), prefix)
+    >>> v.numpy().tolist()
+    [1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from savepoint.errors import CheckpointNotFoundError, DTypeError, FormatError, ShapeError
+from savepoint.layers.variable import Variable
+from savepoint.saving import object_graph as graph_lib
+from savepoint.saving import storage
+from savepoint.saving.formats.tf_checkpoint import object_graph as og
+from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader, write_bundle
+from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
+
+OBJECT_GRAPH_KEY = og.OBJECT_GRAPH_KEY
+
+
+def snapshot(root: Any) -> dict[str, Any]:
+    """Every tensor of the tree as host arrays keyed as TensorFlow keys them, plus the graph.
+
+    CPU tensors are viewed, not copied (the sync save streams them straight to the file)."""
+    collected = graph_lib.collect(root)
+    tensors: dict[str, Any] = {}
+    for key, var in sorted(collected.keyed_variables, key=lambda kv: kv[0]):
+        tensors[key] = host_array(var.value)
+    tensors[OBJECT_GRAPH_KEY] = og.encode_object_graph(collected.graph)
+    return dict(sorted(tensors.items()))
+
+
+def host_array(t: torch.Tensor) -> Any:
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    if t.dtype == torch.bfloat16:
+        return BFloat16Array(t.view(torch.int16).numpy().view(np.uint16))
+    return t.numpy()
+
+
+def save_tree(root: Any, prefix: str) -> None:
+    """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``."""
+    write_bundle(os.fspath(prefix), snapshot(root))
+
+
+class LoadStatus:
+    """What a restore matched, with TensorFlow's assertions.
+
+    Example:
+        >>> LoadStatus([], [], []).assert_consumed() is not None
+        True
+    """
+
+    def __init__(self, unused_keys: list[str], unmatched: list[Variable], deferred: list[str],
+                 prefix: str = ""):
+        self.unused_keys, self.unmatched, self.deferred = unused_keys, unmatched, deferred
+        self.prefix = prefix
+        self._silenced = not unused_keys
+
+    def assert_consumed(self) -> "LoadStatus":
+        """Every value in the checkpoint was used and every variable restored."""
+        self.assert_existing_objects_matched()
+        pending = self.unused_keys + self.deferred
+        if pending:
+            raise AssertionError(
+                f"Unresolved object in checkpoint {self.prefix!r}: {len(pending)} value(s) not "
+                f"used yet, e.g. {pending[:3]}. Deferred optimizer slots are applied when the "
+                f"optimizer builds (first training step); call expect_partial() to silence.")
+        return self
+
+    def assert_existing_objects_matched(self) -> "LoadStatus":
+        """Every variable of ours found its value in the checkpoint."""
+        if self.unmatched:
+            names = [v.path for v in self.unmatched]
+            raise AssertionError(
+                f"Some objects had attributes which were not restored from {self.prefix!r}: "
+                f"{names[:5]}{' ...' if len(names) > 5 else ''}. The checkpoint does not match "
+                f"this model's structure.")
+        return self
+
+    def assert_nontrivial_match(self) -> "LoadStatus":
+        return self
+
+    def expect_partial(self) -> "LoadStatus":
+        """Silence the warning about checkpoint values this model did not use."""
+        self._silenced = True
+        return self
+
+    def __del__(self) -> None:
+        if not self._silenced:
+            warnings.warn(
+                f"Checkpoint {self.prefix!r}: {len(self.unused_keys)} value(s) were not used by "
+                f"the restored objects, e.g. {self.unused_keys[:3]}. Call "
+                f"status.expect_partial() if this is intended.", stacklevel=2)
+
+
+def restore_tree(root: Any, prefix: str, where: str = "model") -> LoadStatus:
+    """Validate everything in the checkpoint at ``prefix`` against ``root``, then assign."""
+    prefix = os.fspath(prefix)
+    with BundleReader(prefix) as reader:
+        if OBJECT_GRAPH_KEY not in reader:
+            raise FormatError(
+                f"Expected an object-based (TF2) checkpoint with a {OBJECT_GRAPH_KEY} entry at "
+                f"{prefix!r}. Received a checkpoint without one (a TF1 name-based checkpoint?). "
+                f"Fix: re-save it with TensorFlow 2 (tf.train.Checkpoint or model.save_weights).")
+        graph = og.decode_object_graph(reader.get_tensor(OBJECT_GRAPH_KEY))
+        matched = graph_lib.match(root, graph)
+        values = _read_validated(reader, matched.pairs)
+        deferred = _collect_deferred(graph, matched, reader)
+        deferred_values = _read_deferred(reader, deferred)
+        used = {key for _, key in matched.pairs} | {key for _, _, key in deferred}
+        unused = [k for k in reader.keys() if k != OBJECT_GRAPH_KEY and k not in used]
+    _assign(matched.pairs, values)
+    for optimizer, slot_values in deferred_values:
+        optimizer._defer_restore(slot_values)
+    return LoadStatus(unused, matched.unmatched_variables, [k for _, _, k in deferred], prefix)
+
+
+def _read_validated(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> list[np.ndarray]:
+    for var, key in pairs:
+        shape = tuple(reader.get_variable_to_shape_map()[key])
+        if shape != var.shape:
+            owner, _, name = var.path.rpartition("/")
+            raise ShapeError(
+                f"Shape mismatch for layer \"{owner}\" variable \"{name}\": checkpoint has "
+                f"{shape}, model has {var.shape} (checkpoint key {key!r}). Fix: build the model "
+                f"with the architecture the checkpoint was saved from.")
+        ckpt_dtype = reader.get_variable_to_dtype_map()[key]
+        if not _dtype_compatible(ckpt_dtype, var.dtype):
+            raise DTypeError(
+                f"Dtype mismatch for variable '{var.path}': checkpoint has {ckpt_dtype}, model "
+                f"has {var.dtype} (checkpoint key {key!r}).")
+    return [_as_numpy(reader.get_tensor(key)) for _, key in pairs]
+
+
+def _dtype_compatible(ckpt: str, ours: str) -> bool:
+    return ckpt == ours or {ckpt, ours} <= {"int32", "int64"}
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    if isinstance(value, BFloat16Array):
+        return value
+    return np.asarray(value)
+
+
+def _assign(pairs: list[tuple[Variable, str]], values: list[Any]) -> None:
+    with torch.no_grad():
+        for (var, _), value in zip(pairs, values):
+            target = var.value
+            if isinstance(value, BFloat16Array):
+                src = torch.from_numpy(value.bits.view(np.int16).copy()).view(torch.bfloat16)
+            else:
+                src = torch.from_numpy(np.array(value, copy=True))
+            target.copy_(src.to(device=target.device, dtype=target.dtype).reshape(target.shape))
+            hook = getattr(var, "_on_assign", None)
+            if hook is not None:
+                hook(target)
+
+
+def _collect_deferred(graph, matched, reader) -> list[tuple[Any, int, str]]:
+    """Optimizer ``_variables`` entries the checkpoint has but our unbuilt optimizer lacks."""
+    found = []
+    for node_id, obj in matched.matched_objects.items():
+        if not hasattr(obj, "_defer_restore"):
+            continue
+        refs = {r.local_name: r.node_id for r in graph.nodes[node_id].children}
+        list_id = refs.get("_variables")
+        if list_id is None:
+            continue
+        for ref in graph.nodes[list_id].children:
+            if ref.node_id in matched.matched_nodes or not ref.local_name.isdigit():
+                continue
+            for attr in graph.nodes[ref.node_id].attributes:
+                found.append((obj, int(ref.local_name), attr.checkpoint_key))
+    return [(obj, pos, key) for obj, pos, key in found if key in reader]
+
+
+def _read_deferred(reader: BundleReader, deferred: list[tuple[Any, int, str]]) -> list:
+    """Read and check the deferred slot values now, so a bad file fails before any assignment."""
+    grouped: dict[int, tuple[Any, dict[int, np.ndarray]]] = {}
+    for optimizer, position, key in deferred:
+        grouped.setdefault(id(optimizer), (optimizer, {}))[1][position] = \
+            _as_numpy(reader.get_tensor(key))
+    for optimizer, values in grouped.values():
+        optimizer._check_deferred(values)
+    return list(grouped.values())
+
+
+def require_checkpoint(prefix: str) -> None:
+    """Raise ``CheckpointNotFoundError`` unless ``prefix.index`` exists."""
+    if not storage.exists(f"{os.fspath(prefix)}.index"):
+        raise CheckpointNotFoundError(
+            f"Expected a checkpoint at {prefix!r} ({prefix}.index). Received a path that names "
+            f"no checkpoint. Fix: check the path, or find the newest one with "
+            f"savepoint.train.latest_checkpoint(directory).")
