@@ -275,7 +275,7 @@ class CosineSimilarity(Loss):
     """Minus the cosine similarity along ``axis`` (-1 for identical directions).
 
     Example:
-        >>> float(CosineSimilarity()(torch.tensor([[1.0, 1.0]]), torch.tensor([[2.0, 2.0]])))
+        >>> round(float(CosineSimilarity()(torch.tensor([[1.0, 1.0]]), torch.tensor([[2.0, 2.0]]))), 4)
         -1.0
     """
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from savepoint import backend
+from savepoint.errors import ConfigError
 from savepoint.layers.variable import Variable
+from savepoint.losses.base import align_weight
+from savepoint.saving.serialization import builtin, builtin_objects
 
 
 class Metric:
@@ -79,14 +82,12 @@ class Reduce(Metric):
                 total.add_(values.sum())
                 count.add_(values.numel())
                 return
-            sw = torch.as_tensor(sample_weight, dtype=values.dtype, device=values.device)
+            sw = torch.as_tensor(sample_weight, device=values.device).to(values.dtype)
             if sw.dim() == 0:
                 total.add_(values.sum() * sw)
                 count.add_(sw * max(values.numel(), 1))
                 return
-            while sw.dim() < values.dim():
-                sw = sw.unsqueeze(-1)
-            sw = torch.broadcast_to(sw, values.shape)
+            sw = align_weight(sw, values)
             total.add_((values * sw).sum())
             count.add_(sw.sum())
 
@@ -98,27 +99,95 @@ class Reduce(Metric):
                            torch.zeros_like(total))
 
 
+@builtin("metrics")
 class Mean(Reduce):
-    """The weighted mean of all values seen."""
+    """The weighted mean of all values seen.
+
+    Example:
+        >>> m = Mean(); m.update_state([1.0, 2.0], sample_weight=[1.0, 3.0]); float(m.result())
+        1.75
+    """
 
 
+@builtin("metrics")
 class Sum(Reduce):
-    """The weighted sum of all values seen."""
+    """The weighted sum of all values seen.
+
+    Example:
+        >>> m = Sum(); m.update_state([1.0, 2.0]); float(m.result())
+        3.0
+    """
     _mean = False
 
 
-class MeanMetricWrapper(Reduce):
-    """A mean over samples of ``fn(y_true, y_pred)`` (how accuracy metrics are built)."""
+def metric_function(fn: Callable) -> Callable:
+    """Register a per-sample metric function so configs can name it (``"fn": "binary_accuracy"``).
 
-    def __init__(self, fn, name: str | None = None, dtype: Any = None, **kwargs: Any):
-        super().__init__(name=name or fn.__name__, dtype=dtype)
+    Example:
+        >>> @metric_function
+        ... def my_metric(y_true, y_pred): return (y_true == y_pred).float()
+    """
+    return builtin("metric_functions")(fn)
+
+
+_MATCHED = ("accuracy", "acc", "crossentropy", "ce")
+
+
+@builtin("metrics")
+class MeanMetricWrapper(Reduce):
+    """A mean over samples of ``fn(y_true, y_pred)`` (how accuracy metrics are built).
+
+    ``fn`` may also be ``"accuracy"``/``"acc"``/``"crossentropy"``/``"ce"``: the concrete function
+    is then chosen from the shapes of the first batch, as ``tf.keras`` 2 ``compile`` does
+    (last output dimension 1: binary; integer labels: sparse categorical; else categorical).
+
+    Example:
+        >>> m = MeanMetricWrapper("accuracy")
+        >>> m.update_state(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.9], [0.8]]))
+        >>> float(m.result()), m.fn_name
+        (0.5, 'binary_accuracy')
+    """
+
+    def __init__(self, fn: Callable | str, name: str | None = None, dtype: Any = None,
+                 **kwargs: Any):
+        if isinstance(fn, str) and fn not in _MATCHED:
+            fn = _function_named(fn)
+        super().__init__(name=name or (fn if isinstance(fn, str) else fn.__name__), dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
+
+    @property
+    def fn_name(self) -> str:
+        """The name of the function this metric averages (the pending choice before a batch)."""
+        return self._fn if isinstance(self._fn, str) else self._fn.__name__
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         with torch.no_grad():
             y_pred = y_pred.detach() if isinstance(y_pred, torch.Tensor) else torch.as_tensor(y_pred)
             y_true = torch.as_tensor(y_true, device=y_pred.device)
+            if isinstance(self._fn, str):
+                self._fn = _function_named(_matched_name(self._fn, y_true, y_pred))
             super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
     def get_config(self):
-        return {**super().get_config(), **self._fn_kwargs}
+        config = super().get_config()
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = self.fn_name
+        return {**config, **self._fn_kwargs}
+
+
+def _matched_name(kind: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> str:
+    """tf.keras 2's choice of accuracy/crossentropy from the label and output shapes."""
+    t_last = y_true.shape[-1] if y_true.dim() else 1
+    p_last = y_pred.shape[-1] if y_pred.dim() else 1
+    sparse = y_true.dim() < y_pred.dim() or (t_last == 1 and p_last > 1)
+    prefix = "binary" if p_last == 1 else "sparse_categorical" if sparse else "categorical"
+    return f"{prefix}_{'accuracy' if kind in ('accuracy', 'acc') else 'crossentropy'}"
+
+
+def _function_named(name: str) -> Callable:
+    table = builtin_objects("metric_functions")
+    if name not in table:
+        raise ConfigError(f"Unknown metric function '{name}'. Expected one of {sorted(table)}. "
+                          f"Register custom functions with savepoint.saving.register_serializable "
+                          f"and pass a Metric instance instead.")
+    return table[name]
