@@ -19,18 +19,8 @@ def _format_shape(layer: Any) -> str:
     return str(shape)
 
 
-def _fmt_bytes(n: int) -> str:
-    units = ["Byte", "KB", "MB", "GB", "TB"]
-    size, unit = float(n), 0
-    while size >= 1024 and unit < len(units) - 1:
-        size /= 1024
-        unit += 1
-    return f"{size:.2f} {units[unit]}"
-
-
-def _count(weights: list) -> tuple[int, int]:
-    return (int(sum(int(np.prod(w.shape)) for w in weights)),
-            int(sum(int(np.prod(w.shape)) * w.value.element_size() for w in weights)))
+def _count(weights: list) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
 def print_summary(model: Any, line_length: int = 65, print_fn: Callable | None = None) -> None:
@@ -56,16 +46,15 @@ def print_summary(model: Any, line_length: int = 65, print_fn: Callable | None =
 
     lines = [f'Model: "{model.name}"', "_" * line_length, row(header), "=" * line_length]
     layers = model.layers
-    for i, layer in enumerate(layers):
-        params = layer.count_params() if layer.built else 0
+    for layer in layers:
+        params = layer.count_params() if layer.built else "0 (unused)"
         lines.append(row([f"{layer.name} ({type(layer).__name__})", _format_shape(layer), params]))
-        lines.append(" " * line_length if i < len(layers) - 1 else " " * line_length)
+        lines.append(" " * line_length)
     lines.append("=" * line_length)
-    total, total_b = _count(model.weights)
-    train, train_b = _count(model.trainable_weights)
-    lines.append(f"Total params: {total:,} ({_fmt_bytes(total_b)})")
-    lines.append(f"Trainable params: {train:,} ({_fmt_bytes(train_b)})")
-    lines.append(f"Non-trainable params: {total - train:,} ({_fmt_bytes(total_b - train_b)})")
+    train, frozen = _count(model.trainable_weights), _count(model.non_trainable_weights)
+    lines.append(f"Total params: {train + frozen:,}")   # tf.keras 2 footer: "407,050"
+    lines.append(f"Trainable params: {train:,}")
+    lines.append(f"Non-trainable params: {frozen:,}")
     lines.append("_" * line_length)
     for line in lines:
         print_fn(line)
