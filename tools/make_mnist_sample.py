@@ -30,6 +30,7 @@ from savepoint.saving import storage  # noqa: E402
 DEFAULT_SOURCE = os.path.join(REPO, "..", "shared", "data", "mnist")
 OUTPUT = os.path.join(REPO, "src", "savepoint", "datasets", "data", "mnist_sample.npz")
 MAX_BYTES = 2 * 1024 * 1024
+EXPECTED_COUNT = 10000
 
 # sha256 of the files as shipped (see the README beside them).
 FILES = {
@@ -54,9 +55,9 @@ def read_verified(folder: str, kind: str) -> np.ndarray:
 def build_sample(folder: str) -> dict[str, np.ndarray]:
     """Split the 10,000 test digits: even indices -> train, odd indices -> test."""
     images, labels = read_verified(folder, "images"), read_verified(folder, "labels")
-    if images.shape != (10000, 28, 28) or labels.shape != (10000,):
-        raise SystemExit(f"Expected images (10000, 28, 28) and labels (10000,). Received "
-                         f"{images.shape} and {labels.shape}.")
+    if images.shape != (EXPECTED_COUNT, 28, 28) or labels.shape != (EXPECTED_COUNT,):
+        raise SystemExit(f"Expected images ({EXPECTED_COUNT}, 28, 28) and labels "
+                         f"({EXPECTED_COUNT},). Received {images.shape} and {labels.shape}.")
     return {"x_train": images[0::2], "y_train": labels[0::2],
             "x_test": images[1::2], "y_test": labels[1::2]}
 
