@@ -28,13 +28,12 @@ def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]
         >>> normalize_tuple(3, 2, "kernel_size", "Conv2D")
         (3, 3)
     """
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value,) * n
+    items = (value,) * n if isinstance(value, int) else value
     try:
-        out = tuple(int(v) for v in value)
+        out = tuple(int(v) for v in items)
     except (TypeError, ValueError):
         out = ()
-    if len(out) != n or any(v <= 0 for v in out) or any(isinstance(v, bool) for v in value):
+    if len(out) != n or any(v <= 0 for v in out) or any(isinstance(v, bool) for v in items):
         raise ConfigError(f"{layer} expected `{arg}` to be a positive int or a tuple of {n} "
                           f"positive ints. Received: {arg}={value!r}.")
     return out
