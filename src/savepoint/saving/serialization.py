@@ -116,11 +116,16 @@ def resolve_class(name: str, category: str, custom_objects: dict[str, Any] | Non
     found = _BUILTINS.get(category, {}).get(name)
     if found is None:
         raise UnknownObjectError(
-            f"Could not locate {category[:-1] if category.endswith('s') else category} "
+            f"Could not locate {_singular(category)} "
             f"'{name}'. Expected a built-in savepoint {category} name or a custom class. "
             f"Pass it as custom_objects={{'{short}': {short}}}, use custom_object_scope, or "
             f"decorate the class with @savepoint.saving.register_serializable().")
     return found
+
+
+def _singular(category: str) -> str:
+    return "loss" if category == "losses" else category[:-1] if category.endswith("s") \
+        else category
 
 
 def deserialize(config: Any, category: str = "layers",
