@@ -12,10 +12,10 @@ from savepoint import (backend, callbacks, config, datasets, errors, layers, los
 from savepoint.errors import SavepointError
 from savepoint.layers import Input
 from savepoint.models import Model, Sequential
-from savepoint import models
+from savepoint import models, train
 
 __version__ = "0.1.0"
 
 __all__ = ["Input", "Model", "SavepointError", "Sequential", "backend", "callbacks", "config",
            "datasets", "errors", "layers", "losses", "metrics", "models", "optimizers", "saving",
-           "utils", "__version__"]
+           "train", "utils", "__version__"]

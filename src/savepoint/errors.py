@@ -45,3 +45,7 @@ class CheckpointNotFoundError(SavepointError, FileNotFoundError):
 
 class UnknownObjectError(SavepointError, ValueError):
     """A configuration names a class or function savepoint cannot resolve."""
+
+
+class OverwriteError(SavepointError, FileExistsError):
+    """A save would replace an existing file and ``overwrite=False`` was passed."""

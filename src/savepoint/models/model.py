@@ -147,6 +147,36 @@ class Model(Trainer, Layer):
                 f"or by calling the model on a batch of data (model '{self.name}').")
         summary_lib.print_summary(self, line_length=line_length, print_fn=print_fn)
 
+    # ----- saving -----------------------------------------------------------------------------
+    def save_weights(self, filepath: str, overwrite: bool = True, save_format: str | None = None,
+                     options: Any = None) -> None:
+        """Save the weights: a TensorFlow checkpoint prefix (``cp.ckpt``), ``.h5`` (Keras 2) or
+        ``.weights.h5`` (Keras 3). Checkpoints include the optimizer state, as tf.keras's do.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> m.save_weights(os.path.join(tempfile.mkdtemp(), "cp.ckpt"))
+        """
+        from savepoint.saving import weights_api
+        weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
+                     options: Any = None) -> Any:
+        """Load weights saved by ``save_weights`` (or by tf.keras / Keras 3). Every value is
+        validated before any is assigned; a checkpoint returns a status object.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> path = os.path.join(tempfile.mkdtemp(), "cp.ckpt"); m.save_weights(path)
+            >>> m.load_weights(path).assert_consumed() is not None
+            True
+        """
+        from savepoint.saving import weights_api
+        return weights_api.load_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                        by_name=by_name)
+
     # ----- checkpoint structure --------------------------------------------------------------
     def _is_network(self) -> bool:
         """Functional and Sequential models name their layers by position, as tf.keras does."""

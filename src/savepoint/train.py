@@ -1,0 +1,48 @@
+"""``savepoint.train``: TensorFlow's checkpoint API (``tf.train.X`` -> ``savepoint.train.X``).
+
+Example:
+    >>> import tempfile
+    >>> latest_checkpoint(tempfile.mkdtemp()) is None
+    True
+"""
+
+from __future__ import annotations
+
+import os
+
+from savepoint.saving import checkpoint_io
+from savepoint.saving.checkpoint import Checkpoint
+from savepoint.saving.checkpoint_manager import CheckpointManager
+from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
+from savepoint.saving.formats.tf_checkpoint.state_file import (get_checkpoint_state,
+                                                               latest_checkpoint)
+
+
+def load_checkpoint(ckpt_dir_or_file: str) -> BundleReader:
+    """A reader of a checkpoint prefix, or of the latest checkpoint in a directory.
+
+    The reader has ``get_tensor(name)``, ``get_variable_to_shape_map()``,
+    ``get_variable_to_dtype_map()`` and ``has_tensor(name)``; every read verifies its checksum.
+    """
+    path = _resolve(ckpt_dir_or_file)
+    checkpoint_io.require_checkpoint(path)
+    return BundleReader(path)
+
+
+def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
+    """``[(name, shape), ...]`` of every tensor in the checkpoint, sorted by name."""
+    with load_checkpoint(ckpt_dir_or_file) as reader:
+        return sorted(reader.get_variable_to_shape_map().items())
+
+
+def _resolve(path: str) -> str:
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is not None:
+            return latest
+    return path
+
+
+__all__ = ["BundleReader", "Checkpoint", "CheckpointManager", "get_checkpoint_state",
+           "latest_checkpoint", "list_variables", "load_checkpoint"]
