@@ -1,21 +1,26 @@
-"""Optimizers by Keras name: ``get("adam")`` and the classes themselves."""
+"""Optimizers by Keras name: ``get("adam")``, the classes themselves and ``schedules``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from savepoint.errors import ConfigError
+from savepoint.optimizers import schedules
 from savepoint.optimizers.adam import Adam
+from savepoint.optimizers.adamw import AdamW
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin_objects, deserialize, serialize
+from savepoint.optimizers.rmsprop import RMSprop
+from savepoint.optimizers.sgd import SGD
+from savepoint.saving import serialization
+from savepoint.saving.serialization import builtin_objects
 
 
 def get(identifier: Any) -> Optimizer:
     """Resolve ``"adam"``, a config dict or an instance to an optimizer.
 
     Example:
-        >>> type(get("adam")).__name__
-        'Adam'
+        >>> type(get("rmsprop")).__name__
+        'RMSprop'
     """
     if isinstance(identifier, Optimizer):
         return identifier
@@ -24,13 +29,37 @@ def get(identifier: Any) -> Optimizer:
         cls = table.get(identifier.lower())
         if cls is None:
             raise ConfigError(f"Unknown optimizer '{identifier}'. Expected one of: "
-                              f"{sorted(set(k for k in table if k.islower()))} or an "
-                              f"Optimizer instance.")
+                              f"{sorted(table)} or an Optimizer instance.")
         return cls()
     if isinstance(identifier, dict):
-        return deserialize(identifier, "optimizers")
+        return deserialize(identifier)
     raise ConfigError(f"Expected an optimizer name, config or instance. Received: "
                       f"{identifier!r} of type {type(identifier).__name__}.")
 
 
-__all__ = ["Adam", "Optimizer", "get", "serialize", "deserialize"]
+def serialize(optimizer: Optimizer) -> dict:
+    """An optimizer -> its Keras-shaped config dict.
+
+    Example:
+        >>> serialize(SGD())["class_name"]
+        'SGD'
+    """
+    return serialization.serialize(optimizer)
+
+
+def deserialize(config: Any, custom_objects: dict | None = None) -> Optimizer:
+    """A Keras-shaped config dict -> a new optimizer (schedules inside are rebuilt too).
+
+    Example:
+        >>> deserialize(serialize(Adam(learning_rate=0.01))).learning_rate
+        0.01
+    """
+    optimizer = serialization.deserialize(config, "optimizers", custom_objects)
+    if not isinstance(optimizer, Optimizer):
+        raise ConfigError(f"Expected an optimizer config. Received a config for "
+                          f"{type(optimizer).__name__}: {config!r}.")
+    return optimizer
+
+
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Optimizer", "schedules", "get", "serialize",
+           "deserialize"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -13,7 +14,8 @@ from savepoint.saving.serialization import builtin
 @builtin("optimizers", "adam")
 class Adam(Optimizer):
     """``m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= lr_t m / (sqrt(v) + eps)`` with
-    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as tf.keras computes it.
+    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as tf.keras computes it. Slots ``m`` and ``v``
+    (interleaved per variable), then ``vhat`` for every variable when ``amsgrad``.
 
     Example:
         >>> Adam().get_config()["beta_1"]
@@ -22,14 +24,18 @@ class Adam(Optimizer):
 
     _slot_names = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
         if amsgrad:
             self._slot_names = ("m", "v", "vhat")
 
-    def update(self, params, grads, slots, lr, step):
+    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
+        return (("m", "v"), ("vhat",)) if self.amsgrad else (("m", "v"),)
+
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+               slots: dict[str, list[torch.Tensor]], lr: float, step: int) -> None:
         m, v = slots["m"], slots["v"]
         alpha = lr * math.sqrt(1 - self.beta_2 ** step) / (1 - self.beta_1 ** step)
         torch._foreach_lerp_(m, grads, 1 - self.beta_1)
@@ -42,6 +48,6 @@ class Adam(Optimizer):
         torch._foreach_add_(denom, self.epsilon)
         torch._foreach_addcdiv_(params, m, denom, value=-alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}

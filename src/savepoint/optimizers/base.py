@@ -1,30 +1,44 @@
 """``Optimizer``: Keras optimizer semantics (named slot variables, schedules, clipping) on torch.
 
-State lives in named tensors so a checkpoint can address each one: ``iterations`` first, then
-the slots each subclass creates in ``build`` (for Adam: ``m`` and ``v`` per variable, in variable
-order, as tf.keras orders ``optimizer/_variables``).
+State lives in named tensors so a checkpoint can address each one: ``iteration`` first, then
+the slots each subclass creates in ``build``, in tf.keras's ``optimizer/_variables`` order (for
+Adam: ``m`` and ``v`` interleaved per variable; for RMSprop: every ``velocity``, then every
+``momentum``). One step is one fused ``torch._foreach_*`` pass over all parameters; the step
+counter lives on the host, so stepping never waits for the accelerator.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+import re
+from typing import Any, Iterable, Sequence
 
 import torch
 
-from savepoint.errors import ConfigError
+from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.variable import Variable
+from savepoint.optimizers.clipping import clip_gradients
+from savepoint.optimizers.schedules import LearningRateSchedule
 from savepoint.saving.serialization import deserialize, serialize
+
+_KERAS_ONLY_KWARGS = ("jit_compile", "is_legacy_optimizer", "ema_momentum",
+                      "ema_overwrite_frequency")
 
 
 class Optimizer:
-    """Base class. Subclasses implement ``build_slots`` and ``update(params, grads, slots, lr)``.
+    """Base class. Subclasses name their slots in ``_slot_names`` and implement
+    ``update(params, grads, slots, lr, step)`` with in-place ``torch._foreach_*`` ops.
+
+    ``weight_decay`` (any optimizer, as in Keras 2.11+/Keras 3) applies
+    ``w -= w * weight_decay * lr`` before the update, to every variable not excluded with
+    ``exclude_from_weight_decay``.
 
     Example:
         >>> from savepoint.optimizers import SGD
-        >>> w = torch.nn.Parameter(torch.ones(2)); w.grad = torch.ones(2)
+        >>> w = torch.nn.Parameter(torch.ones(2))
         >>> v = Variable(w, name="w", path="w", trainable=True)
-        >>> opt = SGD(learning_rate=0.5); opt.apply_gradients([(w.grad, v)]); w.tolist()
+        >>> opt = SGD(learning_rate=0.5); _ = opt.apply_gradients([(torch.ones(2), v)])
+        >>> w.tolist()
         [0.5, 0.5]
     """
 
@@ -33,164 +47,363 @@ class Optimizer:
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str | None = None, **kwargs: Any):
-        kwargs.pop("use_ema", None), kwargs.pop("ema_momentum", None)
-        kwargs.pop("ema_overwrite_frequency", None), kwargs.pop("jit_compile", None)
-        kwargs.pop("is_legacy_optimizer", None), kwargs.pop("loss_scale_factor", None)
-        kwargs.pop("gradient_accumulation_steps", None)
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
-        if kwargs:
-            raise ConfigError(f"{type(self).__name__} got unexpected keyword argument(s) "
-                              f"{sorted(kwargs)}. Check the spelling of the optimizer arguments.")
-        if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ConfigError("Only one of clipnorm, clipvalue and global_clipnorm can be set. "
-                              f"Received clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                              f"global_clipnorm={global_clipnorm}.")
+        _check_keras_only_kwargs(type(self).__name__, kwargs)
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ConfigError("Only one of clipnorm and global_clipnorm can be set. Received: "
+                              f"clipnorm={clipnorm}, global_clipnorm={global_clipnorm}. Remove "
+                              f"one of them.")
         self.name = name or type(self).__name__.lower()
         self._learning_rate = _check_lr(learning_rate)
-        self.weight_decay = weight_decay
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self._step = 0
-        self._iterations = torch.zeros((), dtype=torch.int64)
-        self._built_for: list[int] | None = None
-        self._slots: dict[str, list[torch.Tensor]] = {}
+        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
+        self.clipnorm = _check_non_negative("clipnorm", clipnorm)
+        self.clipvalue = _check_non_negative("clipvalue", clipvalue)
+        self.global_clipnorm = _check_non_negative("global_clipnorm", global_clipnorm)
+        self._iterations = torch.zeros((), dtype=torch.int64)  # stays on the host, by design
+        self._step, self._seen_version = 0, self._iterations._version
         self._tracked: list[Variable] = []
+        self._slots: dict[str, list[torch.Tensor]] = {}
+        self._index: dict[int, int] = {}
+        self._decay_mask: list[bool] = []
+        self._exclude_ids: set[int] = set()
+        self._exclude_names: list[str] = []
+        self._key: tuple | None = None
+        self._key_indices: list[int] = []
+        self._key_full = False
+        self._pending: dict[int, Any] = {}
+        self.built = False
 
     # ----- learning rate -------------------------------------------------------------------
     @property
     def learning_rate(self) -> float:
-        """The current learning rate (a schedule is evaluated at the current step)."""
-        lr = self._learning_rate
-        return float(lr(self._step)) if callable(lr) else float(lr)
+        """The current learning rate (a schedule is evaluated at the current ``iterations``)."""
+        return self._lr_at(self._sync_step())
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
+        if isinstance(self._learning_rate, LearningRateSchedule) and \
+                not isinstance(value, LearningRateSchedule):
+            raise ConfigError(
+                f"{self.name} was created with a LearningRateSchedule as its learning_rate, so "
+                f"its learning rate cannot be set to {value!r}. Create the optimizer with a "
+                f"float learning_rate if it must be settable.")
         self._learning_rate = _check_lr(value)
 
     lr = learning_rate
 
+    def _lr_at(self, step: int) -> float:
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            return float(lr(step))
+        return float(lr()) if callable(lr) else lr
+
     @property
     def iterations(self) -> Variable:
-        """The number of steps taken, as a named int64 variable."""
-        return Variable(self._iterations, name="iterations", path=f"{self.name}/iterations")
+        """The number of steps taken, as a named int64 scalar variable (``iteration``)."""
+        return Variable(self._iterations, name="iteration", path=f"{self.name}/iteration")
+
+    def set_iterations(self, value: int) -> None:
+        """Set the step counter (used when restoring state).
+
+        Example:
+            >>> from savepoint.optimizers import Adam
+            >>> opt = Adam(); opt.set_iterations(7); int(opt.iterations.numpy())
+            7
+        """
+        self._iterations.fill_(int(value))
+        self._sync_step()
+
+    def _sync_step(self) -> int:
+        # ``iterations`` may be assigned from outside (checkpoint restore); its version counter
+        # tells us, and reading a host scalar never waits for an accelerator.
+        if self._iterations._version != self._seen_version:
+            self._step = int(self._iterations)
+            self._seen_version = self._iterations._version
+        return self._step
 
     # ----- state ---------------------------------------------------------------------------
     def build(self, variables: Sequence[Variable]) -> None:
-        """Create the slot tensors for ``variables`` (once; called by the first step)."""
-        self._slots = {name: [] for name in self._slot_names}
-        self._tracked = list(variables)
-        for var in variables:
-            for name in self._slot_names:
-                self._slots[name].append(torch.zeros_like(var.value, memory_format=torch.
-                                                          preserve_format).detach())
-        self._iterations = self._iterations.to(variables[0].value.device) if variables else \
-            self._iterations
-        self._built_for = [id(v.value) for v in variables]
+        """Create zero slot tensors for ``variables`` (done by the first step; calling it again
+        with other variables keeps the slots of the variables it already knew).
 
-    @property
-    def built(self) -> bool:
-        return self._built_for is not None
+        Example:
+            >>> from savepoint.optimizers import Adam
+            >>> v = Variable(torch.zeros(3), name="w", path="w")
+            >>> opt = Adam(); opt.build([v]); [x.name for x in opt.variables]
+            ['iteration', 'w_m', 'w_v']
+        """
+        variables = list(variables)
+        if self.built:
+            if [id(v.value) for v in variables] != [id(v.value) for v in self._tracked]:
+                self._rebuild_for(variables)
+            return
+        self._tracked = variables
+        self._slots = {name: [_zeros_like(v.value) for v in variables]
+                       for name in self._slot_names}
+        self._index = {id(v.value): i for i, v in enumerate(variables)}
+        self._decay_mask = [self._use_weight_decay(v) for v in variables]
+        self._key = None
+        self.built = True
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            self._restore_positions(pending)
+
+    def _rebuild_for(self, variables: list[Variable]) -> None:
+        old_tracked, old_slots, old_index = self._tracked, self._slots, self._index
+        new_ids = {id(v.value) for v in variables}
+        self.built = False
+        self.build(variables)
+        for j, var in enumerate(variables):
+            i = old_index.get(id(var.value))
+            if i is None and j < len(old_tracked) and id(old_tracked[j].value) not in new_ids \
+                    and old_tracked[j].path == var.path and old_tracked[j].shape == var.shape:
+                i = j  # the same weight, re-created (for example by a load that swaps tensors)
+            if i is not None:
+                for name in self._slot_names:
+                    self._slots[name][j] = old_slots[name][i].to(var.value.device,
+                                                                 var.value.dtype)
+
+    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
+        """How ``variables`` orders slots: each group interleaved per variable, groups in
+        sequence. Override to follow tf.keras where it creates slot lists one after another."""
+        return (self._slot_names,)
 
     @property
     def variables(self) -> list[Variable]:
-        """``iterations`` then every slot, per model variable in order (Keras's ordering)."""
+        """``iteration`` then every slot, in tf.keras's ``optimizer/_variables`` order."""
         out = [self.iterations]
-        for i, var in enumerate(self._tracked):
-            base = var.path.replace("/", "_")
-            for name in self._slot_names:
-                out.append(Variable(self._slots[name][i], name=f"{base}_{name}",
-                                    path=f"{self.name}/{base}_{name}"))
+        for group in self._slot_groups():
+            for i, var in enumerate(self._tracked):
+                base = var.path.replace("/", "_")
+                for name in group:
+                    out.append(Variable(self._slots[name][i], name=f"{base}_{name}",
+                                        path=f"{self.name}/{base}_{name}"))
         return out
 
     def slot(self, variable: Variable, name: str) -> torch.Tensor:
         """The slot tensor ``name`` (for example ``"m"``) of a model variable."""
-        for i, var in enumerate(self._tracked):
-            if var is variable or var.value is variable.value:
-                return self._slots[name][i]
-        raise ConfigError(f"Variable '{variable.path}' has no '{name}' slot in {self.name}: "
-                          f"the optimizer was built for {[v.path for v in self._tracked]}.")
+        i = self._index.get(id(variable.value))
+        if i is None or name not in self._slots:
+            raise ConfigError(f"Variable '{variable.path}' has no '{name}' slot in {self.name}: "
+                              f"the optimizer has slots {list(self._slot_names)} for "
+                              f"{[v.path for v in self._tracked]}.")
+        return self._slots[name][i]
 
-    def set_iterations(self, value: int) -> None:
-        """Set the step counter (used when restoring state)."""
-        self._step = int(value)
-        self._iterations.fill_(int(value))
+    # ----- restore before build ------------------------------------------------------------
+    def _check_deferred(self, values: dict[int, Any]) -> None:
+        """Validate slot values a checkpoint holds for positions of ``variables`` (0 is
+        ``iteration``) before anything is assigned; shapes are checked now if built."""
+        for position in values:
+            if not isinstance(position, int) or position < 1:
+                raise ConfigError(f"Expected optimizer variable positions >= 1 (0 is "
+                                  f"'iteration'). Received position {position!r}.")
+        if self.built:
+            self._validate_positions(values)
+
+    def _defer_restore(self, values: dict[int, Any]) -> None:
+        """Assign ``values`` (position in ``variables`` -> array) now if built, else when the
+        optimizer builds (its first step), as tf.keras restores slots lazily."""
+        self._check_deferred(values)
+        if self.built:
+            self._restore_positions(values)
+        else:
+            self._pending.update(values)
+
+    def _validate_positions(self, values: dict[int, Any]) -> list[Variable]:
+        variables = self.variables
+        for position, value in values.items():
+            if position >= len(variables):
+                raise ConfigError(
+                    f"The checkpoint holds optimizer variable #{position} but {self.name} has "
+                    f"only {len(variables)} variables ({type(self).__name__} built for "
+                    f"{len(self._tracked)} model variables). Restore into the same optimizer "
+                    f"type and configuration the checkpoint was saved with.")
+            shape = tuple(getattr(value, "shape", ()))
+            if shape != variables[position].shape:
+                raise ShapeError(f"Shape mismatch for optimizer variable "
+                                 f"'{variables[position].path}' (#{position}): checkpoint has "
+                                 f"{shape}, optimizer has {variables[position].shape}.")
+        return variables
+
+    def _restore_positions(self, values: dict[int, Any]) -> None:
+        variables = self._validate_positions(values)
+        for position, value in values.items():
+            variables[position].assign(value)
+
+    # ----- weight decay --------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list: Iterable[Variable] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """Exempt variables from ``weight_decay``: those in ``var_list``, and those whose path
+        matches (``re.search``) any pattern in ``var_names``. Call before the optimizer is built.
+
+        Example:
+            >>> from savepoint.optimizers import AdamW
+            >>> AdamW().exclude_from_weight_decay(var_names=["bias"])
+        """
+        if self.built:
+            raise ConfigError(f"exclude_from_weight_decay() must be called before {self.name} "
+                              f"is built, but it is already built for "
+                              f"{len(self._tracked)} variables. Call it before training.")
+        self._exclude_ids = {id(v.value) for v in (var_list or [])}
+        self._exclude_names = list(var_names or [])
+
+    def _use_weight_decay(self, variable: Variable) -> bool:
+        if id(variable.value) in self._exclude_ids:
+            return False
+        return not any(re.search(p, variable.path) for p in self._exclude_names)
 
     # ----- stepping ------------------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars: Sequence[tuple[Any, Variable]]) -> None:
-        """Apply one step; ``grads_and_vars`` is a list of ``(gradient, Variable)`` pairs."""
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
+        """Apply one step to ``(gradient, Variable)`` pairs; a ``None`` gradient leaves its
+        variable untouched. Returns ``iterations``.
 
-    def apply(self, grads: list[torch.Tensor], variables: Sequence[Variable]) -> None:
-        """Apply one step to ``variables`` with ``grads`` (same order)."""
-        if self._built_for is None or len(self._built_for) != len(variables) or any(
-                id(v.value) != i for v, i in zip(variables, self._built_for)):
-            if self._built_for is not None:
-                self._rebuild_for(variables)
-            else:
-                self.build(variables)
-        params = [v.value for v in variables]
-        grads = self._clip(list(grads))
-        self._step += 1
-        lr = self.learning_rate_at(self._step - 1)
-        with torch.no_grad():
-            if self.weight_decay:
-                torch._foreach_mul_(params, 1.0 - lr * self.weight_decay)
-            self.update(params, grads, self._slots, lr, self._step)
-            self._iterations.add_(1)
+        Example:
+            >>> from savepoint.optimizers import SGD
+            >>> v = Variable(torch.ones(1), name="w", path="w")
+            >>> int(SGD().apply_gradients([(torch.ones(1), v)]).numpy())
+            1
+        """
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self.iterations
+
+    def apply(self, grads: Sequence[Any], variables: Sequence[Variable]) -> None:
+        """Apply one step to ``variables`` with ``grads`` (same order, ``None`` skipped)."""
+        grads, variables = list(grads), list(variables)
+        if len(grads) != len(variables):
+            raise ConfigError(f"Expected one gradient per variable. Received {len(grads)} "
+                              f"gradients for {len(variables)} variables.")
+        checked = []
+        for g, v in zip(grads, variables):
+            if g is not None:
+                p = v.value
+                g = torch.as_tensor(g, dtype=p.dtype, device=p.device)
+                if g.shape != p.shape:
+                    raise ShapeError(f"Gradient for variable '{v.path}' has shape "
+                                     f"{tuple(g.shape)}, expected {tuple(p.shape)}.")
+            checked.append(g)
+        self._apply(checked, variables)
 
     def step(self, variables: Sequence[Variable]) -> None:
         """Apply one step using each variable's ``.grad`` (what ``fit`` calls after backward)."""
-        self.apply([v.value.grad if v.value.grad is not None else torch.zeros_like(v.value)
-                    for v in variables], variables)
+        self._apply([v.value.grad for v in variables], variables)
 
-    def learning_rate_at(self, step: int) -> float:
-        lr = self._learning_rate
-        return float(lr(step)) if callable(lr) else float(lr)
+    def _apply(self, grads: list, variables: Sequence[Variable]) -> None:
+        indices, full = self._indices_for(variables)
+        if any(g is None for g in grads):
+            keep = [k for k, g in enumerate(grads) if g is not None]
+            if not keep:
+                return
+            grads, indices, full = [grads[k] for k in keep], [indices[k] for k in keep], False
+        params = [self._tracked[i].value for i in indices]
+        slots = self._slots if full else {n: [s[i] for i in indices]
+                                          for n, s in self._slots.items()}
+        grads = clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
+        step = self._sync_step()
+        lr = self._lr_at(step)
+        with torch.no_grad():
+            if self.weight_decay:
+                decayed = [p for p, i in zip(params, indices) if self._decay_mask[i]]
+                if decayed:
+                    delta = torch._foreach_mul(decayed, self.weight_decay)
+                    torch._foreach_mul_(delta, lr)
+                    torch._foreach_sub_(decayed, delta)
+            self.update(params, grads, slots, lr, step + 1)
+        self._iterations.add_(1)
+        self._step, self._seen_version = step + 1, self._iterations._version
 
-    def _rebuild_for(self, variables: Sequence[Variable]) -> None:
-        old = {id(v.value): i for i, v in enumerate(self._tracked)}
-        old_slots = self._slots
-        self.build(variables)
-        for j, var in enumerate(variables):
-            if id(var.value) in old:
-                for name in self._slot_names:
-                    self._slots[name][j] = old_slots[name][old[id(var.value)]]
+    def _indices_for(self, variables: Sequence[Variable]) -> tuple[list[int], bool]:
+        key = tuple(id(v.value) for v in variables)
+        if key != self._key:
+            if not self.built:
+                self.build(variables)
+            elif any(k not in self._index for k in key):
+                self._rebuild_for(list(variables))
+            self._key, self._key_indices = key, [self._index[k] for k in key]
+            self._key_full = self._key_indices == list(range(len(self._tracked)))
+            self._follow_devices(range(len(self._tracked)))
+        elif self._tracked:
+            self._follow_devices((0, len(self._tracked) - 1))
+        return self._key_indices, self._key_full
 
-    def _clip(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
-        if self.clipvalue is not None:
-            return [g.clamp(-self.clipvalue, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
-            out = []
-            for g in grads:
-                norm = torch.linalg.vector_norm(g)
-                out.append(g * torch.clamp(self.clipnorm / torch.clamp(norm, min=1e-12), max=1.0))
-            return out
-        if self.global_clipnorm is not None:
-            norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
-            total = torch.linalg.vector_norm(norms)
-            scale = torch.clamp(self.global_clipnorm / torch.clamp(total, min=1e-12), max=1.0)
-            return [g * scale for g in grads]
-        return grads
+    def _follow_devices(self, positions: Iterable[int]) -> None:
+        """Move slots after their variable moved (``model.to("cuda")``) or changed dtype."""
+        for i in positions:
+            p = self._tracked[i].value
+            for name in self._slot_names:
+                s = self._slots[name][i]
+                if s.device != p.device or s.dtype != p.dtype:
+                    for j, var in enumerate(self._tracked):
+                        q = var.value
+                        for n in self._slot_names:
+                            self._slots[n][j] = self._slots[n][j].to(q.device, q.dtype)
+                    return
 
-    def update(self, params: list, grads: list, slots: dict, lr: float, step: int) -> None:
-        raise NotImplementedError
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+               slots: dict[str, list[torch.Tensor]], lr: float, step: int) -> None:
+        """Update ``params`` in place from ``grads``; ``slots[name][k]`` belongs to
+        ``params[k]``; ``step`` counts from 1. Subclasses must override this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update().")
 
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
+        """The constructor arguments, in tf.keras's optimizer config shape.
+
+        Example:
+            >>> from savepoint.optimizers import Adam
+            >>> Adam(learning_rate=0.01).get_config()["learning_rate"]
+            0.01
+        """
         lr = self._learning_rate
-        return {"name": self.name,
-                "learning_rate": serialize(lr) if callable(lr) else float(lr),
-                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+        if isinstance(lr, LearningRateSchedule):
+            lr = serialize(lr)
+        elif callable(lr):
+            lr = float(lr())
+        return {"name": self.name, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "jit_compile": False, "is_legacy_optimizer": False, "learning_rate": lr}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Optimizer":
+        """Rebuild an optimizer (without its state) from ``get_config()``."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = deserialize(config["learning_rate"], "schedules",
                                                   custom_objects)
         return cls(**config)
+
+
+def _zeros_like(t: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(t, memory_format=torch.preserve_format).detach()
+
+
+def _check_keras_only_kwargs(cls_name: str, kwargs: dict) -> None:
+    for key in _KERAS_ONLY_KWARGS:
+        kwargs.pop(key, None)
+    unsupported = {"use_ema": (False, None), "gradient_accumulation_steps": (None, 1),
+                   "loss_scale_factor": (None,), "decay": (None, 0, 0.0)}
+    for key, allowed in unsupported.items():
+        value = kwargs.pop(key, None)
+        if value not in allowed:
+            hint = ("use a schedule from savepoint.optimizers.schedules (for example "
+                    "InverseTimeDecay)" if key == "decay" else f"remove {key}")
+            raise ConfigError(f"{cls_name} does not support {key}={value!r}; savepoint accepts "
+                              f"only {key}={allowed[0]!r}. To fix it, {hint}.")
+    if kwargs:
+        raise ConfigError(f"{cls_name} got unexpected keyword argument(s) {sorted(kwargs)}. "
+                          f"Check the spelling of the optimizer arguments.")
+
+
+def _check_non_negative(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or value < 0:
+        raise ConfigError(f"Expected {name} to be a non-negative float or None. Received: "
+                          f"{name}={value!r}.")
+    return float(value)
 
 
 def _check_lr(value: Any) -> Any:
@@ -199,9 +412,9 @@ def _check_lr(value: Any) -> Any:
     try:
         lr = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"Expected learning_rate to be a float or a schedule. Received: "
-                          f"{value!r}.") from None
+        raise ConfigError(f"Expected learning_rate to be a float or a LearningRateSchedule. "
+                          f"Received: {value!r}.") from None
     if not math.isfinite(lr) or lr < 0:
         raise ConfigError(f"Expected learning_rate to be a non-negative finite float. "
-                          f"Received: {value!r}.")
+                          f"Received: learning_rate={value!r}.")
     return lr
