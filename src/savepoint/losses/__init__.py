@@ -20,7 +20,8 @@ from savepoint.losses.regression import (KLD, MAE, MAPE, MSE, MSLE, CosineSimila
                                          mean_absolute_percentage_error, mean_squared_error,
                                          mean_squared_logarithmic_error, mse, msle, poisson,
                                          squared_hinge)
-from savepoint.saving.serialization import builtin_objects, deserialize, serialize
+from savepoint.saving import serialization as _serialization
+from savepoint.saving.serialization import builtin_objects, serialize
 
 
 def get(identifier: Any) -> Loss:
@@ -41,11 +42,21 @@ def get(identifier: Any) -> Loss:
                               f"function (y_true, y_pred).")
         return cls()
     if isinstance(identifier, dict):
-        return deserialize(identifier, "losses")
+        return deserialize(identifier)
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise ConfigError(f"Expected a loss name, Loss instance or function. Received: "
                       f"{identifier!r} of type {type(identifier).__name__}.")
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Loss:
+    """A loss config (from ``serialize``) or class name -> a new ``Loss``.
+
+    Example:
+        >>> deserialize({"class_name": "Huber", "config": {}}).name
+        'huber_loss'
+    """
+    return _serialization.deserialize(config, "losses", custom_objects)
 
 
 __all__ = [

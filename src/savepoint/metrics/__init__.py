@@ -22,7 +22,8 @@ from savepoint.metrics.regression import (CosineSimilarity, LogCoshError, MeanAb
                                           MeanAbsolutePercentageError, MeanSquaredError,
                                           MeanSquaredLogarithmicError, RootMeanSquaredError,
                                           cosine_similarity)
-from savepoint.saving.serialization import builtin_objects, deserialize, serialize
+from savepoint.saving import serialization as _serialization
+from savepoint.saving.serialization import builtin_objects, serialize
 
 _SHAPE_MATCHED = ("accuracy", "acc", "crossentropy", "ce")
 
@@ -56,11 +57,21 @@ def get(identifier: Any, loss: Any = None) -> Metric:
                               f"as 'AUC'), a Metric instance or a function.")
         return cls() if identifier == cls.__name__ else cls(name=identifier)
     if isinstance(identifier, dict):
-        return deserialize(identifier, "metrics")
+        return deserialize(identifier)
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ConfigError(f"Expected a metric name, Metric instance or function. Received: "
                       f"{identifier!r} of type {type(identifier).__name__}.")
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Metric:
+    """A metric config (from ``serialize``) or class name -> a new ``Metric``.
+
+    Example:
+        >>> deserialize({"class_name": "AUC", "config": {}}).name
+        'auc'
+    """
+    return _serialization.deserialize(config, "metrics", custom_objects)
 
 
 __all__ = [
