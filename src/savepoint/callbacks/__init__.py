@@ -5,9 +5,10 @@ from savepoint.callbacks.csv_logger import CSVLogger
 from savepoint.callbacks.early_stopping import EarlyStopping
 from savepoint.callbacks.lambda_callback import LambdaCallback
 from savepoint.callbacks.lr_scheduler import LearningRateScheduler
+from savepoint.callbacks.model_checkpoint import ModelCheckpoint
 from savepoint.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from savepoint.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-           "LazyLogs", "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau",
+           "LazyLogs", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
            "TerminateOnNaN"]

@@ -332,6 +332,16 @@ def remove(path: PathLike, missing_ok: bool = True) -> None:
             raise _missing(path) from None
 
 
+def remove_tree(path: PathLike) -> None:
+    """Delete the directory ``path`` and everything below it (missing is fine).
+
+    Example:
+        >>> remove_tree("/nonexistent/dir")
+    """
+    import shutil
+    shutil.rmtree(_fspath(path), ignore_errors=False) if os.path.isdir(_fspath(path)) else None
+
+
 def makedirs(path: PathLike) -> None:
     """Create the directory ``path`` and its parents (existing ones are fine).
 

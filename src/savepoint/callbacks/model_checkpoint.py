@@ -1,0 +1,143 @@
+"""``ModelCheckpoint``: save weights or whole models every epoch or every N batches, Keras style."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+import warnings
+from typing import Any
+
+from savepoint.callbacks.base import Callback
+from savepoint.errors import ConfigError, SavepointError
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) during ``fit``.
+
+    ``filepath`` may hold ``{epoch}``, ``{batch}`` and any logs key (``{val_loss:.2f}``).
+    Beyond Keras, ``max_to_keep`` deletes all but the newest N files this callback wrote.
+
+    Example:
+        >>> cb = ModelCheckpoint("training_1/cp.ckpt", save_weights_only=True, verbose=1)
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq: Any = "epoch", options: Any = None,
+                 initial_value_threshold: float | None = None, max_to_keep: int | None = None,
+                 **kwargs: Any):
+        super().__init__()
+        kwargs.pop("period", None)
+        if kwargs:
+            raise ConfigError(f"ModelCheckpoint got unexpected keyword argument(s) {sorted(kwargs)}.")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ConfigError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq to be "
+                              f"'epoch' or a positive integer number of batches.")
+        if max_to_keep is not None and (not isinstance(max_to_keep, int) or max_to_keep <= 0):
+            raise ConfigError(f"Expected max_to_keep to be a positive int or None. Received "
+                              f"{max_to_keep!r}.")
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq, self.options, self.max_to_keep = save_freq, options, max_to_keep
+        self.monitor_op, self.best = _monitor(monitor, mode, initial_value_threshold)
+        self._current_epoch = 0
+        self._batches_since_save = 0
+        self._written: list[str] = []
+
+    def _implements(self, hook: str) -> bool:
+        if hook == "on_train_batch_end":
+            return self.save_freq != "epoch"
+        return super()._implements(hook)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _save(self, epoch: int, batch: int | None, logs: Any) -> None:
+        logs = dict(logs or {})
+        path = self._file_path(epoch, batch, logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(f"Can save best model only with {self.monitor} available, "
+                              f"skipping. Available logs keys: {sorted(logs)}.", stacklevel=2)
+                return
+            if not self.monitor_op(current, self.best):
+                self._say(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            self._say(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        else:
+            self._say(f"Epoch {epoch + 1}: saving model to {path}")
+        self._write(path)
+
+    def _write(self, path: str) -> None:
+        if self.save_weights_only:
+            self.model.save_weights(path, overwrite=True)
+        else:
+            if not hasattr(self.model, "save"):
+                raise SavepointError(
+                    f"ModelCheckpoint(save_weights_only=False) saves whole models with "
+                    f"model.save(), which this version of savepoint does not have yet. Fix: "
+                    f"pass save_weights_only=True (path {path!r}).")
+            self.model.save(path, overwrite=True)
+        self._remember(path)
+
+    def _remember(self, path: str) -> None:
+        if path in self._written:
+            self._written.remove(path)
+        self._written.append(path)
+        while self.max_to_keep and len(self._written) > self.max_to_keep:
+            _delete_saved(self._written.pop(0))
+
+    def _file_path(self, epoch: int, batch: int | None, logs: dict) -> str:
+        try:
+            if batch is None or "batch" not in self.filepath:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise ConfigError(
+                f"Failed to format the ModelCheckpoint filepath {self.filepath!r}: key {e} is not "
+                f"in the logs. Expected one of epoch, batch or {sorted(logs)}.") from None
+
+    def _say(self, message: str) -> None:
+        if self.verbose > 0:
+            lead = "\n" if getattr(sys.stdout, "isatty", lambda: False)() else ""
+            print(lead + message, flush=True)
+
+
+def _monitor(monitor: str, mode: str, threshold: float | None):
+    if mode not in ("auto", "min", "max"):
+        warnings.warn(f"ModelCheckpoint mode {mode!r} is unknown, fallback to auto mode.",
+                      stacklevel=3)
+        mode = "auto"
+    if mode == "auto":
+        mode = "max" if "acc" in monitor or monitor.startswith("fmeasure") or \
+            re.search("auc|precision|recall", monitor) else "min"
+    if mode == "max":
+        return (lambda a, b: a > b), (threshold if threshold is not None else -math.inf)
+    return (lambda a, b: a < b), (threshold if threshold is not None else math.inf)
+
+
+def _delete_saved(path: str) -> None:
+    from savepoint.saving import storage
+    from savepoint.saving.checkpoint_manager import delete_checkpoint_files
+    if storage.exists(path + ".index"):
+        delete_checkpoint_files(path)
+    elif storage.isdir(path):
+        storage.remove_tree(path)
+    else:
+        storage.remove(path)
