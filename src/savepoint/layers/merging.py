@@ -19,9 +19,15 @@ class _Merge(Layer):
     """Shared checks: a merge layer takes a list of at least two tensors."""
 
     def _check_list(self, inputs: Any) -> list:
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            got = f"{len(inputs)} input(s)" if isinstance(inputs, (list, tuple)) else \
-                type(inputs).__name__
+        single = not isinstance(inputs, (list, tuple)) or any(
+            s is None or isinstance(s, int) for s in inputs)
+        if single or len(inputs) < 2:
+            if isinstance(inputs, torch.Tensor):
+                got = f"a single tensor of shape {tuple(inputs.shape)}"
+            elif single and isinstance(inputs, (list, tuple)):
+                got = f"a single input of shape {tuple(inputs)}"
+            else:
+                got = f"{len(inputs)} input(s)" if not single else type(inputs).__name__
             raise ConfigError(f"Layer \"{self.name}\" ({type(self).__name__}) should be called "
                               f"on a list of at least 2 inputs. Received: {got}. Pass e.g. "
                               f"{type(self).__name__}()([x1, x2]).")
