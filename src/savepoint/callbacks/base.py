@@ -80,6 +80,7 @@ class CallbackList:
         return bool(self._wants[hook])
 
     def _call_batch(self, hook: str, batch: int, logs: Any) -> None:
+        logs = {} if logs is None else logs
         for cb in self._wants[hook]:
             getattr(cb, hook)(batch, logs)
 
@@ -93,9 +94,16 @@ class CallbackList:
     def __getattr__(self, hook: str):
         if not hook.startswith("on_"):
             raise AttributeError(hook)
-        def dispatch(*args, **kwargs):
+        takes_index = "epoch" in hook or "batch" in hook
+
+        def dispatch(*args: Any, logs: Any = None) -> None:
+            # As in Keras, every callback gets a logs dict, never None.
+            index = list(args[:1]) if takes_index else []
+            rest = args[1:] if takes_index else args
+            logs = rest[0] if rest else logs
+            args = index + [{} if logs is None else logs]
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                getattr(cb, hook)(*args)
         return dispatch
 
 
@@ -192,7 +200,14 @@ class ProgbarLogger(Callback):
 
 
 class LazyLogs(Mapping):
-    """Batch logs whose values are computed (one host sync each) only when read."""
+    """Batch logs whose values are computed (one host sync each) only when read.
+
+    The values follow the live metrics: read them inside the hook, or keep ``dict(logs)``.
+
+    Example:
+        >>> logs = LazyLogs({"loss": lambda: 0.5}); dict(logs)
+        {'loss': 0.5}
+    """
 
     def __init__(self, sources: dict[str, Any]):
         self._sources = sources
