@@ -186,18 +186,18 @@ class Trainer:
     def _run_epochs(self, train, val, cblist, history, epochs, initial_epoch, validation_freq):
         self.stop_training = False
         device = self._device()
-        cblist.on_train_begin()
+        cblist.on_train_begin({})
         logs: dict = {}
         want_begin = cblist.wants("on_train_batch_begin")
         want_end = cblist.wants("on_train_batch_end")
         lazy = self._lazy_logs()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
-            cblist.on_epoch_begin(epoch)
+            cblist.on_epoch_begin(epoch, {})
             self.train()
             for step, batch in enumerate(train.epoch(device)):
                 if want_begin:
-                    cblist.on_train_batch_begin(step)
+                    cblist.on_train_batch_begin(step, {})
                 self.train_step(batch)
                 if want_end:
                     cblist.on_train_batch_end(step, lazy)
@@ -208,7 +208,7 @@ class Trainer:
                 break
             logs = self._logs_now()
             if val is not None and (epoch + 1) % validation_freq == 0:
-                cblist.on_test_begin()
+                cblist.on_test_begin({})
                 val_logs = self._evaluate_adapter(val, cblist)
                 cblist.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -228,7 +228,7 @@ class Trainer:
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
                 if want_begin:
-                    cblist.on_test_batch_begin(step)
+                    cblist.on_test_batch_begin(step, {})
                 self.test_step(batch)
                 if want:
                     cblist.on_test_batch_end(step, lazy)
@@ -254,7 +254,7 @@ class Trainer:
         cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
         cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
                                                        "steps": adapter.num_batches})
-        cblist.on_test_begin()
+        cblist.on_test_begin({})
         logs = self._evaluate_adapter(adapter, cblist)
         cblist.on_test_end(logs)
         if return_dict:
@@ -280,17 +280,17 @@ class Trainer:
         want_begin = cblist.wants("on_predict_batch_begin")
         device = self._device()
         outputs = []
-        cblist.on_predict_begin()
+        cblist.on_predict_begin({})
         was_training = self.training
         self.eval()
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
                 if want_begin:
-                    cblist.on_predict_batch_begin(step)
+                    cblist.on_predict_batch_begin(step, {})
                 outputs.append(self.predict_step(batch))
                 cblist.on_predict_batch_end(step, {"outputs": outputs[-1]})
         self.train(was_training)
-        cblist.on_predict_end()
+        cblist.on_predict_end({})
         if not outputs:
             raise ConfigError("predict() received no data: the input is empty.")
         return _concat(outputs)
