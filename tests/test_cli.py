@@ -1,0 +1,129 @@
+"""The ``savepoint`` command: ``savepoint demo`` end to end, its options and its step list."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import savepoint
+from savepoint import cli
+
+
+def offline_env(**extra):
+    env = dict(os.environ, SAVEPOINT_OFFLINE="1", OMP_NUM_THREADS="1", **extra)
+    env.pop("SAVEPOINT_HOME", None)
+    return env
+
+
+def test_demo_one_epoch_subprocess(tmp_path):
+    workdir = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "savepoint", "demo", "--epochs", "1", "--workdir", str(workdir)],
+        capture_output=True, text=True, env=offline_env(), timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"Working directory: {workdir}" in out
+    assert "Total params: 407,050" in out
+    assert "32/32 [====" in out and "val_sparse_categorical_accuracy" in out
+    assert "using the embedded 10,000-digit sample" in result.stderr
+    trained = re.search(r"^Trained model, accuracy: ([ \d.]{5})%$", out, re.M)
+    untrained = re.search(r"^Untrained model, accuracy: ([ \d.]{5})%$", out, re.M)
+    assert trained and untrained
+    # One epoch on 1000 digits is far above chance; a fresh model is near chance (10%).
+    assert float(trained.group(1)) > 60.0
+    assert float(untrained.group(1)) < 30.0
+    assert workdir.is_dir()
+
+
+def test_console_script_is_declared():
+    from importlib.metadata import entry_points
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
+    assert scripts.get("savepoint") == "savepoint.cli:main"
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == savepoint.__version__
+    assert cli.main([]) == 2
+    assert "demo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_epochs_must_be_positive(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--epochs", value])
+    assert exc.value.code == 2
+    assert f"argument --epochs: expected a positive integer, received '{value}'" in \
+        capsys.readouterr().err
+
+
+def test_steps_run_in_order_inside_the_workdir(tmp_path, capsys):
+    seen = []
+
+    def first(ctx):
+        seen.append(("first", os.getcwd(), ctx.epochs, ctx.seed))
+        ctx.results["first"] = 1.0
+
+    def second(ctx):
+        seen.append(("second", ctx.workdir, ctx.results["first"]))
+
+    before = os.getcwd()
+    ctx = cli.run_demo(epochs=3, workdir=str(tmp_path / "w"), seed=5,
+                       steps=[cli.DemoStep("First", first), cli.DemoStep("Second", second)])
+    assert os.getcwd() == before
+    work = str(tmp_path / "w")
+    assert seen == [("first", work, 3, 5), ("second", work, 1.0)]
+    assert ctx.results == {"first": 1.0}
+    out = capsys.readouterr().out
+    assert out.index("== 1. First ==") < out.index("== 2. Second ==")
+
+
+def test_default_workdir_is_temporary_and_removed(capsys):
+    dirs = []
+    cli.run_demo(epochs=1, steps=[cli.DemoStep("Where", lambda ctx: dirs.append(ctx.workdir))])
+    assert os.path.basename(dirs[0]).startswith("savepoint_demo_")
+    assert not os.path.exists(dirs[0])
+
+
+def test_seed_makes_models_identical():
+    import numpy as np
+    outputs = []
+    for _ in range(2):
+        ctx = cli.run_demo(epochs=1, seed=7, steps=[
+            cli.DemoStep("Model", lambda c: setattr(c, "model", cli.create_model()))])
+        outputs.append(ctx.model.get_weights())
+    assert len(outputs[0]) == 4
+    for a, b in zip(*outputs):
+        np.testing.assert_array_equal(a, b)
+    other = cli.run_demo(epochs=1, seed=8, steps=[
+        cli.DemoStep("Model", lambda c: setattr(c, "model", cli.create_model()))])
+    assert not np.array_equal(other.model.get_weights()[0], outputs[0][0])
+
+
+def test_create_model_matches_the_tutorial():
+    model = cli.create_model()
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout", "Dense"]
+    assert model.count_params() == 784 * 512 + 512 + 512 * 10 + 10
+    assert model.layers[0].get_config()["activation"] == "relu"
+    assert model.layers[1].get_config()["rate"] == 0.2
+    assert model.loss.get_config()["from_logits"] is True
+
+
+def test_evaluate_and_report_prints_the_tutorial_line(capsys):
+    import numpy as np
+    ctx = cli.DemoContext(epochs=1, workdir=".", seed=0)
+    ctx.test_images = np.zeros((4, 784))
+    ctx.test_labels = np.array([0, 0, 1, 0])
+
+    class Fixed:
+        def evaluate(self, x, y, verbose):
+            assert verbose == 2 and x.shape == (4, 784)
+            return 0.5, 0.75
+
+    assert cli.evaluate_and_report(ctx, Fixed(), "Restored") == 0.75
+    assert capsys.readouterr().out == "Restored model, accuracy: 75.00%\n"
+    assert ctx.results == {"restored": 0.75}
