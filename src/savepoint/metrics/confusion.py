@@ -60,7 +60,8 @@ class _ConfusionMetric(Metric):
             if self.class_id is not None:
                 y_pred, y_true = y_pred[..., self.class_id], y_true[..., self.class_id]
                 weights = weights[..., self.class_id]
-            self._accumulate(y_true.reshape(-1) != 0, y_pred.reshape(-1), weights.reshape(-1))
+            self._accumulate(y_true.reshape(-1) != 0, y_pred.reshape(-1).contiguous(),
+                             weights.reshape(-1))
 
     def _accumulate(self, positive: torch.Tensor, scores: torch.Tensor, w: torch.Tensor) -> None:
         pos_w = w * positive.to(w.dtype)
