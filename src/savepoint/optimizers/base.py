@@ -9,7 +9,6 @@ counter lives on the host, so stepping never waits for the accelerator.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Iterable, Sequence
 
@@ -17,12 +16,10 @@ import torch
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.variable import Variable
+from savepoint.optimizers.arguments import check_keras_only_kwargs, check_lr, check_non_negative
 from savepoint.optimizers.clipping import clip_gradients
 from savepoint.optimizers.schedules import LearningRateSchedule
 from savepoint.saving.serialization import deserialize, serialize
-
-_KERAS_ONLY_KWARGS = ("jit_compile", "is_legacy_optimizer", "ema_momentum",
-                      "ema_overwrite_frequency")
 
 
 class Optimizer:
@@ -49,17 +46,17 @@ class Optimizer:
                  global_clipnorm: float | None = None, name: str | None = None, **kwargs: Any):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
-        _check_keras_only_kwargs(type(self).__name__, kwargs)
+        check_keras_only_kwargs(type(self).__name__, kwargs)
         if clipnorm is not None and global_clipnorm is not None:
             raise ConfigError("Only one of clipnorm and global_clipnorm can be set. Received: "
                               f"clipnorm={clipnorm}, global_clipnorm={global_clipnorm}. Remove "
                               f"one of them.")
         self.name = name or type(self).__name__.lower()
-        self._learning_rate = _check_lr(learning_rate)
-        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.clipnorm = _check_non_negative("clipnorm", clipnorm)
-        self.clipvalue = _check_non_negative("clipvalue", clipvalue)
-        self.global_clipnorm = _check_non_negative("global_clipnorm", global_clipnorm)
+        self._learning_rate = check_lr(learning_rate)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.clipnorm = check_non_negative("clipnorm", clipnorm)
+        self.clipvalue = check_non_negative("clipvalue", clipvalue)
+        self.global_clipnorm = check_non_negative("global_clipnorm", global_clipnorm)
         self._iterations = torch.zeros((), dtype=torch.int64)  # stays on the host, by design
         self._step, self._seen_version = 0, self._iterations._version
         self._tracked: list[Variable] = []
@@ -88,7 +85,7 @@ class Optimizer:
                 f"{self.name} was created with a LearningRateSchedule as its learning_rate, so "
                 f"its learning rate cannot be set to {value!r}. Create the optimizer with a "
                 f"float learning_rate if it must be settable.")
-        self._learning_rate = _check_lr(value)
+        self._learning_rate = check_lr(value)
 
     lr = learning_rate
 
@@ -377,44 +374,3 @@ class Optimizer:
 
 def _zeros_like(t: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(t, memory_format=torch.preserve_format).detach()
-
-
-def _check_keras_only_kwargs(cls_name: str, kwargs: dict) -> None:
-    for key in _KERAS_ONLY_KWARGS:
-        kwargs.pop(key, None)
-    unsupported = {"use_ema": (False, None), "gradient_accumulation_steps": (None, 1),
-                   "loss_scale_factor": (None,), "decay": (None, 0, 0.0)}
-    for key, allowed in unsupported.items():
-        value = kwargs.pop(key, None)
-        if value not in allowed:
-            hint = ("use a schedule from savepoint.optimizers.schedules (for example "
-                    "InverseTimeDecay)" if key == "decay" else f"remove {key}")
-            raise ConfigError(f"{cls_name} does not support {key}={value!r}; savepoint accepts "
-                              f"only {key}={allowed[0]!r}. To fix it, {hint}.")
-    if kwargs:
-        raise ConfigError(f"{cls_name} got unexpected keyword argument(s) {sorted(kwargs)}. "
-                          f"Check the spelling of the optimizer arguments.")
-
-
-def _check_non_negative(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value) or value < 0:
-        raise ConfigError(f"Expected {name} to be a non-negative float or None. Received: "
-                          f"{name}={value!r}.")
-    return float(value)
-
-
-def _check_lr(value: Any) -> Any:
-    if callable(value):
-        return value
-    try:
-        lr = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Expected learning_rate to be a float or a LearningRateSchedule. "
-                          f"Received: {value!r}.") from None
-    if not math.isfinite(lr) or lr < 0:
-        raise ConfigError(f"Expected learning_rate to be a non-negative finite float. "
-                          f"Received: learning_rate={value!r}.")
-    return lr
