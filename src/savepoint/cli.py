@@ -82,7 +82,13 @@ def create_model() -> "savepoint.Sequential":
 
 
 def step_load_data(ctx: DemoContext) -> None:
-    """Load MNIST; keep the first 1000 train/test digits, flattened to 784 floats in [0, 1]."""
+    """Load MNIST; keep the first 1000 train/test digits, flattened to 784 floats in [0, 1].
+
+    Example:
+        >>> ctx = DemoContext(epochs=1, workdir=".", seed=0)
+        >>> step_load_data(ctx)  # doctest: +SKIP
+        train_images (1000, 784), test_images (1000, 784)
+    """
     (train_images, train_labels), (test_images, test_labels) = \
         savepoint.datasets.mnist.load_data()
     ctx.train_labels = train_labels[:NUM_EXAMPLES]
@@ -93,13 +99,23 @@ def step_load_data(ctx: DemoContext) -> None:
 
 
 def step_define_model(ctx: DemoContext) -> None:
-    """Create the model and show its architecture."""
+    """Create the model and show its architecture.
+
+    Example:
+        >>> step_define_model(ctx)  # doctest: +SKIP
+        Model: "sequential"
+    """
     ctx.model = create_model()
     ctx.model.summary()
 
 
 def step_train(ctx: DemoContext) -> None:
-    """Train on the 1000 digits, validating on the 1000 test digits after each epoch."""
+    """Train on the 1000 digits, validating on the 1000 test digits after each epoch.
+
+    Example:
+        >>> step_train(ctx)  # doctest: +SKIP
+        Epoch 1/10
+    """
     ctx.model.fit(ctx.train_images, ctx.train_labels, epochs=ctx.epochs,
                   validation_data=(ctx.test_images, ctx.test_labels))
 
@@ -119,12 +135,22 @@ def evaluate_and_report(ctx: DemoContext, model: Any, label: str) -> float:
 
 
 def step_evaluate_trained(ctx: DemoContext) -> None:
-    """Evaluate the model just trained."""
+    """Evaluate the model just trained.
+
+    Example:
+        >>> step_evaluate_trained(ctx)  # doctest: +SKIP
+        Trained model, accuracy: 88.60%
+    """
     evaluate_and_report(ctx, ctx.model, "Trained")
 
 
 def step_evaluate_untrained(ctx: DemoContext) -> None:
-    """A fresh, untrained model performs at chance level (~10% accuracy)."""
+    """A fresh, untrained model performs at chance level (~10% accuracy).
+
+    Example:
+        >>> step_evaluate_untrained(ctx)  # doctest: +SKIP
+        Untrained model, accuracy:  6.70%
+    """
     evaluate_and_report(ctx, create_model(), "Untrained")
 
 
@@ -160,7 +186,7 @@ def run_demo(epochs: int = 10, workdir: str | None = None, seed: int = 0,
 
     Example:
         >>> ctx = run_demo(epochs=1)  # doctest: +SKIP
-        >>> sorted(ctx.results)
+        >>> sorted(ctx.results)  # doctest: +SKIP
         ['trained', 'untrained']
     """
     savepoint.utils.set_random_seed(seed)

@@ -196,3 +196,15 @@ def test_file_sha256_matches_hashlib(tmp_path):
     data = os.urandom(200_000)
     (tmp_path / "f").write_bytes(data)
     assert mnist.file_sha256(str(tmp_path / "f")) == hashlib.sha256(data).hexdigest()
+
+
+def test_unwritable_cache_falls_back(monkeypatch, server, tmp_path):
+    serve_fake(monkeypatch, server, fake_mnist_bytes())
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_bytes(b"")  # SAVEPOINT_HOME is a file: the cache folder cannot be created
+    monkeypatch.setenv("SAVEPOINT_HOME", str(blocker))
+    monkeypatch.delenv("SAVEPOINT_OFFLINE", raising=False)
+    ((x_train, _), _), messages = load_quietly()
+    assert len(messages) == 1
+    assert messages[0].startswith("savepoint: could not download MNIST (NotADirectoryError: ")
+    assert x_train.shape == (5000, 28, 28)

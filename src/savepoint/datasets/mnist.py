@@ -8,7 +8,7 @@ from the real MNIST test set by ``tools/make_mnist_sample.py``), so tutorials ru
 
 Example:
     >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
-    >>> x_train.shape, x_train.dtype
+    >>> x_train.shape, x_train.dtype  # doctest: +SKIP
     ((60000, 28, 28), dtype('uint8'))
 """
 
@@ -46,7 +46,12 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class DownloadError(OSError):
-    """A download failed or its bytes did not match the expected sha256 (internal fallback cue)."""
+    """A download failed or its bytes did not match the expected sha256 (the fallback cue).
+
+    Example:
+        >>> str(DownloadError("the download took longer than 120 s"))
+        'the download took longer than 120 s'
+    """
 
 
 def load_data(path: str = "mnist.npz") -> Arrays:
@@ -58,7 +63,7 @@ def load_data(path: str = "mnist.npz") -> Arrays:
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
-        >>> x_train.shape, y_train.shape, x_test.shape, y_test.shape
+        >>> x_train.shape, y_train.shape, x_test.shape, y_test.shape  # doctest: +SKIP
         ((60000, 28, 28), (60000,), (10000, 28, 28), (10000,))
     """
     if os.environ.get("SAVEPOINT_OFFLINE", "") not in ("", "0"):
@@ -124,10 +129,10 @@ def download(url: str, target: str, sha256: str, connect_timeout: float | None =
     """
     connect_timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout
     total_timeout = TOTAL_TIMEOUT_S if total_timeout is None else total_timeout
-    storage.makedirs(os.path.dirname(target))
     deadline = time.monotonic() + total_timeout
     digest = hashlib.sha256()
     try:
+        storage.makedirs(os.path.dirname(target))
         with urllib.request.urlopen(url, timeout=connect_timeout) as response, \
                 storage.atomic_writer(target) as out:
             for chunk in iter(lambda: response.read1(_CHUNK), b""):
