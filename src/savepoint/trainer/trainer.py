@@ -310,11 +310,32 @@ class Trainer:
         self.train()
         self.train_step(next(iter(adapter.epoch(self._device()))))
         self.eval()
-        logs = self._logs_now()
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _batch_result(self._logs_now(), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """Loss and metrics of one batch, without updating the weights.
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])
+            >>> m.compile("adam", "sparse_categorical_crossentropy")
+            >>> isinstance(m.test_on_batch(np.ones((3, 2)), np.zeros(3)), float)
+            True
+        """
+        self._assert_compiled("test_on_batch")
+        adapter = make_adapter(x, y, sample_weight, None, False, None)
+        adapter.batch_size = max(adapter.n, 1)
+        self._has_extra_losses = any(l._regularizers or l._own_losses
+                                     for l in self._flat_layers(include_self=True))
+        return _batch_result(self._evaluate_adapter(adapter), return_dict)
+
+
+def _batch_result(logs: dict, return_dict: bool) -> Any:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
 
 
 def _detach(t: Any) -> Any:
