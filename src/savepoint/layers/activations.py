@@ -23,7 +23,7 @@ def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    return torch.clamp(x / 6.0 + 0.5, 0.0, 1.0)
+    return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)  # tf.keras 2 (Keras 3 uses x / 6 + 0.5)
 
 
 def exponential(x: torch.Tensor) -> torch.Tensor:
