@@ -89,6 +89,16 @@ class Optimizer:
 
     lr = learning_rate
 
+    def learning_rate_at(self, step: int) -> float:
+        """The learning rate the update of 0-based step ``step`` uses.
+
+        Example:
+            >>> from savepoint.optimizers import SGD, schedules
+            >>> SGD(schedules.PiecewiseConstantDecay([1], [1.0, 0.5])).learning_rate_at(2)
+            0.5
+        """
+        return self._lr_at(int(step))
+
     def _lr_at(self, step: int) -> float:
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
