@@ -53,8 +53,10 @@ class ArrayAdapter:
         self.n = distinct.pop() if distinct else 0
         if batch_size is None:
             batch_size = 32
-        if not isinstance(batch_size, int) or batch_size <= 0:
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or \
+                batch_size <= 0:
             raise ConfigError(f"Expected batch_size to be a positive int. Received: {batch_size!r}.")
+        batch_size = int(batch_size)
         self.batch_size, self.shuffle, self.steps = batch_size, shuffle, steps
 
     @property
@@ -123,18 +125,22 @@ class IterableAdapter:
             except StopIteration:
                 if self.steps is not None:
                     if not self._reiterable or count == 0:
-                        self.exhausted = True
-                        warnings.warn("Your input ran out of data; interrupting training. Make "
-                                      "sure the dataset or generator can produce at least "
-                                      "`steps_per_epoch * epochs` batches.", stacklevel=3)
+                        self._run_out()
                         return
                     it = iter(self.source)
                     continue
                 if count == 0 and not self._reiterable:
-                    self.exhausted = True
+                    self._run_out()
                 return
             count += 1
             yield _unpack(batch, device)
+
+
+    def _run_out(self) -> None:
+        self.exhausted = True
+        warnings.warn("Your input ran out of data; interrupting training. Make sure the dataset "
+                      "or generator can produce at least `steps_per_epoch * epochs` batches.",
+                      stacklevel=4)
 
 
 def _unpack(batch: Any, device: torch.device) -> Batch:
@@ -165,7 +171,8 @@ def make_adapter(x: Any, y: Any = None, sample_weight: Any = None, batch_size: i
                               f"as input: the batches must yield (x, y) themselves.")
         return IterableAdapter(x, batch_size, shuffle, steps)
     if isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict)) or np.isscalar(x):
-        return ArrayAdapter(x, y, sample_weight, batch_size if batch_size else 32, shuffle, steps)
+        return ArrayAdapter(x, y, sample_weight, batch_size if batch_size is not None else 32,
+                            shuffle, steps)
     raise ConfigError(f"Unrecognized data type: x={type(x).__name__}. Expected a numpy array, "
                       f"a torch tensor, a list/dict of them, a torch Dataset or DataLoader, or "
                       f"a Python generator yielding (x, y) batches.")
