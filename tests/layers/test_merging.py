@@ -98,3 +98,17 @@ def test_merging_config_roundtrip(roundtrip, rng):
     assert layer.get_config()["axis"] == 1
     roundtrip(Add(), pair)
     assert set(Add().get_config()) == {"name", "trainable", "dtype"}
+
+
+def test_functional_config_roundtrip_with_embedding_and_merges(rng):
+    import json
+    ids, extra = Input((4,), dtype="int32"), Input((3,))
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(10, 3)(ids))
+    out = Concatenate()([pooled, Add()([pooled, extra])])
+    model = keras.Model([ids, extra], out)
+    config = json.loads(json.dumps(model.get_config()))
+    rebuilt = keras.Model.from_config(config)
+    assert json.loads(json.dumps(rebuilt.get_config())) == config
+    rebuilt.set_weights(model.get_weights())
+    data = [rng.integers(0, 10, size=(2, 4)), rng.normal(size=(2, 3)).astype("float32")]
+    np.testing.assert_array_equal(rebuilt.predict(data, verbose=0), model.predict(data, verbose=0))

@@ -217,3 +217,22 @@ def test_layer_norm_errors():
         LayerNormalization(axis=None)
     with pytest.raises(ShapeError, match=r"invalid axis 3 for an input of rank 2"):
         LayerNormalization(axis=3)(np.ones((2, 3), "float32"))
+
+
+def test_cnn_with_all_image_layers_config_roundtrip(rng):
+    import json
+    L = keras.layers
+    model = keras.Sequential([L.Conv2D(4, 3, padding="same", input_shape=(6, 6, 2)),
+                              BatchNormalization(), L.MaxPooling2D(), L.AveragePooling2D(1),
+                              L.GlobalAveragePooling2D(), LayerNormalization(), Dense(2)])
+    x = rng.normal(size=(3, 6, 6, 2)).astype("float32")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, rng.integers(0, 2, size=3), epochs=1, verbose=0)
+    config = json.loads(json.dumps(model.get_config()))
+    rebuilt = keras.Sequential.from_config(config)
+    assert json.loads(json.dumps(rebuilt.get_config())) == config
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [w.path for w in model.weights][2:6] == [
+        "batch_normalization/gamma", "batch_normalization/beta",
+        "batch_normalization/moving_mean", "batch_normalization/moving_variance"]
