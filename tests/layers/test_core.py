@@ -227,3 +227,12 @@ def test_custom_layer_add_weight_order():
                                   [[3.0, 3.0]])
     assert [w.name for w in layer.trainable_weights] == ["w"]
     assert [w.name for w in layer.non_trainable_weights] == ["c"]
+
+
+def test_dropout_noise_shape_shares_the_mask():
+    torch.manual_seed(0)
+    out = Dropout(0.5, noise_shape=(None, 1, 4))(torch.ones(3, 5, 4), training=True)
+    # one mask per (sample, feature), broadcast over the 5 steps
+    assert torch.equal(out, out[:, :1, :].expand(3, 5, 4))
+    assert set(out.unique().tolist()) <= {0.0, 2.0} and (out == 0).any() and (out == 2).any()
+    assert Dropout(0.5, noise_shape=[None, 1, 4]).get_config()["noise_shape"] == [None, 1, 4]

@@ -145,7 +145,11 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        return torch.nn.functional.dropout(inputs, self.rate, training=True)
+        if self.noise_shape is None:
+            return torch.nn.functional.dropout(inputs, self.rate, training=True)
+        shape = [inputs.shape[i] if d is None else int(d) for i, d in enumerate(self.noise_shape)]
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(1 - self.rate)
+        return inputs * keep / (1 - self.rate)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
