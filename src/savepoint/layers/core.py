@@ -148,7 +148,8 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return torch.nn.functional.dropout(inputs, self.rate, training=True)
         shape = [inputs.shape[i] if d is None else int(d) for i, d in enumerate(self.noise_shape)]
-        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(1 - self.rate)
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device)
+        keep.bernoulli_(1 - self.rate)
         return inputs * keep / (1 - self.rate)
 
     def compute_output_shape(self, input_shape):
