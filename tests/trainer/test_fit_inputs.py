@@ -230,3 +230,23 @@ def test_easy_synthetic_task_reaches_high_accuracy():
     _, acc = model.evaluate(data, labels, verbose=0)
     assert acc > 0.9
     assert np.mean(model.predict(data, verbose=0).argmax(1) == labels) == pytest.approx(acc)
+
+
+def test_unbuilt_sequential_is_built_by_fit():
+    model = keras.Sequential([L.Dense(5, activation="relu"), L.Dense(C)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(X, Y, batch_size=5, epochs=2, verbose=0)
+    assert model.built and model.count_params() == D * 5 + 5 + 5 * C + C
+    assert len(history.history["loss"]) == 2
+    assert model.input_names == ["dense_input"]
+
+
+def test_validation_data_and_evaluate_accept_loaders():
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(Y))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=6)
+    model = _model()
+    history = model.fit(X, Y, batch_size=5, epochs=1, validation_data=loader, verbose=0)
+    from_arrays = model.evaluate(X, Y, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(from_arrays[0], rel=1e-6)
+    assert model.evaluate(dataset, verbose=0) == pytest.approx(from_arrays, rel=1e-6)
+    assert model.evaluate(loader, verbose=0) == pytest.approx(from_arrays, rel=1e-6)
