@@ -133,7 +133,21 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints ``Epoch 1/10`` and the Keras progress bar (verbose 1) or one line (verbose 2)."""
+    """Prints ``Epoch 1/10`` and the Keras progress bar (verbose 1) or one line (verbose 2).
+
+    ``fit``/``evaluate``/``predict`` add one when ``verbose`` is not 0. On a terminal the bar is
+    redrawn in place; on a pipe or file only each epoch's final line is written. Validation
+    inside ``fit`` is silent (its ``val_`` metrics end the epoch's line).
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO(); bar = ProgbarLogger(stream=out)
+        >>> bar.set_params({"verbose": 2, "epochs": 1, "steps": 4})
+        >>> bar.on_train_begin(); bar.on_epoch_begin(0)
+        >>> bar.on_train_batch_end(3, {"loss": 0.5}); bar.on_epoch_end(0, {"loss": 0.25})
+        >>> out.getvalue().split(" - ")[0], out.getvalue().split(" - ")[2]
+        ('4/4', 'loss: 0.2500')
+    """
 
     def __init__(self, count_mode: str = "steps", verbose: int = 1, stream: Any = None):
         super().__init__()
