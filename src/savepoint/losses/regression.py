@@ -275,7 +275,8 @@ class CosineSimilarity(Loss):
     """Minus the cosine similarity along ``axis`` (-1 for identical directions).
 
     Example:
-        >>> round(float(CosineSimilarity()(torch.tensor([[1.0, 1.0]]), torch.tensor([[2.0, 2.0]]))), 4)
+        >>> loss = CosineSimilarity()
+        >>> round(float(loss(torch.tensor([[1.0, 1.0]]), torch.tensor([[2.0, 2.0]]))), 4)
         -1.0
     """
 

@@ -162,7 +162,7 @@ class MeanMetricWrapper(Reduce):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         with torch.no_grad():
-            y_pred = y_pred.detach() if isinstance(y_pred, torch.Tensor) else torch.as_tensor(y_pred)
+            y_pred = as_detached(y_pred)
             y_true = torch.as_tensor(y_true, device=y_pred.device)
             if isinstance(self._fn, str):
                 self._fn = _function_named(_matched_name(self._fn, y_true, y_pred))
@@ -191,3 +191,13 @@ def _function_named(name: str) -> Callable:
                           f"Register custom functions with savepoint.saving.register_serializable "
                           f"and pass a Metric instance instead.")
     return table[name]
+
+
+def as_detached(value: Any) -> torch.Tensor:
+    """A prediction as a tensor outside autograd.
+
+    Example:
+        >>> as_detached([1.0]).requires_grad
+        False
+    """
+    return value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)

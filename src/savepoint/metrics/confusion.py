@@ -9,7 +9,7 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.losses.base import align_weight, match_rank
-from savepoint.metrics.base import Metric
+from savepoint.metrics.base import Metric, as_detached
 from savepoint.saving.serialization import builtin
 
 _EPSILON = 1e-7
@@ -45,7 +45,7 @@ class _ConfusionMetric(Metric):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         with torch.no_grad():
-            y_pred = y_pred.detach() if isinstance(y_pred, torch.Tensor) else torch.as_tensor(y_pred)
+            y_pred = as_detached(y_pred)
             dtype = backend.torch_dtype(self.dtype)
             y_pred = y_pred.to(dtype)
             y_true = match_rank(torch.as_tensor(y_true, device=y_pred.device), y_pred)

@@ -1,4 +1,4 @@
-"""Regression metrics: mean squared/absolute (percentage, logarithmic) error, RMSE, cosine, logcosh."""
+"""Regression metrics: mean squared/absolute/percentage/log errors, RMSE, cosine, logcosh."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from savepoint.losses import regression as reg
 from savepoint.losses.base import match_rank
-from savepoint.metrics.base import Mean, MeanMetricWrapper, metric_function
+from savepoint.metrics.base import Mean, as_detached, MeanMetricWrapper, metric_function
 from savepoint.saving.serialization import builtin
 
 for _fn in (reg.mean_squared_error, reg.mean_absolute_error, reg.mean_absolute_percentage_error,
@@ -98,7 +98,7 @@ class RootMeanSquaredError(Mean):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         with torch.no_grad():
-            y_pred = y_pred.detach() if isinstance(y_pred, torch.Tensor) else torch.as_tensor(y_pred)
+            y_pred = as_detached(y_pred)
             if not y_pred.is_floating_point():
                 y_pred = y_pred.to(torch.float32)
             y_true = match_rank(torch.as_tensor(y_true, device=y_pred.device), y_pred)
