@@ -203,11 +203,12 @@ def _value(tokens: list[tuple[str, str]], i: int, name: str, where: str) -> tupl
                               f"{tokens[i][1] if i < len(tokens) else 'end of file'!r}.")
         return "".join(parts), i
     if i < len(tokens) and tokens[i][0] in ("number", "ident"):
-        try:
-            return float(tokens[i][1].rstrip("fF") if tokens[i][0] == "number"
-                         else tokens[i][1]), i + 1
-        except ValueError:
-            pass
+        text = tokens[i][1]
+        for candidate in (text, text[:-1] if text[-1:] in "fF" else text):
+            try:
+                return float(candidate), i + 1
+            except ValueError:
+                pass
     raise FormatError(f"Expected a number for {name} in {where}. Received "
                       f"{tokens[i][1] if i < len(tokens) else 'end of file'!r}.")
 
