@@ -80,10 +80,6 @@ class _ConfusionMetric(Metric):
         above = hist.flip(0).cumsum(0).flip(0)[1:]
         return above[self._unsort.to(scores.device)]
 
-    def reset_state(self) -> None:
-        for t in self._states.values():
-            t.zero_()
-
 
 class _ThresholdCount(_ConfusionMetric):
     """One confusion count per threshold; a scalar for a single threshold."""
