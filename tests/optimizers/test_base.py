@@ -61,7 +61,7 @@ def test_adam_variables_interleave_m_and_v_per_variable():
     assert names == ["iteration", "dense_kernel_m", "dense_kernel_v", "dense_bias_m",
                      "dense_bias_v"]
     assert [v.shape for v in opt.variables] == [(), (2, 2), (2, 2), (3,), (3,)]
-    assert opt.variables[1].path == "adam/dense_kernel_m"
+    assert opt.variables[1].path == "Adam/m/dense/kernel"  # tf.keras's full name
     assert opt.variables[0].dtype == "int64"
     assert all(v.dtype == "float32" for v in opt.variables[1:])
 
@@ -207,7 +207,7 @@ def test_deferred_restore_assigns_slots_when_built():
 def test_deferred_restore_checks_shapes_and_positions():
     opt = Adam()
     opt.build(make_vars())
-    with pytest.raises(ShapeError, match=r"'adam/dense_kernel_m' \(#1\): checkpoint has \(3,\), "
+    with pytest.raises(ShapeError, match=r"'Adam/m/dense/kernel' \(#1\): checkpoint has \(3,\), "
                                          r"optimizer has \(2, 2\)"):
         opt._defer_restore({1: np.zeros(3, np.float32)})
     with pytest.raises(ConfigError, match=r"holds optimizer variable #9 but adam has only 5"):

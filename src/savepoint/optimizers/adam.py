@@ -11,6 +11,15 @@ from savepoint.optimizers.base import Optimizer
 from savepoint.saving.serialization import builtin
 
 
+def _fused_ok(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:
+    if not hasattr(torch, "_fused_adam_") or not params:
+        return False
+    first = params[0]
+    return first.dtype in (torch.float32, torch.float64, torch.float16) and all(
+        p.device == first.device and p.dtype == first.dtype and g.dtype == p.dtype
+        for p, g in zip(params, grads))
+
+
 @builtin("optimizers", "adam")
 class Adam(Optimizer):
     """``m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= lr_t m / (sqrt(v) + eps)`` with
@@ -23,6 +32,7 @@ class Adam(Optimizer):
     """
 
     _slot_names = ("m", "v")
+    _tf_slot_lists = {"m": "_momentums", "v": "_velocities", "vhat": "_velocity_hats"}
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any):
@@ -36,6 +46,9 @@ class Adam(Optimizer):
 
     def update(self, params: list[torch.Tensor], grads: list[torch.Tensor],
                slots: dict[str, list[torch.Tensor]], lr: float, step: int) -> None:
+        if not self.amsgrad and _fused_ok(params, grads):
+            self._fused_update(params, grads, slots, lr, step)
+            return
         m, v = slots["m"], slots["v"]
         alpha = lr * math.sqrt(1 - self.beta_2 ** step) / (1 - self.beta_1 ** step)
         torch._foreach_lerp_(m, grads, 1 - self.beta_1)
@@ -47,6 +60,25 @@ class Adam(Optimizer):
         denom = torch._foreach_sqrt(v)
         torch._foreach_add_(denom, self.epsilon)
         torch._foreach_addcdiv_(params, m, denom, value=-alpha)
+
+    def _fused_update(self, params, grads, slots, lr, step) -> None:
+        """One pass of torch's fused Adam kernel. Torch divides sqrt(v) by sqrt(1 - b2^t)
+        before adding epsilon; passing ``eps / sqrt(1 - b2^t)`` gives Keras's formula exactly
+        in real arithmetic (``lr_t m / (sqrt(v) + eps)``)."""
+        steps = self.__dict__.get("_fused_steps")
+        if steps is None or len(steps) != len(params) or steps[0].device != params[0].device:
+            steps = self._fused_steps = [torch.zeros((), dtype=torch.float32, device=p.device)
+                                         for p in params]
+            self._fused_at = 0
+        if self._fused_at != step - 1:
+            torch._foreach_zero_(steps)
+            torch._foreach_add_(steps, float(step - 1))
+        torch._foreach_add_(steps, 1.0)
+        self._fused_at = step
+        eps = self.epsilon / math.sqrt(1 - self.beta_2 ** step)
+        torch._fused_adam_(params, grads, slots["m"], slots["v"], [], steps, lr=lr,
+                           beta1=self.beta_1, beta2=self.beta_2, weight_decay=0.0, eps=eps,
+                           amsgrad=False, maximize=False)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -108,7 +108,7 @@ class Optimizer:
     @property
     def iterations(self) -> Variable:
         """The number of steps taken, as a named int64 scalar variable (``iteration``)."""
-        return Variable(self._iterations, name="iteration", path=f"{self.name}/iteration")
+        return Variable(self._iterations, name="iteration", path="iteration")
 
     def set_iterations(self, value: int) -> None:
         """Set the step counter (used when restoring state).
@@ -185,8 +185,43 @@ class Optimizer:
                 base = var.path.replace("/", "_")
                 for name in group:
                     out.append(Variable(self._slots[name][i], name=f"{base}_{name}",
-                                        path=f"{self.name}/{base}_{name}"))
+                                        path=f"{type(self).__name__}/{name}/{var.path}"))
         return out
+
+    # ----- checkpoint structure -------------------------------------------------------------
+    _tf_slot_lists: dict[str, str] = {}
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        """tf.keras's optimizer children: ``_variables`` (iteration then slots), ``_iterations``,
+        ``_learning_rate`` and, once built, one list per slot kind (``_momentums`` ...)."""
+        from savepoint.saving.object_graph import Placeholder, TrackableList
+        variables = self.variables
+        children: list[tuple[str, Any]] = [("_variables", TrackableList(variables)),
+                                           ("_iterations", variables[0])]
+        if not callable(self._learning_rate):
+            children.append(("_learning_rate", self._learning_rate_variable()))
+        if self.built:
+            children.append(("_index_dict", Placeholder()))
+            by_tensor = {id(v.value): v for v in variables}
+            for slot, list_name in self._tf_slot_lists.items():
+                if slot in self._slots:
+                    children.append((list_name, TrackableList(
+                        by_tensor[id(t)] for t in self._slots[slot])))
+        return children
+
+    def _learning_rate_variable(self) -> Variable:
+        """The learning rate as a float32 variable; restoring it sets the learning rate."""
+        var = Variable(torch.tensor(float(self._learning_rate), dtype=torch.float32),
+                       name="learning_rate", path="learning_rate")
+        var._on_assign = self._restore_learning_rate
+        return var
+
+    def _restore_learning_rate(self, value: torch.Tensor) -> None:
+        # The file holds float32; keep our exact float when it rounds to the same value, so a
+        # resumed run computes bit for bit what the uninterrupted one does.
+        current = self._learning_rate
+        if callable(current) or torch.tensor(float(current), dtype=torch.float32) != value:
+            self.learning_rate = float(value)
 
     def slot(self, variable: Variable, name: str) -> torch.Tensor:
         """The slot tensor ``name`` (for example ``"m"``) of a model variable."""

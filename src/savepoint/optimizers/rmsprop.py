@@ -35,6 +35,9 @@ class RMSprop(Optimizer):
         self._slot_names = ("velocity",) + (("momentum",) if momentum > 0 else ()) + \
             (("average_gradient",) if self.centered else ())
 
+    _tf_slot_lists = {"velocity": "_velocities", "momentum": "_momentums",
+                      "average_gradient": "_average_gradients"}
+
     def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
         return tuple((name,) for name in self._slot_names)
 

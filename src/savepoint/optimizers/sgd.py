@@ -14,8 +14,8 @@ from savepoint.saving.serialization import builtin
 @builtin("optimizers", "sgd")
 class SGD(Optimizer):
     """Plain: ``w -= lr g``. With ``momentum``: ``m = momentum m - lr g``, then ``w += m``, or
-    with ``nesterov`` ``w += momentum m - lr g``. One slot, ``momentum``, only when
-    ``momentum > 0`` (plain SGD has no state besides ``iteration``).
+    with ``nesterov`` ``w += momentum m - lr g``. One slot, ``momentum``, kept even when
+    ``momentum == 0`` because tf.keras keeps it too: checkpoints then match slot for slot.
 
     Example:
         >>> SGD(learning_rate=0.1, momentum=0.9, nesterov=True).get_config()["nesterov"]
@@ -30,7 +30,7 @@ class SGD(Optimizer):
             raise ConfigError(f"momentum must be a float between [0, 1]. Received: "
                               f"momentum={momentum!r}.")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
-        self._slot_names = ("momentum",) if self.momentum != 0 else ()
+        self._slot_names = ("momentum",)
 
     def update(self, params: list[torch.Tensor], grads: list[torch.Tensor],
                slots: dict[str, list[torch.Tensor]], lr: float, step: int) -> None:
@@ -46,6 +46,8 @@ class SGD(Optimizer):
             torch._foreach_add_(params, delta)
         else:
             torch._foreach_add_(params, m)
+
+    _tf_slot_lists = {"momentum": "momentums"}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
