@@ -159,10 +159,16 @@ def step_evaluate_untrained(ctx: DemoContext) -> None:
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("Get an example dataset", step_load_data),
     DemoStep("Define a model", step_define_model),
-    DemoStep("Train the model", step_train),
-    DemoStep("Evaluate the trained model", step_evaluate_trained),
-    DemoStep("Evaluate an untrained model", step_evaluate_untrained),
 ]
+
+
+def demo_steps() -> list[DemoStep]:
+    """Every step of the demo, in the tutorial's order (saving steps come from their modules)."""
+    from savepoint.demo_checkpoints import CHECKPOINT_STEPS
+    return DEMO_STEPS + CHECKPOINT_STEPS[:1] + [
+        DemoStep("Evaluate the trained model", step_evaluate_trained),
+        DemoStep("Evaluate an untrained model", step_evaluate_untrained),
+    ] + CHECKPOINT_STEPS[1:]
 
 
 @contextlib.contextmanager
@@ -193,7 +199,7 @@ def run_demo(epochs: int = 10, workdir: str | None = None, seed: int = 0,
     with _working_directory(workdir) as cwd:
         print(f"Working directory: {cwd}")
         ctx = DemoContext(epochs=epochs, workdir=cwd, seed=seed)
-        for number, step in enumerate(DEMO_STEPS if steps is None else steps, start=1):
+        for number, step in enumerate(demo_steps() if steps is None else steps, start=1):
             print(f"\n== {number}. {step.title} ==")
             step.run(ctx)
     return ctx

@@ -1,0 +1,69 @@
+"""The tutorial's checkpoint steps for ``savepoint demo``: ModelCheckpoint, restore, save_weights.
+
+Example:
+    >>> [s.title for s in CHECKPOINT_STEPS][0]
+    'Save checkpoints during training'
+"""
+
+from __future__ import annotations
+
+import os
+
+import savepoint as keras
+from savepoint import cli
+
+BATCH_SIZE = 32
+
+
+def step_train_with_checkpoints(ctx: "cli.DemoContext") -> None:
+    """Train with ``ModelCheckpoint`` saving the weights after every epoch (``training_1``)."""
+    checkpoint_path = "training_1/cp.ckpt"
+    cp_callback = keras.callbacks.ModelCheckpoint(filepath=checkpoint_path,
+                                                  save_weights_only=True, verbose=1)
+    ctx.model.fit(ctx.train_images, ctx.train_labels, epochs=ctx.epochs,
+                  validation_data=(ctx.test_images, ctx.test_labels), callbacks=[cp_callback])
+    print(sorted(os.listdir(os.path.dirname(checkpoint_path))))
+
+
+def step_restore_from_checkpoint(ctx: "cli.DemoContext") -> None:
+    """A new model restored from ``training_1/cp.ckpt`` scores what the trained one scored."""
+    model = cli.create_model()
+    model.load_weights("training_1/cp.ckpt")
+    cli.evaluate_and_report(ctx, model, "Restored")
+
+
+def step_checkpoint_options(ctx: "cli.DemoContext") -> None:
+    """Numbered checkpoints every 5 epochs (``save_freq`` in batches), then the latest restored."""
+    checkpoint_path = "training_2/cp-{epoch:04d}.ckpt"
+    checkpoint_dir = os.path.dirname(checkpoint_path)
+    n_batches = -(-len(ctx.train_images) // BATCH_SIZE)
+    cp_callback = keras.callbacks.ModelCheckpoint(filepath=checkpoint_path, verbose=1,
+                                                  save_weights_only=True,
+                                                  save_freq=5 * n_batches)
+    model = cli.create_model()
+    model.save_weights(checkpoint_path.format(epoch=0))
+    model.fit(ctx.train_images, ctx.train_labels, epochs=5 * ctx.epochs, batch_size=BATCH_SIZE,
+              callbacks=[cp_callback], validation_data=(ctx.test_images, ctx.test_labels),
+              verbose=0)
+    print(sorted(os.listdir(checkpoint_dir)))
+    latest = keras.train.latest_checkpoint(checkpoint_dir)
+    print(f"latest checkpoint: {latest}")
+    restored = cli.create_model()
+    restored.load_weights(latest)
+    cli.evaluate_and_report(ctx, restored, "Restored (latest)")
+
+
+def step_manual_save_weights(ctx: "cli.DemoContext") -> None:
+    """``save_weights('./checkpoints/my_checkpoint')`` then ``load_weights`` into a new model."""
+    ctx.model.save_weights("./checkpoints/my_checkpoint")
+    model = cli.create_model()
+    model.load_weights("./checkpoints/my_checkpoint")
+    cli.evaluate_and_report(ctx, model, "Restored (manual)")
+
+
+CHECKPOINT_STEPS = [
+    cli.DemoStep("Save checkpoints during training", step_train_with_checkpoints),
+    cli.DemoStep("Restore the weights into a new model", step_restore_from_checkpoint),
+    cli.DemoStep("Checkpoint callback options", step_checkpoint_options),
+    cli.DemoStep("Manually save weights", step_manual_save_weights),
+]
