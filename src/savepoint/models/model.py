@@ -16,6 +16,10 @@ from savepoint.models.functional import Graph
 from savepoint.saving.serialization import builtin
 from savepoint.trainer.trainer import Trainer
 
+# tf.keras's stateless checkpoint children once a step function exists.
+_FUNCTION_CHILDREN = {"train": ("train_tf_function", "train_function"),
+                      "test": ("test_function",), "predict": ("predict_function",)}
+
 
 @builtin("layers", "Functional")
 class Model(Trainer, Layer):
@@ -197,11 +201,15 @@ class Model(Trainer, Layer):
             children = Layer._trackable_children(self)
         if getattr(self, "optimizer", None) is not None:
             children.append(("optimizer", self.optimizer))
-        if getattr(self, "_has_trained", False):
-            from savepoint.saving.object_graph import Placeholder
-            placeholder = self.__dict__.setdefault("_train_function_node", Placeholder())
-            children += [("train_tf_function", placeholder), ("train_function", placeholder)]
+        for kind, node in self.__dict__.get("_function_nodes", {}).items():
+            children += [(name, node) for name in _FUNCTION_CHILDREN[kind]]
         return children
+
+    def _track_function(self, kind: str) -> None:
+        """Record that fit/evaluate/predict ran (``kind`` "train"/"test"/"predict"): tf.keras
+        then tracks its ``tf.function`` as a stateless child, in order of first use."""
+        from savepoint.saving.object_graph import Placeholder
+        self.__dict__.setdefault("_function_nodes", {}).setdefault(kind, Placeholder())
 
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:

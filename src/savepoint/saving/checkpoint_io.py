@@ -40,13 +40,14 @@ OBJECT_GRAPH_KEY = og.OBJECT_GRAPH_KEY
 def snapshot(root: Any) -> dict[str, Any]:
     """Every tensor of the tree as host arrays keyed as TensorFlow keys them, plus the graph.
 
+    The order is TensorFlow's data-file order: variables in object-graph node order, the graph
+    last (the index is sorted by key either way, but its offsets, hence its size, follow this).
     CPU tensors are viewed, not copied (the sync save streams them straight to the file)."""
     collected = graph_lib.collect(root)
-    tensors: dict[str, Any] = {}
-    for key, var in sorted(collected.keyed_variables, key=lambda kv: kv[0]):
-        tensors[key] = host_array(var.value)
+    tensors: dict[str, Any] = {key: host_array(var.value)
+                               for key, var in collected.keyed_variables}
     tensors[OBJECT_GRAPH_KEY] = og.encode_object_graph(collected.graph)
-    return dict(sorted(tensors.items()))
+    return tensors
 
 
 def host_array(t: torch.Tensor) -> Any:

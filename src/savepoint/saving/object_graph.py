@@ -95,7 +95,27 @@ def collect(root: Any) -> Collected:
             node.attributes.append(og.SerializedTensor(ATTRIBUTE, obj.path, ckpt_key))
             out.keyed_variables.append((ckpt_key, obj))
         out.graph.nodes.append(node)
+    mark_checkpoint_values(out.graph)
     return out
+
+
+def mark_checkpoint_values(graph: og.TrackableObjectGraph) -> None:
+    """Set every node's ``has_checkpoint_values`` as TensorFlow does: true for nodes that save
+    tensors (attributes, slots, a registered saver) and for every ancestor of such a node."""
+    parents: dict[int, set[int]] = {}
+    for node_id, node in enumerate(graph.nodes):
+        for ref in node.children:
+            parents.setdefault(ref.node_id, set()).add(node_id)
+    marked = {i for i, n in enumerate(graph.nodes)
+              if n.attributes or n.slot_variables or n.registered_saver is not None}
+    stack = list(marked)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in marked:
+                marked.add(parent)
+                stack.append(parent)
+    for node_id, node in enumerate(graph.nodes):
+        node.has_checkpoint_values = node_id in marked
 
 
 @dataclass

@@ -174,6 +174,7 @@ class Trainer:
             first = next(iter(train.epoch(self._device())))
             self(first[0], training=False)
         self._has_trained = True
+        self._track_function("train")
         self._train_vars = self.trainable_weights
         self._train_params = [v.value for v in self._train_vars]
         if not self._train_params:
@@ -220,6 +221,7 @@ class Trainer:
         return history
 
     def _evaluate_adapter(self, adapter, cblist: CallbackList | None = None) -> dict[str, float]:
+        self._track_function("test")
         self.reset_metrics()
         device = self._device()
         want = cblist is not None and cblist.wants("on_test_batch_end")
@@ -280,6 +282,7 @@ class Trainer:
         want_begin = cblist.wants("on_predict_batch_begin")
         device = self._device()
         outputs = []
+        self._track_function("predict")
         cblist.on_predict_begin({})
         was_training = self.training
         self.eval()
@@ -296,6 +299,7 @@ class Trainer:
         return _concat(outputs)
 
     def predict_on_batch(self, x: Any) -> Any:
+        self._track_function("predict")
         with torch.no_grad():
             return map_structure(_to_numpy, self(x, training=False))
 
