@@ -3,7 +3,8 @@
 # live interop tests (tests/interop/). Idempotent: returns in about a second when the
 # venv already has the pinned versions.
 #
-#   .venvs/tf : tensorflow-cpu + tf-keras (Keras 2 API; run with TF_USE_LEGACY_KERAS=1)
+#   .venvs/tf     : tensorflow-cpu + tf-keras (Keras 2 API; run with TF_USE_LEGACY_KERAS=1)
+#   .venvs/keras3 : Keras 3 on the CPU build of torch (run with KERAS_BACKEND=torch)
 #
 # Usage: bash tools/setup_interop_venvs.sh
 set -euo pipefail
@@ -16,8 +17,29 @@ VENV="$ROOT/.venvs/tf"
 STAMP="$VENV/.savepoint-stamp"
 WANT="tensorflow-cpu==$TF_VERSION tf-keras==$TF_KERAS_VERSION"
 
+setup_keras3() {
+  # Keras 3 on torch; torch pinned to the CPU build (never a CUDA wheel).
+  local venv="$ROOT/.venvs/keras3"
+  local want="torch==${SAVEPOINT_K3_TORCH_VERSION:-2.13.0} keras==${SAVEPOINT_KERAS3_VERSION:-3.15.1}"
+  if [[ -f "$venv/.savepoint-stamp" && "$(cat "$venv/.savepoint-stamp")" == "$want" \
+        && -x "$venv/bin/python" ]]; then
+    echo "[setup_interop_venvs] $venv is up to date ($want)"
+    return 0
+  fi
+  echo "[setup_interop_venvs] creating $venv with $want"
+  mkdir -p "$ROOT/.venvs"
+  [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet $want
+  KERAS_BACKEND=torch "$venv/bin/python" -c "import torch, keras
+assert torch.version.cuda is None, 'expected a CPU build of torch, got CUDA ' + str(torch.version.cuda)
+print('[setup_interop_venvs] torch', torch.__version__, 'keras', keras.__version__)"
+  echo "$want" > "$venv/.savepoint-stamp"
+}
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
   echo "[setup_interop_venvs] $VENV is up to date ($WANT)"
+  setup_keras3
   exit 0
 fi
 
@@ -31,3 +53,4 @@ fi
 TF_USE_LEGACY_KERAS=1 "$VENV/bin/python" -c \
   "import tensorflow as tf, tf_keras; print('[setup_interop_venvs] tensorflow', tf.__version__, 'tf_keras', tf_keras.__version__)"
 echo "$WANT" > "$STAMP"
+setup_keras3

@@ -16,11 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import secrets
 from types import TracebackType
-from typing import BinaryIO, Union
+from typing import BinaryIO, Iterator, Union
 
 from savepoint.errors import CheckpointNotFoundError
 
@@ -165,6 +166,38 @@ def atomic_writer(path: PathLike) -> AtomicWriter:
         b'hello'
     """
     return AtomicWriter(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[str]:
+    """Yield a temporary path beside ``path`` for a library that writes files itself (h5py);
+    on success fsync it and rename it over ``path``, on failure delete it.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "w.h5")
+        >>> with atomic_path(p) as tmp:
+        ...     _ = open(tmp, "wb").write(b"x")
+        >>> read_bytes(p)
+        b'x'
+    """
+    path = _fspath(path)
+    temp = temp_name_for(path)
+    try:
+        yield temp
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.remove(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(os.path.dirname(path))
 
 
 def write_bytes_atomically(path: PathLike, data: Buffer) -> None:
