@@ -1,6 +1,44 @@
-"""Models: ``Sequential``, functional and subclassed ``Model``."""
+"""Models: ``Sequential``, functional and subclassed ``Model``, ``load_model``, ``clone_model``."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from savepoint.models.model import Model
 from savepoint.models.sequential import Sequential
 
-__all__ = ["Model", "Sequential"]
+
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
+    """Load a model saved with ``model.save`` (directory, ``.h5`` or ``.keras``).
+
+    Example:
+        >>> import savepoint as keras, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "m")
+        >>> keras.Sequential([keras.layers.Dense(2, input_shape=(3,))]).save(path)
+        >>> keras.models.load_model(path).count_params()
+        8
+    """
+    from savepoint.saving import model_api
+    return model_api.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                                safe_mode=safe_mode)
+
+
+def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = None) -> Model:
+    """A new model with the same architecture and freshly initialized weights.
+
+    Example:
+        >>> import savepoint as keras
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> clone_model(m).count_params()
+        8
+    """
+    from savepoint.saving.model_config import model_from_config, model_to_config
+    from savepoint.errors import ConfigError
+    if input_tensors is not None or clone_function is not None:
+        raise ConfigError("clone_model supports only the model argument here: input_tensors "
+                          "and clone_function are not implemented.")
+    return model_from_config(model_to_config(model))
+
+
+__all__ = ["Model", "Sequential", "clone_model", "load_model"]

@@ -165,6 +165,21 @@ class Model(Trainer, Layer):
         from savepoint.saving import weights_api
         weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
+             save_format: str | None = None, **kwargs: Any) -> None:
+        """Save the whole model: a directory (no extension), ``.h5`` (Keras 2) or ``.keras``
+        (Keras 3). ``load_model`` gives back the architecture, weights, compile settings and
+        optimizer state.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> m.save(os.path.join(tempfile.mkdtemp(), "my_model"))
+        """
+        from savepoint.saving import model_api
+        model_api.save_model(self, filepath, overwrite=overwrite,
+                             include_optimizer=include_optimizer, save_format=save_format)
+
     def load_weights(self, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
                      options: Any = None) -> Any:
         """Load weights saved by ``save_weights`` (or by tf.keras / Keras 3). Every value is
