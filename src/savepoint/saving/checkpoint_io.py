@@ -72,11 +72,16 @@ class LoadStatus:
         True
     """
 
-    def __init__(self, unused_keys: list[str], unmatched: list[Variable], deferred: list[str],
-                 prefix: str = ""):
-        self.unused_keys, self.unmatched, self.deferred = unused_keys, unmatched, deferred
+    def __init__(self, unused_keys: list[str], unmatched: list[Variable],
+                 deferred: list[tuple[Any, int, str]], prefix: str = ""):
+        self.unused_keys, self.unmatched, self._deferred = unused_keys, unmatched, deferred
         self.prefix = prefix
         self._silenced = not unused_keys
+
+    @property
+    def deferred(self) -> list[str]:
+        """Keys of optimizer slots still waiting for their optimizer to build."""
+        return [key for opt, pos, key in self._deferred if pos in getattr(opt, "_pending", {})]
 
     def assert_consumed(self) -> "LoadStatus":
         """Every value in the checkpoint was used and every variable restored."""
@@ -134,7 +139,7 @@ def restore_tree(root: Any, prefix: str, where: str = "model") -> LoadStatus:
     _assign(matched.pairs, values)
     for optimizer, slot_values in deferred_values:
         optimizer._defer_restore(slot_values)
-    return LoadStatus(unused, matched.unmatched_variables, [k for _, _, k in deferred], prefix)
+    return LoadStatus(unused, matched.unmatched_variables, deferred, prefix)
 
 
 def _read_validated(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> list[np.ndarray]:
