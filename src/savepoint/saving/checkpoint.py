@@ -113,5 +113,24 @@ class Checkpoint:
     def restore(self, save_path: str | None, options: Any = None) -> checkpoint_io.LoadStatus:
         """Like ``read``; ``None`` (no checkpoint yet) restores nothing, as in TensorFlow."""
         if save_path is None:
-            return checkpoint_io.LoadStatus([], [], [], "")
+            return InitializationOnlyStatus()
         return self.read(save_path)
+
+
+class InitializationOnlyStatus(checkpoint_io.LoadStatus):
+    """What ``restore(None)`` returns: nothing was restored, so the assertions fail, as in
+    TensorFlow.
+
+    Example:
+        >>> InitializationOnlyStatus().expect_partial() is not None
+        True
+    """
+
+    def __init__(self) -> None:
+        super().__init__([], [], [], "")
+
+    def assert_consumed(self) -> "InitializationOnlyStatus":
+        raise AssertionError("No checkpoint specified (save_path=None); nothing is being "
+                             "restored.")
+
+    assert_existing_objects_matched = assert_consumed
