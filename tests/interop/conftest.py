@@ -47,3 +47,36 @@ def _run_in_tf(tf_python: str, script: str, spec: dict, timeout: int = 600) -> s
         pytest.fail(f"TensorFlow check {script} failed (exit {proc.returncode}):\n"
                     f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
     return proc.stdout
+
+
+K3_PYTHON = os.path.join(ROOT, ".venvs", "keras3", "bin", "python")
+
+
+@pytest.fixture(scope="session")
+def keras3_python() -> str:
+    """Path of the Keras 3 interop venv's python (Keras 3 on the CPU build of torch)."""
+    if os.environ.get("SAVEPOINT_SKIP_INTEROP") == "1":
+        pytest.skip("SAVEPOINT_SKIP_INTEROP=1: live Keras 3 interop tests skipped")
+    if not os.access(K3_PYTHON, os.X_OK):
+        pytest.fail(f"Expected the Keras 3 interop venv at {K3_PYTHON}. Received no such "
+                    "interpreter. Fix: run `bash tools/setup_interop_venvs.sh` (or set "
+                    "SAVEPOINT_SKIP_INTEROP=1 to skip live interop tests).", pytrace=False)
+    return K3_PYTHON
+
+
+@pytest.fixture()
+def run_in_keras3(keras3_python: str):
+    """A function ``run(script, spec) -> stdout`` that runs a checker script with Keras 3."""
+    return lambda script, spec: _run_in_keras3(keras3_python, script, spec)
+
+
+def _run_in_keras3(python: str, script: str, spec: dict, timeout: int = 600) -> str:
+    """Run ``script`` (a file beside this one) in the Keras 3 venv (torch backend, CPU)."""
+    env = dict(os.environ, KERAS_BACKEND="torch", CUDA_VISIBLE_DEVICES="", PYTHONPATH="")
+    proc = subprocess.run([python, os.path.join(os.path.dirname(__file__), script),
+                           json.dumps(spec)], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f"Keras 3 check {script} failed (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
+    return proc.stdout

@@ -22,7 +22,8 @@ _WEIGHTS_FORMATS: dict[str, tuple[Callable, Callable]] = {}
 
 
 def register_weights_format(name: str, save: Callable, load: Callable) -> None:
-    """Add a weights format: ``save(model, path)`` and ``load(model, path, skip_mismatch)``."""
+    """Add a weights format: ``save(model, path)`` and
+    ``load(model, path, skip_mismatch, by_name=False)``."""
     _WEIGHTS_FORMATS[name] = (save, load)
 
 
@@ -101,7 +102,7 @@ def load_weights(model: Any, filepath: str, skip_mismatch: bool = False,
         raise CheckpointNotFoundError(
             f"Expected a weights file at {filepath!r}. Received a path that does not exist. "
             f"Fix: check the path.")
-    return _handler(fmt)[1](model, filepath, skip_mismatch or by_name)
+    return _handler(fmt)[1](model, filepath, skip_mismatch, by_name=by_name)
 
 
 def _handler(fmt: str) -> tuple[Callable, Callable]:
