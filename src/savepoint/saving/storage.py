@@ -17,9 +17,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import os
 import secrets
+import sys
 from types import TracebackType
 from typing import BinaryIO, Iterator, Union
 
@@ -29,6 +31,33 @@ PathLike = Union[str, "os.PathLike[str]"]
 Buffer = Union[bytes, bytearray, memoryview]
 
 _TMP_MARKER = ".tmp-"
+_WRITEBACK_BYTES = 32 << 20  # start the disk write of every 32 MiB written (see _start_writeback)
+_BUFFER_BYTES = 1 << 20
+
+
+def _load_sync_file_range():  # Linux only: the fallback is to let fsync write everything
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_sync_file_range = _load_sync_file_range()
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``[offset, offset+length)`` to disk now, without waiting.
+
+    The final fsync then has little left to wait for: disk writes overlap with producing the
+    rest of the file (what RocksDB's ``bytes_per_sync`` does). Durability still comes from fsync.
+    """
+    if _sync_file_range is not None and length > 0:
+        _sync_file_range(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE; errors are harmless
 
 
 def _fspath(path: PathLike) -> str:
@@ -89,8 +118,9 @@ class AtomicWriter:
     def __init__(self, path: PathLike) -> None:
         self.path = _fspath(path)
         self.temp_path = temp_name_for(self.path)
-        self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=1 << 20)
+        self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=_BUFFER_BYTES)
         self.bytes_written = 0
+        self._writeback_from = 0
         self._done = False
 
     def write(self, data: Buffer) -> int:
@@ -105,6 +135,12 @@ class AtomicWriter:
         view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
         total = self._file.write(view)  # buffered: large views go straight to the OS
         self.bytes_written += total
+        if self.bytes_written - self._writeback_from >= _WRITEBACK_BYTES:
+            # what is still in the Python buffer is not in the file yet: leave it for next time
+            written = self.bytes_written - _BUFFER_BYTES
+            _start_writeback(self._file.fileno(), self._writeback_from,
+                             written - self._writeback_from)
+            self._writeback_from = written
         return total
 
     def tell(self) -> int:

@@ -6,8 +6,9 @@ whose key ``""`` holds ``BundleHeaderProto{num_shards: 1, version{producer: 1}}`
 keys map tensor names to ``BundleEntryProto{dtype, shape, shard_id, offset, size, crc32c}``,
 ``crc32c`` being the masked CRC32C of the tensor's bytes in the data file.
 
-Tensors stream straight from array memory to the file (no whole-file buffer); checksums are
-computed on the same memory. Both files are written under temporary names, fsynced, then
+Tensors stream straight from array memory to the file (no whole-file buffer, no copy); checksums
+are computed on the same memory, for big tensors by a helper thread while the main thread writes
+them (crc32c and ``write`` both release the GIL). Both files are written under temporary names, fsynced, then
 renamed data first and index last, so a failure part-way leaves a previous bundle intact.
 Reading lives in ``reader`` (:class:`BundleReader`, re-exported here).
 
@@ -22,7 +23,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Union
 
@@ -38,6 +41,7 @@ from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 TensorLike = Union[np.ndarray, np.generic, BFloat16Array, bytes, str, bool, int, float]
 
 TENSOR_BUNDLE_VERSION = 1  # TensorFlow's kTensorBundleVersion
+_OVERLAP_CRC_BYTES = 4 << 20  # tensors this big get their checksum computed while being written
 
 __all__ = ["BundleReader", "TensorLike", "write_bundle", "bundle_exists"]
 
@@ -100,15 +104,22 @@ def _prepare(name: str, value: TensorLike) -> _Prepared:
                      "(torch tensors: t.detach().cpu().numpy()).")
 
 
-def _write_tensor(out: storage.AtomicWriter, t: _Prepared) -> proto.BundleEntry:
+def _write_tensor(out: storage.AtomicWriter, t: _Prepared,
+                  helper: Union[ThreadPoolExecutor, None]) -> proto.BundleEntry:
     offset = out.tell()
     if t.strings is not None:
         payload, checksum = layout.encode_strings(t.strings)
         out.write(payload)
+    elif helper is not None and t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES:
+        pending = helper.submit(crc.value, t.raw)
+        try:
+            out.write(t.raw)  # straight from the array's memory, while the helper checksums it
+        finally:
+            checksum = pending.result()
     else:
         assert t.raw is not None
         checksum = crc.value(t.raw)
-        out.write(t.raw)  # straight from the array's memory
+        out.write(t.raw)
     return proto.BundleEntry(dtype=t.dtype, shape=t.shape, shard_id=0, offset=offset,
                              size=out.tell() - offset, crc32c=crc.mask(checksum))
 
@@ -140,10 +151,18 @@ def write_bundle(prefix: str, tensors: Mapping[str, TensorLike]) -> None:
     prefix = os.fspath(prefix)
     prepared = [_prepare(name, value) for name, value in tensors.items()]
     storage.makedirs(os.path.dirname(prefix))
+    big = any(t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES for t in prepared)
+    with (ThreadPoolExecutor(1, thread_name_prefix="savepoint-crc") if big
+          else contextlib.nullcontext()) as helper:
+        _write_files(prefix, prepared, helper)
+
+
+def _write_files(prefix: str, prepared: list[_Prepared],
+                 helper: Union[ThreadPoolExecutor, None]) -> None:
     data_out = storage.atomic_writer(layout.data_path(prefix, 0, 1))
     index_out: Union[storage.AtomicWriter, None] = None
     try:
-        entries = [(t.key, _write_tensor(data_out, t)) for t in prepared]
+        entries = [(t.key, _write_tensor(data_out, t, helper)) for t in prepared]
         index = _index_bytes(entries)
         index_out = storage.atomic_writer(layout.index_path(prefix))
         index_out.write(index)
