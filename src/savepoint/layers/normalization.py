@@ -73,6 +73,15 @@ class _Normalization(Layer):
                                         regularizer=self.beta_regularizer)
         return shape
 
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        """tf.keras's children: once built, its ``axis`` list is a stateless node before the
+        weights (tf.keras tracks list attributes), then the weights."""
+        children = super()._trackable_children()
+        if not self.built:
+            return children
+        from savepoint.saving.object_graph import Placeholder
+        return [("axis", self.__dict__.setdefault("_axis_node", Placeholder()))] + children
+
     def _check_input(self, inputs: torch.Tensor) -> None:
         if inputs.dim() != self._rank:
             raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
@@ -114,9 +123,12 @@ class _Normalization(Layer):
 class BatchNormalization(_Normalization):
     """Normalize with batch statistics in training and moving statistics in inference.
 
-    Training updates ``moving = moving * momentum + batch * (1 - momentum)`` with the biased
-    batch variance (what tf.keras 2 stores, fused or not). A layer with ``trainable=False`` always
-    runs in inference mode and never updates its moving statistics, as in tf.keras 2.
+    Training normalizes with the batch mean and biased variance and updates
+    ``moving = moving * momentum + batch * (1 - momentum)``. The moving variance takes the
+    biased batch variance, except where tf.keras 2 runs its fused kernel (4D/5D float input
+    normalized over the channel axis only, e.g. after Conv2D): that kernel stores the unbiased
+    (Bessel-corrected, ``n / (n - 1)``) variance. A layer with ``trainable=False`` always runs in
+    inference mode and never updates its moving statistics, as in tf.keras 2.
 
     Example:
         >>> bn = BatchNormalization()
@@ -152,11 +164,20 @@ class BatchNormalization(_Normalization):
         if training and self.trainable:
             reduce = [d for d in range(inputs.dim()) if d not in self.axis]
             variance, mean = torch.var_mean(inputs, dim=reduce, correction=0)
-            self._update_moving(mean, variance)
+            self._update_moving(mean, variance * self._moving_variance_factor(inputs))
         else:
             mean, variance = self.moving_mean, self.moving_variance
         inv = torch.rsqrt(self._broadcast(variance) + self.epsilon)
         return self._affine((inputs - self._broadcast(mean)) * inv)
+
+    def _moving_variance_factor(self, inputs: torch.Tensor) -> float:
+        """``n / (n - 1)`` where tf.keras's fused kernel would run (it stores the unbiased
+        variance), else 1."""
+        fused = (self._rank in (4, 5) and len(self.axis) == 1
+                 and self.axis[0] in (1, self._rank - 1)
+                 and inputs.dtype in (torch.float16, torch.bfloat16, torch.float32))
+        count = inputs.numel() // max(inputs.shape[self.axis[0]], 1)
+        return count / (count - 1) if fused and count > 1 else 1.0
 
     def _update_moving(self, mean: torch.Tensor, variance: torch.Tensor) -> None:
         with torch.no_grad():

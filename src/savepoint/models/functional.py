@@ -29,11 +29,9 @@ class Graph:
                 raise ConfigError(
                     f"Expected Model inputs and outputs to be symbolic tensors from "
                     f"savepoint.Input(...) and layer calls. Received: {t!r}.")
+        self._first_visit: dict[int, int] = {}
         self.nodes = self._order_nodes()
-        self.layers = [t._history[0] for t in self.flat_inputs]
-        for node in self.nodes:
-            if not any(node.layer is l for l in self.layers):
-                self.layers.append(node.layer)
+        self.layers = self._order_layers()
         self.input_names = [t._history[0].name for t in self.flat_inputs]
         self.output_names = [t._history[0].name for t in self.flat_outputs]
 
@@ -49,6 +47,7 @@ class Graph:
             if id(node) in visiting:
                 raise ConfigError("The layer graph has a cycle; a functional model must be acyclic.")
             visiting.add(id(node))
+            self._first_visit.setdefault(id(layer), len(self._first_visit))
             if id(tensor) not in input_ids:
                 if not node.input_tensors and type(layer).__name__ == "InputLayer":
                     raise ConfigError(
@@ -63,6 +62,32 @@ class Graph:
         for t in self.flat_outputs:
             visit(t)
         return ordered
+
+    def _order_layers(self) -> list:
+        """tf.keras's ``model.layers`` order (it fixes the ``layer-N``/``layer_with_weights-N``
+        checkpoint names): deepest first (distance from the outputs), ties in depth-first
+        pre-order from the outputs; inputs the outputs do not use come last."""
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        layers: dict[int, Any] = {}
+        input_ids = {id(t) for t in self.flat_inputs}
+        for node in reversed(self.nodes):
+            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)], node_depth[id(node)] = depth, depth
+            layers.setdefault(id(node.layer), node.layer)
+            if any(id(t) in input_ids for t in node.output_tensors):
+                continue
+            for parent in node.input_tensors:
+                layer, index, _ = parent._history
+                key = id(layer._inbound_nodes[index])
+                node_depth[key] = max(depth + 1, node_depth.get(key, 0))
+        for t in self.flat_inputs:
+            layer = t._history[0]
+            if id(layer) not in layers:
+                layers[id(layer)], layer_depth[id(layer)] = layer, 0
+                self._first_visit[id(layer)] = -1
+        return sorted(layers.values(),
+                      key=lambda l: (-layer_depth[id(l)], self._first_visit[id(l)]))
 
     def run(self, values: Any, training: bool) -> Any:
         """Evaluate the graph on concrete tensors."""

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from savepoint.errors import CheckpointNotFoundError, DTypeError, FormatError, ShapeError
+from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, FormatError,
+                              ShapeError)
 from savepoint.layers.variable import Variable
 from savepoint.saving import object_graph as graph_lib
 from savepoint.saving import storage
@@ -120,8 +121,12 @@ class LoadStatus:
                 f"status.expect_partial() if this is intended.", stacklevel=2)
 
 
-def restore_tree(root: Any, prefix: str, where: str = "model") -> LoadStatus:
-    """Validate everything in the checkpoint at ``prefix`` against ``root``, then assign."""
+def restore_tree(root: Any, prefix: str, where: str = "model",
+                 required: list[Variable] | None = None) -> LoadStatus:
+    """Validate everything in the checkpoint at ``prefix`` against ``root``, then assign.
+
+    ``required`` variables must all find a value (``load_weights`` passes the model's weights:
+    a checkpoint of another architecture is refused before anything is assigned)."""
     prefix = os.fspath(prefix)
     with BundleReader(prefix) as reader:
         if OBJECT_GRAPH_KEY not in reader:
@@ -131,6 +136,7 @@ def restore_tree(root: Any, prefix: str, where: str = "model") -> LoadStatus:
                 f"Fix: re-save it with TensorFlow 2 (tf.train.Checkpoint or model.save_weights).")
         graph = og.decode_object_graph(reader.get_tensor(OBJECT_GRAPH_KEY))
         matched = graph_lib.match(root, graph)
+        _check_required(matched, required or [], prefix, reader.keys())
         values = _read_validated(reader, matched.pairs)
         deferred = _collect_deferred(graph, matched, reader)
         deferred_values = _read_deferred(reader, deferred)
@@ -157,6 +163,24 @@ def _read_validated(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> 
                 f"Dtype mismatch for variable '{var.path}': checkpoint has {ckpt_dtype}, model "
                 f"has {var.dtype} (checkpoint key {key!r}).")
     return [_as_numpy(reader.get_tensor(key)) for _, key in pairs]
+
+
+def _check_required(matched: graph_lib.Match, required: list[Variable], prefix: str,
+                    keys: list[str]) -> None:
+    wanted = {graph_lib.node_key(v) for v in required}
+    missing = [v.path for v in matched.unmatched_variables if graph_lib.node_key(v) in wanted]
+    if not missing:
+        return
+    used = {key for _, key in matched.pairs}
+    spare = [k for k in keys if k != OBJECT_GRAPH_KEY and k not in used
+             and not k.startswith("optimizer/")]
+    holds = f" It holds values this model has no place for, e.g. {spare[:3]}." if spare else ""
+    raise ConfigError(
+        f"Checkpoint {prefix!r} does not match the model: no value for {len(missing)} of its "
+        f"variables {missing[:6]}{' ...' if len(missing) > 6 else ''}.{holds} It was saved from "
+        f"another architecture; nothing was loaded. Fix: build the model the checkpoint was "
+        f"saved from, or restore what matches with "
+        f"savepoint.train.Checkpoint(model).read(path).expect_partial().")
 
 
 def _dtype_compatible(ckpt: str, ours: str) -> bool:

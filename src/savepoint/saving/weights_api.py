@@ -96,7 +96,7 @@ def load_weights(model: Any, filepath: str, skip_mismatch: bool = False,
             if latest is not None:
                 filepath = latest
         checkpoint_io.require_checkpoint(filepath)
-        return checkpoint_io.restore_tree(WeightsRoot(model), filepath)
+        return checkpoint_io.restore_tree(WeightsRoot(model), filepath, required=model.weights)
     if not storage.exists(filepath):
         from savepoint.errors import CheckpointNotFoundError
         raise CheckpointNotFoundError(
