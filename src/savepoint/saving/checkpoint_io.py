@@ -167,8 +167,8 @@ def _read_validated(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> 
 
 def _check_required(matched: graph_lib.Match, required: list[Variable], prefix: str,
                     keys: list[str]) -> None:
-    wanted = {graph_lib.node_key(v) for v in required}
-    missing = [v.path for v in matched.unmatched_variables if graph_lib.node_key(v) in wanted]
+    unmatched = {graph_lib.node_key(v) for v in matched.unmatched_variables}
+    missing = [v.path for v in required if graph_lib.node_key(v) in unmatched]  # model order
     if not missing:
         return
     used = {key for _, key in matched.pairs}

@@ -166,6 +166,10 @@ def _write_files(prefix: str, prepared: list[_Prepared],
         index = _index_bytes(entries)
         index_out = storage.atomic_writer(layout.index_path(prefix))
         index_out.write(index)
+        # Flush and fsync both files before renaming either: a failure (disk full, I/O error)
+        # then leaves a previous bundle at this prefix whole instead of new data + old index.
+        data_out.sync()
+        index_out.sync()
         data_out.commit()
         index_out.commit()
     except BaseException:
