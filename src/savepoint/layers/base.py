@@ -316,6 +316,19 @@ class Layer(torch.nn.Module):
     def output_shape(self) -> Any:
         return map_structure(lambda t: t.shape, self.output)
 
+    # ----- assets (files shipped in a saved model's assets/) ---------------------------------
+    def get_assets(self) -> dict[str, bytes]:
+        """Files to ship with a saved model (plain file name -> bytes); none by default.
+
+        Example:
+            >>> Layer().get_assets()
+            {}
+        """
+        return {}
+
+    def load_assets(self, files: dict[str, bytes]) -> None:
+        """Receive, after ``from_config``, the files ``get_assets()`` returned at save time."""
+
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments as JSON-able values (Keras's layer config)."""

@@ -58,7 +58,7 @@ class Embedding(Layer):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         ids = self._as_ids(inputs)
-        if ids.device.type == "cpu" and ids.numel():
+        if ids.device.type == "cpu" and ids.numel() and not torch.compiler.is_compiling():
             low, high = int(ids.min()), int(ids.max())
             if low < 0 or high >= self.input_dim:
                 bad = low if low < 0 else high

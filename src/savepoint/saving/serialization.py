@@ -73,6 +73,34 @@ def custom_object_scope(objects: dict[str, Any]) -> Iterator[None]:
         _SCOPE.stack = stack
 
 
+@contextlib.contextmanager
+def safe_mode_scope(safe_mode: bool | None) -> Iterator[None]:
+    """While the block runs, refuse (``True``) or allow (``False``) deserializing code, such as a
+    ``Lambda`` layer's marshalled function; ``load_model(safe_mode=...)`` opens one.
+
+    Example:
+        >>> with safe_mode_scope(True):
+        ...     in_safe_mode()
+        True
+    """
+    outer = getattr(_SCOPE, "safe_mode", None)
+    _SCOPE.safe_mode = safe_mode
+    try:
+        yield
+    finally:
+        _SCOPE.safe_mode = outer
+
+
+def in_safe_mode() -> bool | None:
+    """The innermost ``safe_mode_scope`` value (``None`` outside any: code may be loaded).
+
+    Example:
+        >>> in_safe_mode() is None
+        True
+    """
+    return getattr(_SCOPE, "safe_mode", None)
+
+
 def registered_name(obj: Any) -> str:
     """The name a config stores for ``obj``'s class (``"pkg>Name"`` when registered)."""
     cls = obj if isinstance(obj, type) else type(obj)
@@ -115,11 +143,13 @@ def resolve_class(name: str, category: str, custom_objects: dict[str, Any] | Non
             return table[short]
     found = _BUILTINS.get(category, {}).get(name)
     if found is None:
-        raise UnknownObjectError(
+        error = UnknownObjectError(
             f"Could not locate {_singular(category)} "
             f"'{name}'. Expected a built-in savepoint {category} name or a custom class. "
             f"Pass it as custom_objects={{'{short}': {short}}}, use custom_object_scope, or "
             f"decorate the class with @savepoint.saving.register_serializable().")
+        error.object_name = short
+        raise error
     return found
 
 

@@ -147,14 +147,6 @@ class AtomicWriter:
         """Number of bytes written so far."""
         return self.bytes_written
 
-    def sync(self) -> None:
-        """Flush and fsync the temporary file (what can fail for lack of space or an I/O
-        error), so that a later ``commit`` only renames. Writing may continue afterwards."""
-        if self._file is None:
-            raise ValueError(f"Expected an open writer for {self.path!r}. Received a closed one.")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
     def commit(self) -> None:
         """fsync the temporary file, rename it over the target and fsync the directory."""
         if self._done:
@@ -441,5 +433,82 @@ def remove_stale_temp_files(directory: PathLike) -> list[str]:
     """
     removed = [n for n in listdir(directory) if is_temp_name(n)]
     for name in removed:
-        remove(os.path.join(_fspath(directory), name))
+        full = os.path.join(_fspath(directory), name)
+        remove_tree(full) if os.path.isdir(full) else remove(full)
     return removed
+
+
+def temp_dir_for(path: PathLike) -> str:
+    """Create and return an empty temporary directory beside ``path`` (``.<name>.tmp-<hex>``),
+    where a whole directory is assembled before :func:`commit_directory` puts it in place.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = temp_dir_for(os.path.join(tempfile.mkdtemp(), "my_model"))
+        >>> is_temp_name(os.path.basename(d)), listdir(d)
+        (True, [])
+    """
+    path = _fspath(path)
+    makedirs(os.path.dirname(path))
+    temp = temp_name_for(path)
+    os.mkdir(temp)
+    return temp
+
+
+def _fsync_tree(directory: str) -> None:
+    for parent, _, _ in os.walk(directory):
+        fsync_dir(parent)
+
+
+def commit_directory(temp_dir: PathLike, path: PathLike) -> None:
+    """Put the finished directory ``temp_dir`` in place as ``path`` by renaming.
+
+    An existing ``path`` is renamed aside first, the new directory renamed in, then the old one
+    deleted: a reader sees the old directory or the new one, never a mix. If the second rename
+    fails the old directory is renamed back. (A crash between the two renames leaves the old
+    directory beside ``path`` under a ``.tmp-`` name, not lost.)
+
+    Example:
+        >>> import tempfile, os
+        >>> target = os.path.join(tempfile.mkdtemp(), "m")
+        >>> t = temp_dir_for(target); write_bytes_atomically(os.path.join(t, "a"), b"1")
+        >>> commit_directory(t, target); listdir(target)
+        ['a']
+    """
+    temp_dir, path = _fspath(temp_dir), _fspath(path)
+    _fsync_tree(temp_dir)
+    parent = os.path.dirname(path)
+    if not os.path.lexists(path):
+        os.rename(temp_dir, path)
+        fsync_dir(parent)
+        return
+    aside = temp_name_for(path)
+    os.rename(path, aside)
+    try:
+        os.rename(temp_dir, path)
+    except BaseException:
+        os.rename(aside, path)
+        raise
+    fsync_dir(parent)
+    if os.path.isdir(aside) and not os.path.islink(aside):
+        remove_tree(aside)
+    else:
+        os.remove(aside)
+
+
+def list_tree(directory: PathLike) -> list[str]:
+    """Every file below ``directory`` as sorted '/'-separated relative paths.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp(); makedirs(os.path.join(d, "a"))
+        >>> write_bytes_atomically(os.path.join(d, "a", "b"), b""); list_tree(d)
+        ['a/b']
+    """
+    directory = _fspath(directory)
+    found = []
+    for parent, _, names in os.walk(directory):
+        for name in names:
+            found.append(os.path.relpath(os.path.join(parent, name), directory)
+                         .replace(os.sep, "/"))
+    return sorted(found)

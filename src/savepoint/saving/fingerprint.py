@@ -1,0 +1,95 @@
+"""``fingerprint.json``: the sha256 of every file of a model directory, written last, checked first.
+
+A fingerprint catches truncation, bit rot and edits made after saving (anyone can recompute
+it, so it is an integrity check, not a signature: loading stays safe by never running code).
+
+Example:
+    >>> import tempfile, os
+    >>> from savepoint.saving import storage
+    >>> d = tempfile.mkdtemp(); storage.write_bytes_atomically(os.path.join(d, "a.txt"), b"hi")
+    >>> write_fingerprint(d); verify_fingerprint(d)
+    ['a.txt']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from savepoint.errors import FormatError
+from savepoint.saving import storage
+
+FINGERPRINT_FILE = "fingerprint.json"
+_CHUNK = 8 << 20
+
+
+def sha256_file(path: str) -> str:
+    """The hex sha256 of the file at ``path`` (read through a memory map, in chunks).
+
+    Example:
+        >>> import tempfile, os
+        >>> from savepoint.saving import storage
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); storage.write_bytes_atomically(p, b"")
+        >>> sha256_file(p)[:8]
+        'e3b0c442'
+    """
+    digest = hashlib.sha256()
+    view = storage.map_file(path)
+    for start in range(0, len(view), _CHUNK):
+        digest.update(view[start:start + _CHUNK])
+    return digest.hexdigest()
+
+
+def list_files(directory: str) -> list[str]:
+    """Every file below ``directory`` as sorted '/'-separated relative paths (not the
+    fingerprint itself)."""
+    return [rel for rel in storage.list_tree(directory) if rel != FINGERPRINT_FILE]
+
+
+def write_fingerprint(directory: str) -> None:
+    """Write ``fingerprint.json``: ``{"algorithm": "sha256", "files": {path: hexdigest}}``."""
+    files = {rel: sha256_file(os.path.join(directory, rel)) for rel in list_files(directory)}
+    text = json.dumps({"algorithm": "sha256", "files": files}, indent=1, sort_keys=True)
+    storage.replace_text_atomically(os.path.join(directory, FINGERPRINT_FILE), text + "\n")
+
+
+def verify_fingerprint(directory: str) -> list[str]:
+    """Check every file against ``fingerprint.json``; return the verified paths.
+
+    Raises ``FormatError`` naming the first missing, extra or changed file.
+    """
+    recorded = _read(directory)
+    present = list_files(directory)
+    for rel in sorted(recorded):
+        if rel not in present:
+            raise FormatError(
+                f"Model directory {directory!r} is incomplete: {rel!r} is listed in "
+                f"{FINGERPRINT_FILE} but missing. Fix: copy the whole directory again or re-save "
+                f"the model.")
+    for rel in present:
+        if rel not in recorded:
+            raise FormatError(
+                f"Model directory {directory!r} holds {rel!r}, which {FINGERPRINT_FILE} does not "
+                f"list (a file added after saving). Fix: remove it, or re-save the model.")
+        if sha256_file(os.path.join(directory, rel)) != recorded[rel]:
+            raise FormatError(
+                f"File {rel!r} in model directory {directory!r} does not match its sha256 in "
+                f"{FINGERPRINT_FILE}: it was truncated, corrupted or modified after saving. "
+                f"Fix: copy the directory again from its source or re-save the model.")
+    return present
+
+
+def _read(directory: str) -> dict[str, str]:
+    path = os.path.join(directory, FINGERPRINT_FILE)
+    try:
+        data = json.loads(storage.read_text(path))
+        files = data["files"]
+        if data.get("algorithm") != "sha256" or not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise ValueError("unexpected fields")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise FormatError(
+            f"Expected {path!r} to be a savepoint fingerprint (JSON with algorithm 'sha256' and "
+            f"a 'files' map). Received an unreadable file ({e}). Fix: re-save the model.") from None
+    return files
