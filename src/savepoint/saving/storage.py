@@ -147,6 +147,14 @@ class AtomicWriter:
         """Number of bytes written so far."""
         return self.bytes_written
 
+    def sync(self) -> None:
+        """Flush and fsync the temporary file (what can fail for lack of space or an I/O
+        error), so that a later ``commit`` only renames. Writing may continue afterwards."""
+        if self._file is None:
+            raise ValueError(f"Expected an open writer for {self.path!r}. Received a closed one.")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
     def commit(self) -> None:
         """fsync the temporary file, rename it over the target and fsync the directory."""
         if self._done:
