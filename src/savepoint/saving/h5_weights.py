@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from savepoint.errors import ConfigError, DTypeError, ShapeError
+from savepoint.errors import ConfigError, DTypeError, FormatError, ShapeError
 from savepoint.saving import weights_api
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
 
@@ -143,8 +143,7 @@ def load_h5(model: Any, path: str, skip_mismatch: bool = False, by_name: bool = 
         _read_and_assign(reader, plan)
 
 
-def _not_keras2(path: str) -> Exception:
-    from savepoint.errors import FormatError
+def _not_keras2(path: str) -> FormatError:
     return FormatError(
         f"HDF5 file {path!r} is not a Keras 2 weights file: expected a root attribute "
         f"'layer_names' (or a 'model_weights' group). Fix: for a Keras 3 file name it "
