@@ -1,6 +1,6 @@
 """Run by tests/interop in the tf-keras or the Keras 3 venv: load savepoint's HDF5 weights.
 
-Usage: python keras_check_h5.py '<json spec>' with keys
+Usage: python keras_check_h5.py '<json list of specs>', each with keys
   side       "tf_keras" (Keras 2 ``w.h5``) or "keras3" (``m.weights.h5``)
   model      fixture architecture name from tools/make_h5_fixtures.py (seq, conv, emb)
   path       the weights file savepoint wrote
@@ -69,4 +69,5 @@ def check_optimizer(opt, expected) -> None:
 
 
 if __name__ == "__main__":
-    main(json.loads(sys.argv[1]))
+    for one in json.loads(sys.argv[1]):  # one process for all: importing Keras is slow
+        main(one)

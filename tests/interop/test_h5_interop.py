@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 
 import savepoint as keras
 
@@ -54,25 +53,34 @@ def _expected(model: keras.Model, x: np.ndarray, path: str, optimizer: bool) -> 
     np.savez(path, x=x, y=model.predict(x, verbose=0), **arrays)
 
 
-@pytest.mark.parametrize("name", ["seq", "conv", "emb"])
-def test_tf_keras_loads_savepoint_h5(tmp_path, run_in_tf, name):
-    model, x = _trained(name)
-    path, npz = str(tmp_path / "w.h5"), str(tmp_path / "expected.npz")
-    model.save_weights(path)
-    _expected(model, x, npz, optimizer=False)
-    out = run_in_tf("keras_check_h5.py", {"side": "tf_keras", "model": name, "path": path,
-                                          "npz": npz})
-    assert f"OK load_weights tf_keras {name} {len(model.weights)}" in out
+MODELS = ["seq", "conv", "emb"]
 
 
-@pytest.mark.parametrize("name", ["seq", "conv", "emb"])
-def test_keras3_loads_savepoint_weights_h5(tmp_path, run_in_keras3, name):
-    model, x = _trained(name)
-    path, npz = str(tmp_path / "m.weights.h5"), str(tmp_path / "expected.npz")
-    model.save_weights(path)
-    _expected(model, x, npz, optimizer=name == "seq")
-    out = run_in_keras3("keras_check_h5.py", {"side": "keras3", "model": name, "path": path,
-                                              "npz": npz, "optimizer": name == "seq"})
-    assert f"OK load_weights keras3 {name} {len(model.weights)}" in out
-    if name == "seq":
-        assert "OK optimizer state 14" in out  # iteration, learning_rate, m and v of 6
+def test_tf_keras_loads_savepoint_h5(tmp_path, run_in_tf):
+    specs, counts = [], {}
+    for name in MODELS:
+        model, x = _trained(name)
+        path, npz = str(tmp_path / f"{name}.h5"), str(tmp_path / f"{name}.npz")
+        model.save_weights(path)
+        _expected(model, x, npz, optimizer=False)
+        specs.append({"side": "tf_keras", "model": name, "path": path, "npz": npz})
+        counts[name] = len(model.weights)
+    out = run_in_tf("keras_check_h5.py", specs)
+    for name in MODELS:
+        assert f"OK load_weights tf_keras {name} {counts[name]}" in out
+
+
+def test_keras3_loads_savepoint_weights_h5(tmp_path, run_in_keras3):
+    specs, counts = [], {}
+    for name in MODELS:
+        model, x = _trained(name)
+        path, npz = str(tmp_path / f"{name}.weights.h5"), str(tmp_path / f"{name}.npz")
+        model.save_weights(path)
+        _expected(model, x, npz, optimizer=name == "seq")
+        specs.append({"side": "keras3", "model": name, "path": path, "npz": npz,
+                      "optimizer": name == "seq"})
+        counts[name] = len(model.weights)
+    out = run_in_keras3("keras_check_h5.py", specs)
+    for name in MODELS:
+        assert f"OK load_weights keras3 {name} {counts[name]}" in out
+    assert "OK optimizer state 14" in out  # iteration, learning_rate, m and v of 6 weights
