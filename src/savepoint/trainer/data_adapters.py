@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from savepoint import backend
-from savepoint.errors import ConfigError
+from savepoint.errors import ConfigError, FormatError
 from savepoint.layers.symbolic import flatten, map_structure
 
 Batch = tuple[Any, Any, Any]
@@ -58,6 +58,34 @@ class ArrayAdapter:
             raise ConfigError(f"Expected batch_size to be a positive int. Received: {batch_size!r}.")
         batch_size = int(batch_size)
         self.batch_size, self.shuffle, self.steps = batch_size, shuffle, steps
+        self._order_rng: torch.Tensor | None = None  # torch's RNG state this epoch's order used
+        self._resume: int | None = None
+
+    def _order(self) -> torch.Tensor | None:
+        if not self.shuffle:
+            return None
+        if self._resume is not None and self._order_rng is not None:
+            generator = torch.Generator()  # the resumed epoch's order, global RNG untouched
+            generator.set_state(self._order_rng)
+            return torch.randperm(self.n, generator=generator)
+        self._order_rng = torch.get_rng_state()
+        return torch.randperm(self.n)
+
+    def position_state(self) -> dict[str, np.ndarray]:
+        """What regenerates this epoch's sample order: torch's RNG state when it was drawn."""
+        if self.shuffle and self._order_rng is not None:
+            return {"order_rng": self._order_rng.numpy()}
+        return {}
+
+    def restore_position(self, state: dict[str, np.ndarray], step: int) -> None:
+        """Make the next ``epoch()`` repeat a saved epoch's order from batch ``step`` on."""
+        if step:
+            if self.shuffle and "order_rng" not in state:
+                raise FormatError("The backup resumes a shuffled epoch mid-way but holds no "
+                                  "'order_rng' state. Fix: delete the backup directory.")
+            self._order_rng = torch.from_numpy(np.array(state["order_rng"], copy=True)) \
+                if self.shuffle else None
+            self._resume = int(step)
 
     @property
     def num_batches(self) -> int:
@@ -65,11 +93,13 @@ class ArrayAdapter:
         return min(full, self.steps) if self.steps else full
 
     def epoch(self, device: torch.device) -> Iterator[Batch]:
-        order = torch.randperm(self.n) if self.shuffle else None
+        order, first = self._order(), 0
+        if self._resume is not None:
+            first, self._resume = self._resume, None
         def take(t, start, stop):
             part = t[start:stop] if order is None else t[order[start:stop]]
             return part.to(device, non_blocking=True) if part.device != device else part
-        for i in range(self.num_batches):
+        for i in range(first, self.num_batches):
             start, stop = i * self.batch_size, min((i + 1) * self.batch_size, self.n)
             pick = lambda t: take(t, start, stop)  # noqa: E731
             yield (map_structure(pick, self.x),
@@ -106,6 +136,9 @@ class IterableAdapter:
         self._reiterable = not hasattr(source, "__next__")
         self._iterator = None if self._reiterable else source
         self.exhausted = False
+        self.consumed = 0  # batches drawn from a one-shot iterator since fit began
+        self._order_rng: torch.Tensor | None = None
+        self._resume: tuple[Any, int] | None = None
 
     @property
     def num_batches(self) -> int | None:
@@ -116,9 +149,43 @@ class IterableAdapter:
         except TypeError:
             return None
 
+    def position_state(self) -> dict[str, np.ndarray]:
+        """What finds the current batch again: the torch RNG state the epoch's iterator was made
+        with (a shuffling ``DataLoader`` draws its order from it) and the batches a one-shot
+        generator has yielded."""
+        state = {"consumed": np.asarray(self.consumed, dtype=np.int64)}
+        if self._order_rng is not None:
+            state["order_rng"] = self._order_rng.numpy()
+        return state
+
+    def restore_position(self, state: dict[str, np.ndarray], step: int) -> None:
+        """Replay to a saved position now (before the caller restores the RNGs): a one-shot
+        generator skips the batches it had yielded; a re-iterable source restarts the epoch with
+        the saved RNG state and skips ``step`` batches."""
+        if not self._reiterable:
+            target = int(state.get("consumed", 0))
+            for _ in range(target - self.consumed):  # this run may already have drawn a few
+                next(self._iterator)
+            self.consumed = target
+            self._resume = (self._iterator, int(step)) if step else None
+        elif step:
+            if "order_rng" in state:
+                torch.set_rng_state(torch.from_numpy(np.array(state["order_rng"], copy=True)))
+            self._order_rng = torch.get_rng_state()
+            it = iter(self.source)
+            for _ in range(int(step)):
+                next(it)
+            self._resume = (it, int(step))
+
     def epoch(self, device: torch.device) -> Iterator[Batch]:
-        it = iter(self.source) if self._reiterable else self._iterator
         count = 0
+        if self._resume is not None:
+            (it, count), self._resume = self._resume, None
+        elif self._reiterable:
+            self._order_rng = torch.get_rng_state()
+            it = iter(self.source)
+        else:
+            it = self._iterator
         while self.steps is None or count < self.steps:
             try:
                 batch = next(it)
@@ -133,6 +200,7 @@ class IterableAdapter:
                     self._run_out()
                 return
             count += 1
+            self.consumed += 1
             yield _unpack(batch, device)
 
 

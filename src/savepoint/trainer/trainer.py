@@ -187,7 +187,9 @@ class Trainer:
     def _run_epochs(self, train, val, cblist, history, epochs, initial_epoch, validation_freq):
         self.stop_training = False
         device = self._device()
+        self._train_data = train
         cblist.on_train_begin({})
+        initial_epoch, resume = self._resume_point(train, initial_epoch)
         logs: dict = {}
         want_begin = cblist.wants("on_train_batch_begin")
         want_end = cblist.wants("on_train_batch_end")
@@ -196,7 +198,10 @@ class Trainer:
             self.reset_metrics()
             cblist.on_epoch_begin(epoch, {})
             self.train()
-            for step, batch in enumerate(train.epoch(device)):
+            batches, first = train.epoch(device), 0  # lazy: nothing is drawn before the loop
+            if resume is not None:
+                first, resume = resume.step, resume.restore_state()
+            for step, batch in enumerate(batches, first):
                 if want_begin:
                     cblist.on_train_batch_begin(step, {})
                 self.train_step(batch)
@@ -219,6 +224,18 @@ class Trainer:
         cblist.on_train_end(logs)
         self.history = history
         return history
+
+    def _resume_point(self, train, initial_epoch: int) -> tuple[int, Any]:
+        """The epoch to start at, and the resume point a backup callback (``BackupAndRestore``)
+        left in ``on_train_begin``: the data is replayed to it now; its RNG and metric states
+        are put back just before the resumed epoch draws its first batch."""
+        resume = getattr(self, "_pending_resume", None)
+        if resume is None:
+            return initial_epoch, None
+        self._pending_resume = None
+        if hasattr(train, "restore_position"):
+            train.restore_position(resume.data, resume.step)
+        return resume.epoch, resume
 
     def _evaluate_adapter(self, adapter, cblist: CallbackList | None = None) -> dict[str, float]:
         self._track_function("test")
