@@ -49,3 +49,7 @@ class UnknownObjectError(SavepointError, ValueError):
 
 class OverwriteError(SavepointError, FileExistsError):
     """A save would replace an existing file and ``overwrite=False`` was passed."""
+
+
+class AsyncSaveError(SavepointError, RuntimeError):
+    """A checkpoint save running in the background failed; ``__cause__`` is the original error."""

@@ -13,6 +13,7 @@ import os
 from savepoint.saving import checkpoint_io
 from savepoint.saving.checkpoint import Checkpoint
 from savepoint.saving.checkpoint_manager import CheckpointManager
+from savepoint.saving.options import CheckpointOptions
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 from savepoint.saving.formats.tf_checkpoint.state_file import (get_checkpoint_state,
                                                                latest_checkpoint)
@@ -44,5 +45,6 @@ def _resolve(path: str) -> str:
     return path
 
 
-__all__ = ["BundleReader", "Checkpoint", "CheckpointManager", "get_checkpoint_state",
+__all__ = ["BundleReader", "Checkpoint", "CheckpointManager", "CheckpointOptions",
+           "get_checkpoint_state",
            "latest_checkpoint", "list_variables", "load_checkpoint"]

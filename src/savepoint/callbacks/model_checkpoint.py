@@ -17,7 +17,10 @@ class ModelCheckpoint(Callback):
     """Save the model (or its weights) during ``fit``.
 
     ``filepath`` may hold ``{epoch}``, ``{batch}`` and any logs key (``{val_loss:.2f}``).
-    Beyond Keras, ``max_to_keep`` deletes all but the newest N files this callback wrote.
+    Beyond Keras, ``max_to_keep`` deletes all but the newest N files this callback wrote, and
+    ``save_async=True`` (or ``options=CheckpointOptions(enable_async=True)``) snapshots the
+    weights to host memory and writes them in the background; ``fit`` returns once every save is
+    committed and raises a background failure at the next save or at its end.
 
     Example:
         >>> cb = ModelCheckpoint("training_1/cp.ckpt", save_weights_only=True, verbose=1)
@@ -27,7 +30,7 @@ class ModelCheckpoint(Callback):
                  save_best_only: bool = False, save_weights_only: bool = False,
                  mode: str = "auto", save_freq: Any = "epoch", options: Any = None,
                  initial_value_threshold: float | None = None, max_to_keep: int | None = None,
-                 **kwargs: Any):
+                 save_async: bool = False, **kwargs: Any):
         super().__init__()
         kwargs.pop("period", None)
         if kwargs:
@@ -42,6 +45,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.save_freq, self.options, self.max_to_keep = save_freq, options, max_to_keep
         self.monitor_op, self.best = _monitor(monitor, mode, initial_value_threshold)
+        self.save_async = _check_async(self.filepath, save_weights_only, options, save_async)
         self._current_epoch = 0
         self._batches_since_save = 0
         self._written: list[str] = []
@@ -84,24 +88,40 @@ class ModelCheckpoint(Callback):
             self._say(f"Epoch {epoch + 1}: saving model to {path}")
         self._write(path)
 
+    def on_train_end(self, logs=None):
+        if self.save_async:
+            from savepoint.saving import async_saver
+            async_saver.wait_for(self.model)  # fit returns with every save committed
+
     def _write(self, path: str) -> None:
-        if self.save_weights_only:
-            self.model.save_weights(path, overwrite=True)
-        else:
+        if not self.save_weights_only:
             if not hasattr(self.model, "save"):
                 raise SavepointError(
                     f"ModelCheckpoint(save_weights_only=False) saves whole models with "
                     f"model.save(), which this version of savepoint does not have yet. Fix: "
                     f"pass save_weights_only=True (path {path!r}).")
             self.model.save(path, overwrite=True)
-        self._remember(path)
+            _delete_all(self._remember(path))
+            return
+        from savepoint.saving import options as options_lib
+        from savepoint.saving import weights_api
+        options = self.options if options_lib.is_checkpoint_options(self.options) else None
+        doomed = self._remember(path)
+        # Older files go only once the new one is committed (in the background when async).
+        weights_api.save_weights(self.model, path, overwrite=True,
+                                 options=options_lib.resolve(options, self.save_async),
+                                 then=lambda: _delete_all(doomed))
 
-    def _remember(self, path: str) -> None:
+    def _remember(self, path: str) -> list[str]:
+        """Record ``path``; return the older saves ``max_to_keep`` says to delete once it is
+        committed."""
         if path in self._written:
             self._written.remove(path)
         self._written.append(path)
+        doomed = []
         while self.max_to_keep and len(self._written) > self.max_to_keep:
-            _delete_saved(self._written.pop(0))
+            doomed.append(self._written.pop(0))
+        return doomed
 
     def _file_path(self, epoch: int, batch: int | None, logs: dict) -> str:
         try:
@@ -130,6 +150,28 @@ def _monitor(monitor: str, mode: str, threshold: float | None):
     if mode == "max":
         return (lambda a, b: a > b), (threshold if threshold is not None else -math.inf)
     return (lambda a, b: a < b), (threshold if threshold is not None else math.inf)
+
+
+def _check_async(filepath: str, save_weights_only: bool, options: Any, save_async: bool) -> bool:
+    """Whether saves run in the background; refuses what only synchronous saving can do."""
+    from savepoint.saving import options as options_lib
+    from savepoint.saving.weights_api import weights_format
+    if options_lib.is_checkpoint_options(options):
+        save_async = options_lib.resolve(options, save_async).enable_async
+    elif not isinstance(save_async, bool):
+        raise ConfigError(f"Expected save_async to be a bool. Received {save_async!r}.")
+    if save_async and not (save_weights_only and weights_format(filepath) == "tf"):
+        raise ConfigError(
+            f"ModelCheckpoint(save_async=True) writes TensorFlow checkpoints of the weights in "
+            f"the background. Received save_weights_only={save_weights_only} and filepath "
+            f"{filepath!r}. Fix: pass save_weights_only=True and a checkpoint prefix such as "
+            f"'training_1/cp-{{epoch:04d}}.ckpt', or save synchronously.")
+    return save_async
+
+
+def _delete_all(paths: list[str]) -> None:
+    for path in paths:
+        _delete_saved(path)
 
 
 def _delete_saved(path: str) -> None:

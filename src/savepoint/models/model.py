@@ -153,17 +153,21 @@ class Model(Trainer, Layer):
 
     # ----- saving -----------------------------------------------------------------------------
     def save_weights(self, filepath: str, overwrite: bool = True, save_format: str | None = None,
-                     options: Any = None) -> None:
+                     options: Any = None, save_async: bool = False) -> None:
         """Save the weights: a TensorFlow checkpoint prefix (``cp.ckpt``), ``.h5`` (Keras 2) or
         ``.weights.h5`` (Keras 3). Checkpoints include the optimizer state, as tf.keras's do.
+        ``save_async=True`` (or ``options=CheckpointOptions(enable_async=True)``) returns once
+        the state is copied to host memory and writes the checkpoint in the background.
 
         Example:
             >>> import savepoint as keras, tempfile, os
             >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
             >>> m.save_weights(os.path.join(tempfile.mkdtemp(), "cp.ckpt"))
         """
+        from savepoint.saving import options as options_lib
         from savepoint.saving import weights_api
-        weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+        weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
+                                 options=options_lib.resolve(options, save_async))
 
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
              save_format: str | None = None, **kwargs: Any) -> None:

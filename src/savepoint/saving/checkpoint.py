@@ -12,13 +12,14 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.variable import Variable
-from savepoint.saving import checkpoint_io
+from savepoint.saving import async_saver, checkpoint_io
+from savepoint.saving import options as options_lib
 from savepoint.saving.formats.tf_checkpoint import state_file
 
 
@@ -89,24 +90,49 @@ class Checkpoint:
         return children
 
     def write(self, file_prefix: str, options: Any = None) -> str:
-        """Write a checkpoint at exactly ``file_prefix`` (no numbering, no state file)."""
-        checkpoint_io.save_tree(self, os.fspath(file_prefix))
+        """Write a checkpoint at exactly ``file_prefix`` (no numbering, no state file).
+
+        ``options=CheckpointOptions(enable_async=True)`` returns once the state is snapshotted;
+        the files are committed in the background (``sync()`` waits for them)."""
+        self._save_to(os.fspath(file_prefix), options)
         return os.fspath(file_prefix)
 
+    def _save_to(self, prefix: str, options: Any = None,
+                 then: Callable[[], None] | None = None) -> None:
+        """Write ``prefix``, then run ``then`` (both in the background for async options)."""
+        opts = options_lib.resolve(options)
+
+        def committed() -> None:
+            opts.run_write_callbacks(prefix)
+            if then is not None:
+                then()
+        if opts.enable_async:
+            async_saver.saver_for(self, opts).save_tree(self, prefix, then=committed)
+            return
+        checkpoint_io.save_tree(self, prefix)
+        committed()
+
     def save(self, file_prefix: str, options: Any = None) -> str:
-        """Write ``file_prefix-N`` (N = the new save counter) and record it in the state file."""
+        """Write ``file_prefix-N`` (N = the new save counter) and record it in the state file
+        (for an async save, once the files are committed)."""
         self._save_counter.add_(1)
         path = f"{os.fspath(file_prefix)}-{int(self._save_counter)}"
         try:
-            self.write(path)
+            self._save_to(path, options, then=lambda: state_file.write_state(
+                os.path.dirname(path) or ".", path, [path]))
         except BaseException:
             self._save_counter.sub_(1)
             raise
-        state_file.write_state(os.path.dirname(path) or ".", path, [path])
         return path
+
+    def sync(self) -> None:
+        """Wait until every async save of this checkpoint is committed; raise a background
+        error (``AsyncSaveError``) if one failed."""
+        async_saver.wait_for(self)
 
     def read(self, save_path: str, options: Any = None) -> checkpoint_io.LoadStatus:
         """Restore from ``save_path`` (a prefix) and return the load status."""
+        async_saver.wait_all(raise_errors=False)  # pending async saves land first
         checkpoint_io.require_checkpoint(os.fspath(save_path))
         return checkpoint_io.restore_tree(self, os.fspath(save_path))
 

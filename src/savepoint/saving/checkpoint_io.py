@@ -1,9 +1,12 @@
 """Saving and restoring a trackable tree as a TensorFlow checkpoint, all-or-nothing.
 
-``save_tree`` snapshots every variable (host memory, in key order) and writes the bundle plus
-the ``_CHECKPOINTABLE_OBJECT_GRAPH`` entry. ``restore_tree`` reads the graph, matches it against
-our objects, validates every shape and dtype and checksum, and only then assigns; optimizer
-slots that do not exist yet are handed to the optimizer to apply when it builds them.
+Saving is two phases (DESIGN.md 4, "bytes move once"): ``snapshot`` takes every variable to host
+memory in key order (views of CPU tensors, or copies into reusable buffers for an async save) plus
+the ``_CHECKPOINTABLE_OBJECT_GRAPH`` entry; ``persist`` writes that as a bundle (fsync, atomic
+commit). ``save_tree`` is both in a row; ``async_saver`` runs ``persist`` in the background.
+``restore_tree`` reads the graph, matches it against our objects, validates every shape and dtype
+and checksum, and only then assigns; optimizer slots that do not exist yet are handed to the
+optimizer to apply when it builds them.
 
 Example:
     >>> import torch, tempfile, os
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -38,17 +41,27 @@ from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
 OBJECT_GRAPH_KEY = og.OBJECT_GRAPH_KEY
 
 
-def snapshot(root: Any) -> dict[str, Any]:
+def snapshot(root: Any, copy: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None
+             ) -> dict[str, Any]:
     """Every tensor of the tree as host arrays keyed as TensorFlow keys them, plus the graph.
 
     The order is TensorFlow's data-file order: variables in object-graph node order, the graph
     last (the index is sorted by key either way, but its offsets, hence its size, follow this).
-    CPU tensors are viewed, not copied (the sync save streams them straight to the file)."""
+    Without ``copy``, CPU tensors are viewed, not copied (the sync save streams them straight to
+    the file); ``copy`` maps the live tensors to host copies (an async save's reusable buffers)."""
     collected = graph_lib.collect(root)
-    tensors: dict[str, Any] = {key: host_array(var.value)
-                               for key, var in collected.keyed_variables}
+    values = [var.value for _, var in collected.keyed_variables]
+    if copy is not None:
+        values = copy(values)
+    tensors: dict[str, Any] = {key: host_array(value)
+                               for (key, _), value in zip(collected.keyed_variables, values)}
     tensors[OBJECT_GRAPH_KEY] = og.encode_object_graph(collected.graph)
     return tensors
+
+
+def persist(tensors: dict[str, Any], prefix: str) -> None:
+    """Write a ``snapshot`` as a bundle at ``prefix`` (data, index; each fsynced and renamed)."""
+    write_bundle(os.fspath(prefix), tensors)
 
 
 def host_array(t: torch.Tensor) -> Any:
@@ -62,7 +75,7 @@ def host_array(t: torch.Tensor) -> Any:
 
 def save_tree(root: Any, prefix: str) -> None:
     """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``."""
-    write_bundle(os.fspath(prefix), snapshot(root))
+    persist(snapshot(root), prefix)
 
 
 class LoadStatus:

@@ -99,15 +99,29 @@ class CheckpointManager:
         if checkpoint_number is None:
             checkpoint_number = int(counter) if counter is not None else len(self._maybe_delete) + 1
         prefix = os.path.join(self._directory, f"{self._name}-{int(checkpoint_number)}")
-        self._checkpoint.write(prefix)
+        stamp = time.time()
+        if hasattr(self._checkpoint, "_save_to"):  # async-capable: bookkeeping after the commit
+            self._checkpoint._save_to(prefix, options, then=lambda: self._record(prefix, stamp))
+        else:
+            self._checkpoint.write(prefix)
+            self._record(prefix, stamp)
         self._last_saved_step = step
-        self._maybe_delete = [(p, t) for p, t in self._maybe_delete if p != prefix]
-        self._maybe_delete.append((prefix, time.time()))
-        doomed = self._sweep()
+        return prefix
+
+    def _record(self, prefix: str, stamp: float) -> None:
+        """After ``prefix`` is committed: list it, prune, replace the state file, delete."""
+        kept = [(p, t) for p, t in self._maybe_delete if p != prefix] + [(prefix, stamp)]
+        doomed = self._sweep(kept)
+        self._maybe_delete = kept  # one assignment: readers never see a half-pruned list
         self._write_state()
         for path in doomed:
             delete_checkpoint_files(path)
-        return prefix
+
+    def sync(self) -> None:
+        """Wait until every async save is committed (and recorded); raise a background error."""
+        sync = getattr(self._checkpoint, "sync", None)
+        if sync is not None:
+            sync()
 
     def _current_step(self) -> int:
         if self._step_counter is None:
@@ -115,12 +129,12 @@ class CheckpointManager:
         value = getattr(self._step_counter, "value", self._step_counter)
         return int(value.item() if hasattr(value, "item") else value)
 
-    def _sweep(self) -> list[str]:
+    def _sweep(self, kept: list[tuple[str, float]]) -> list[str]:
         if self._max_to_keep is None:
             return []
         doomed = []
-        while len(self._maybe_delete) > self._max_to_keep:
-            path, stamp = self._maybe_delete.pop(0)
+        while len(kept) > self._max_to_keep:
+            path, stamp = kept.pop(0)
             if self._keep_hours and stamp - self._last_preserved >= self._keep_hours * 3600:
                 self._last_preserved = stamp
                 continue
@@ -134,6 +148,7 @@ class CheckpointManager:
 
     def restore_or_initialize(self) -> str | None:
         """Restore the latest checkpoint, or run ``init_fn`` when there is none."""
+        self.sync()  # the latest committed checkpoint is known once pending saves are recorded
         if self.latest_checkpoint is not None:
             self._checkpoint.restore(self.latest_checkpoint)
             return self.latest_checkpoint

@@ -15,7 +15,8 @@ import os
 from typing import Any, Callable
 
 from savepoint.errors import ConfigError, NotBuiltError, OverwriteError
-from savepoint.saving import checkpoint_io, storage
+from savepoint.saving import async_saver, checkpoint_io, storage
+from savepoint.saving import options as options_lib
 from savepoint.saving.formats.tf_checkpoint import state_file
 
 _WEIGHTS_FORMATS: dict[str, tuple[Callable, Callable]] = {}
@@ -67,27 +68,49 @@ def _require_built(model: Any, what: str) -> None:
 
 
 def save_weights(model: Any, filepath: str, overwrite: bool = True,
-                 save_format: str | None = None) -> None:
-    """Write the model's weights (and optimizer state for checkpoints) to ``filepath``."""
+                 save_format: str | None = None, options: Any = None,
+                 then: Callable[[], None] | None = None) -> None:
+    """Write the model's weights (and optimizer state for checkpoints) to ``filepath``.
+
+    ``options`` (``CheckpointOptions``) with ``enable_async`` writes a checkpoint in the
+    background (see ``async_saver``); ``then`` runs after the commit (in the background too)."""
     _require_built(model, "save the weights of")
     fmt = weights_format(filepath, save_format)
     filepath = os.fspath(filepath)
+    opts = options_lib.resolve(options)
     if fmt == "tf":
         if not overwrite and storage.exists(filepath + ".index"):
             raise _exists(filepath + ".index")
+
+        def commit_state() -> None:
+            state_file.write_state(os.path.dirname(filepath) or ".", filepath, [filepath])
+            opts.run_write_callbacks(filepath)
+            if then is not None:
+                then()
+        if opts.enable_async:
+            async_saver.saver_for(model, opts).save_tree(WeightsRoot(model), filepath,
+                                                         then=commit_state)
+            return
         checkpoint_io.save_tree(WeightsRoot(model), filepath)
-        directory = os.path.dirname(filepath) or "."
-        state_file.write_state(directory, filepath, [filepath])
+        commit_state()
         return
+    if opts.enable_async:
+        raise ConfigError(
+            f"Asynchronous saving writes TensorFlow checkpoints only. Received {filepath!r} "
+            f"(format {fmt!r}). Fix: save to a checkpoint prefix such as 'training_1/cp.ckpt', "
+            f"or save synchronously.")
     if not overwrite and storage.exists(filepath):
         raise _exists(filepath)
     _handler(fmt)[0](model, filepath)
+    if then is not None:
+        then()
 
 
 def load_weights(model: Any, filepath: str, skip_mismatch: bool = False,
                  by_name: bool = False) -> Any:
     """Read weights from ``filepath``; a checkpoint returns a status with ``assert_consumed()``."""
     _require_built(model, "load weights into")
+    async_saver.wait_all(raise_errors=False)  # pending async saves land first
     filepath = os.fspath(filepath)
     fmt = weights_format(filepath)
     if fmt == "tf":

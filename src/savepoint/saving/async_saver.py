@@ -1,0 +1,317 @@
+"""Asynchronous checkpointing: snapshot into reusable host buffers, persist in one background thread.
+
+A save is split as DESIGN.md 4 says. The *snapshot* copies every tensor into host buffers (the
+only part that blocks training); the *persist* (write bundle, fsync, atomic commit, then the
+caller's follow-up: state file, pruning) runs in one background thread per saver, in submission
+order, and writes exactly the bytes a synchronous save writes.
+
+- Buffers are pooled by ``(shape, dtype)``: after the first save of a state, saving it again
+  allocates nothing. On CUDA they are pinned and filled with ``non_blocking`` copies; the worker
+  waits on a CUDA event before writing, and later kernels on the stream are ordered after the copy.
+- At most ``max_in_flight`` snapshots exist per saver; the next save waits for one to be written
+  (back-pressure, never unbounded memory).
+- A background failure is kept and raised, as :class:`AsyncSaveError` naming the path with the
+  original error as ``__cause__``, by the next ``save``, by ``wait()`` (``ModelCheckpoint`` waits at
+  the end of ``fit``), or printed at process exit. Pending saves finish before the process exits.
+
+Example:
+    >>> import savepoint as keras, tempfile, os
+    >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    >>> saver = AsyncSaver(max_in_flight=2)
+    >>> prefix = os.path.join(tempfile.mkdtemp(), "ckpt")
+    >>> saver.save_tree(model, prefix)    # returns once the snapshot is taken
+    >>> saver.wait()                      # the files are committed now
+    >>> os.path.exists(prefix + ".index")
+    True
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import sys
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from savepoint.errors import AsyncSaveError
+from savepoint.saving import checkpoint_io
+from savepoint.saving.options import CheckpointOptions
+
+_SAVERS: "weakref.WeakSet[AsyncSaver]" = weakref.WeakSet()
+_OWNED: "weakref.WeakKeyDictionary[Any, AsyncSaver]" = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+class HostBuffers:
+    """One set of host buffers a snapshot is copied into, reused by the next snapshot.
+
+    Buffers are looked up by ``(shape, dtype, pinned)``; a state whose tensors have the same
+    shapes and dtypes as last time reuses every buffer (``allocations`` stops growing).
+
+    Example:
+        >>> bufs = HostBuffers()
+        >>> out = bufs.copy_in([torch.ones(2), torch.zeros(3)])
+        >>> _ = bufs.copy_in([torch.ones(2), torch.zeros(3)])
+        >>> [t.tolist() for t in out], bufs.allocations
+        ([[1.0, 1.0], [0.0, 0.0, 0.0]], 2)
+    """
+
+    def __init__(self) -> None:
+        self._pool: dict[tuple, list[torch.Tensor]] = {}
+        self._events: list[Any] = []
+        self.allocations = 0
+
+    def copy_in(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Copy ``tensors`` into this set's buffers; return the buffers (same order)."""
+        used: dict[tuple, int] = collections.defaultdict(int)
+        out = []
+        with torch.no_grad():
+            for tensor in tensors:
+                tensor = tensor.detach()
+                pinned = tensor.device.type == "cuda"
+                key = (tuple(tensor.shape), tensor.dtype, pinned)
+                buffer = self._buffer(key, used[key])
+                used[key] += 1
+                buffer.copy_(tensor, non_blocking=pinned)
+                out.append(buffer)
+        self._events = _record_cuda_events(tensors)
+        return out
+
+    def _buffer(self, key: tuple, index: int) -> torch.Tensor:
+        buffers = self._pool.setdefault(key, [])
+        if index == len(buffers):
+            shape, dtype, pinned = key
+            buffers.append(torch.empty(shape, dtype=dtype, pin_memory=pinned))
+            self.allocations += 1
+        return buffers[index]
+
+    def wait_ready(self) -> None:
+        """Block until the (possibly asynchronous) device-to-host copies have landed."""
+        for event in self._events:
+            event.synchronize()
+        self._events = []
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by this set's buffers."""
+        return sum(b.numel() * b.element_size() for bufs in self._pool.values() for b in bufs)
+
+
+def _record_cuda_events(tensors: list[torch.Tensor]) -> list[Any]:
+    devices = {t.device for t in tensors if t.device.type == "cuda"}
+    events = []
+    for device in devices:
+        event = torch.cuda.Event()
+        event.record(torch.cuda.current_stream(device))
+        events.append(event)
+    return events
+
+
+@dataclass
+class _Job:
+    prefix: str
+    tensors: dict[str, Any]
+    buffers: HostBuffers
+    then: Callable[[], None] | None
+
+
+class AsyncSaver:
+    """Snapshots checkpoints in the caller's thread and persists them in one background thread.
+
+    Args:
+        max_in_flight: how many snapshots may wait to be written before ``save`` blocks.
+
+    Example:
+        >>> saver = AsyncSaver(max_in_flight=1)
+        >>> saver.in_flight
+        0
+    """
+
+    def __init__(self, max_in_flight: int = 2) -> None:
+        CheckpointOptions(max_in_flight=max_in_flight)  # validates
+        self.max_in_flight = max_in_flight
+        self._cond = threading.Condition()
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._free: list[HostBuffers] = []
+        self._sets: list[HostBuffers] = []
+        self._pending = 0
+        self._worker: threading.Thread | None = None
+        self._errors: list[AsyncSaveError] = []
+        with _REGISTRY_LOCK:
+            _SAVERS.add(self)
+
+    @property
+    def in_flight(self) -> int:
+        """Saves snapshotted but not yet fully persisted."""
+        with self._cond:
+            return self._pending
+
+    @property
+    def allocations(self) -> int:
+        """Host buffers allocated so far, over all buffer sets (stops growing once warm)."""
+        with self._cond:
+            return sum(b.allocations for b in self._sets)
+
+    def save_tree(self, root: Any, prefix: str, then: Callable[[], None] | None = None) -> None:
+        """Snapshot ``root`` now; write it as a checkpoint at ``prefix`` in the background, then
+        run ``then`` (state file, pruning) there if the write succeeded.
+
+        Raises the :class:`AsyncSaveError` of an earlier failed save before taking a snapshot."""
+        self.raise_error()
+        buffers = self._acquire()
+        try:
+            tensors = checkpoint_io.snapshot(root, copy=buffers.copy_in)
+        except BaseException:
+            self._release(buffers)
+            raise
+        self._submit(_Job(str(prefix), tensors, buffers, then))
+
+    def wait(self, raise_errors: bool = True) -> None:
+        """Block until every pending save is committed; raise the first background error
+        (unless ``raise_errors=False``: it is then kept for the next ``save`` or ``wait``)."""
+        with self._cond:
+            while self._pending:
+                self._cond.wait()
+        if raise_errors:
+            self.raise_error()
+
+    def raise_error(self) -> None:
+        """Raise (once) the first background error since the last one raised, if any."""
+        with self._cond:
+            errors, self._errors = self._errors, []
+        if errors:
+            first = errors[0]
+            if len(errors) > 1:
+                first.args = (f"{first.args[0]} ({len(errors) - 1} later background save(s) "
+                              f"failed too: {[str(e) for e in errors[1:]]})",)
+            raise first
+
+    # ----- internals --------------------------------------------------------------------------
+    def _acquire(self) -> HostBuffers:
+        with self._cond:
+            while not self._free and len(self._sets) >= self.max_in_flight:
+                self._cond.wait()
+            if self._free:
+                return self._free.pop()
+            self._sets.append(HostBuffers())
+            return self._sets[-1]
+
+    def _release(self, buffers: HostBuffers) -> None:
+        with self._cond:
+            self._free.append(buffers)
+            self._cond.notify_all()
+
+    def _submit(self, job: _Job) -> None:
+        with self._cond:
+            self._queue.append(job)
+            self._pending += 1
+            if self._worker is not None:
+                return
+            self._worker = threading.Thread(target=self._run, name="savepoint-async-save",
+                                            daemon=False)
+        try:
+            self._worker.start()
+        except RuntimeError:  # interpreter shutting down: no new threads, write here instead
+            self._run()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue:
+                    self._worker = None
+                    self._cond.notify_all()
+                    return
+                job = self._queue.popleft()
+            self._execute(job)
+
+    def _execute(self, job: _Job) -> None:
+        try:
+            job.buffers.wait_ready()
+            checkpoint_io.persist(job.tensors, job.prefix)
+            if job.then is not None:
+                job.then()
+        except BaseException as e:  # kept and raised in the training thread, never lost
+            error = AsyncSaveError(
+                f"Background checkpoint save to {job.prefix!r} failed: {type(e).__name__}: {e}. "
+                f"The previous checkpoint and the 'checkpoint' state file were left as they "
+                f"were. Fix: resolve the cause (e.g. free disk space) and save again.")
+            error.__cause__ = e
+            with self._cond:
+                self._errors.append(error)
+        finally:
+            job.tensors = {}
+            with self._cond:
+                self._pending -= 1
+                self._free.append(job.buffers)
+                self._cond.notify_all()
+
+
+def saver_for(owner: Any, options: CheckpointOptions | None = None) -> AsyncSaver:
+    """The saver of ``owner`` (a model, a ``Checkpoint``), created on first use. A different
+    ``max_in_flight`` drains the old saver and starts a new one.
+
+    Example:
+        >>> class Owner: pass
+        >>> o = Owner()
+        >>> saver_for(o) is saver_for(o)
+        True
+    """
+    limit = (options or CheckpointOptions()).max_in_flight
+    with _REGISTRY_LOCK:
+        saver = _OWNED.get(owner)
+    if saver is not None and saver.max_in_flight == limit:
+        return saver
+    if saver is not None:
+        saver.wait()
+    saver = AsyncSaver(limit)
+    with _REGISTRY_LOCK:
+        _OWNED[owner] = saver
+    return saver
+
+
+def wait_for(owner: Any) -> None:
+    """Wait for ``owner``'s pending saves (nothing to do if it never saved asynchronously).
+
+    Example:
+        >>> wait_for(object())
+    """
+    try:
+        with _REGISTRY_LOCK:
+            saver = _OWNED.get(owner)
+    except TypeError:  # not weak-referenceable: it cannot own a saver
+        return
+    if saver is not None:
+        saver.wait()
+
+
+def wait_all(raise_errors: bool = True) -> None:
+    """Wait for every saver's pending saves; raise the first background error (readers pass
+    ``raise_errors=False``: they only need the files committed, errors stay with their saver).
+
+    Example:
+        >>> wait_all()
+    """
+    with _REGISTRY_LOCK:
+        savers = list(_SAVERS)
+    first: AsyncSaveError | None = None
+    for saver in savers:
+        try:
+            saver.wait(raise_errors)
+        except AsyncSaveError as e:
+            first = first or e
+    if first is not None:
+        raise first
+
+
+def _wait_at_exit() -> None:
+    try:
+        wait_all()
+    except AsyncSaveError as e:
+        print(f"savepoint: {e}", file=sys.stderr, flush=True)
+
+
+atexit.register(_wait_at_exit)
