@@ -150,32 +150,38 @@ def restore_tree(root: Any, prefix: str, where: str = "model",
         graph = og.decode_object_graph(reader.get_tensor(OBJECT_GRAPH_KEY))
         matched = graph_lib.match(root, graph)
         _check_required(matched, required or [], prefix, reader.keys())
-        values = _read_validated(reader, matched.pairs)
+        _validate(reader, matched.pairs)
+        direct, staged = _plan(reader, matched.pairs)
+        staged_values = [reader.get_tensor(key) for _, key in staged]  # checksums verified
         deferred = _collect_deferred(graph, matched, reader)
         deferred_values = _read_deferred(reader, deferred)
         used = {key for _, key in matched.pairs} | {key for _, _, key in deferred}
         unused = [k for k in reader.keys() if k != OBJECT_GRAPH_KEY and k not in used]
-    _assign(matched.pairs, values)
+        # verifies every remaining checksum before writing any variable, then copies once
+        reader.read_many_into([(key, view) for _, key, view in direct])
+    _assign(staged, staged_values)
+    for var, _, _ in direct:
+        torch.autograd.graph.increment_version(var.value)  # what copy_ would do: marks the write
+        _after_assign(var)
     for optimizer, slot_values in deferred_values:
         optimizer._defer_restore(slot_values)
     return LoadStatus(unused, matched.unmatched_variables, deferred, prefix)
 
 
-def _read_validated(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> list[np.ndarray]:
+def _validate(reader: BundleReader, pairs: list[tuple[Variable, str]]) -> None:
+    shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
     for var, key in pairs:
-        shape = tuple(reader.get_variable_to_shape_map()[key])
+        shape = tuple(shapes[key])
         if shape != var.shape:
             owner, _, name = var.path.rpartition("/")
             raise ShapeError(
                 f"Shape mismatch for layer \"{owner}\" variable \"{name}\": checkpoint has "
                 f"{shape}, model has {var.shape} (checkpoint key {key!r}). Fix: build the model "
                 f"with the architecture the checkpoint was saved from.")
-        ckpt_dtype = reader.get_variable_to_dtype_map()[key]
-        if not _dtype_compatible(ckpt_dtype, var.dtype):
+        if not _dtype_compatible(dtypes[key], var.dtype):
             raise DTypeError(
-                f"Dtype mismatch for variable '{var.path}': checkpoint has {ckpt_dtype}, model "
+                f"Dtype mismatch for variable '{var.path}': checkpoint has {dtypes[key]}, model "
                 f"has {var.dtype} (checkpoint key {key!r}).")
-    return [_as_numpy(reader.get_tensor(key)) for _, key in pairs]
 
 
 def _check_required(matched: graph_lib.Match, required: list[Variable], prefix: str,
@@ -206,18 +212,50 @@ def _as_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _plan(reader: BundleReader, pairs: list[tuple[Variable, str]]
+          ) -> tuple[list[tuple[Variable, str, np.ndarray]], list[tuple[Variable, str]]]:
+    """Split pairs into those whose bytes go straight from the file into the variable's memory
+    (CPU, contiguous, same dtype: with a numpy view of it) and those staged through a copy."""
+    dtypes = reader.get_variable_to_dtype_map()
+    direct, staged = [], []
+    for var, key in pairs:
+        view = _writable_view(var.value) if dtypes[key] == var.dtype else None
+        if view is None:
+            staged.append((var, key))
+        else:
+            direct.append((var, key, view))
+    return direct, staged
+
+
+def _writable_view(t: torch.Tensor) -> np.ndarray | None:
+    if t.device.type != "cpu" or not t.is_contiguous() or t.is_conj() or t.is_neg():
+        return None
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.uint16)
+    try:
+        return t.numpy()
+    except (TypeError, RuntimeError):
+        return None
+
+
 def _assign(pairs: list[tuple[Variable, str]], values: list[Any]) -> None:
+    """Copy staged values (already verified host copies) into their variables."""
     with torch.no_grad():
         for (var, _), value in zip(pairs, values):
             target = var.value
             if isinstance(value, BFloat16Array):
-                src = torch.from_numpy(value.bits.view(np.int16).copy()).view(torch.bfloat16)
+                src = torch.from_numpy(value.bits.view(np.int16)).view(torch.bfloat16)
             else:
-                src = torch.from_numpy(np.array(value, copy=True))
+                src = torch.from_numpy(np.asarray(value))
             target.copy_(src.to(device=target.device, dtype=target.dtype).reshape(target.shape))
-            hook = getattr(var, "_on_assign", None)
-            if hook is not None:
-                hook(target)
+            _after_assign(var)
+
+
+def _after_assign(var: Variable) -> None:
+    hook = getattr(var, "_on_assign", None)
+    if hook is not None:
+        hook(var.value)
 
 
 def _collect_deferred(graph, matched, reader) -> list[tuple[Any, int, str]]:

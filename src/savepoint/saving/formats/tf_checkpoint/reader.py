@@ -5,7 +5,8 @@
 ``offset + size`` inside that shard's data file, ``size`` consistent with shape and dtype)
 before it returns. Data files are memory-mapped; each tensor read verifies its CRC32C before
 copying, so a damaged file raises ``FormatError`` naming the tensor and file, never returns
-wrong values. Bundles of several shards (``.data-00000-of-00002`` ...) are read too.
+wrong values. :meth:`BundleReader.read_many_into` verifies every checksum first, then copies each
+tensor once from the map into its target; both passes use a few threads for big bundles. Bundles of several shards (``.data-00000-of-00002`` ...) are read too.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Iterator, Union
+from typing import Callable, Iterable, Iterator, Mapping, Union
 
 import numpy as np
 
@@ -32,7 +34,39 @@ from savepoint.saving.formats.tf_checkpoint import crc, dtypes, layout, proto, t
 from savepoint.saving.formats.tf_checkpoint.dtypes import DT_BFLOAT16, DT_STRING, BFloat16Array
 
 Tensor = Union[np.ndarray, BFloat16Array, bytes]
+Target = Union[np.ndarray, BFloat16Array]
 _MAX_CONSUMER = 1  # TensorFlow's kTensorBundleVersion: the newest format this reader knows
+_PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
+_CHUNK_BYTES = 8 << 20  # copies are split, and small tasks grouped, to about this size
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _run(tasks: list[tuple[int, Callable[[], None]]]) -> None:
+    """Run ``(bytes, fn)`` tasks, biggest first, on up to ``_THREADS`` threads (the C code
+    of crc32c and numpy copies releases the GIL); small totals run inline, in order."""
+    if sum(n for n, _ in tasks) < _PARALLEL_BYTES or _THREADS == 1 or len(tasks) < 2:
+        for _, fn in tasks:
+            fn()
+        return
+    batches: list[list[Callable[[], None]]] = []
+    size = _CHUNK_BYTES
+    for n, fn in sorted(tasks, key=lambda task: -task[0]):
+        if size + n > _CHUNK_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(fn)
+        size += n
+    with ThreadPoolExecutor(_THREADS, thread_name_prefix="savepoint-read") as pool:
+        futures = [pool.submit(lambda b=b: [fn() for fn in b]) for b in batches]
+        for future in futures:
+            future.result()
+
+
+def _copy_tasks(src: memoryview, dst: np.ndarray) -> list[tuple[int, Callable[[], None]]]:
+    source = np.frombuffer(src, dtype=np.uint8)
+    return [(min(_CHUNK_BYTES, len(source) - i),
+             lambda i=i: np.copyto(dst[i:i + _CHUNK_BYTES], source[i:i + _CHUNK_BYTES]))
+            for i in range(0, len(source), _CHUNK_BYTES)]
 
 
 class BundleReader:
@@ -185,15 +219,18 @@ class BundleReader:
             self._maps[e.shard_id] = mapped
         return self._maps[e.shard_id][e.offset:e.offset + e.size]
 
+    def _check_crc(self, name: str, e: proto.BundleEntry, payload: memoryview) -> None:
+        actual = crc.value(payload)
+        if actual != crc.unmask(e.crc32c):
+            raise FormatError(f"Checksum mismatch for {self._where(name)}: expected "
+                              f"{crc.unmask(e.crc32c):#010x}, computed {actual:#010x}. The "
+                              "data file is damaged. Fix: restore it from a backup or re-save.")
+
     def _verified_payload(self, name: str) -> tuple[proto.BundleEntry, memoryview]:
         e = self.entry(name)
         payload = self._payload(name, e)
         if e.dtype != DT_STRING:
-            actual = crc.value(payload)
-            if actual != crc.unmask(e.crc32c):
-                raise FormatError(f"Checksum mismatch for {self._where(name)}: expected "
-                                  f"{crc.unmask(e.crc32c):#010x}, computed {actual:#010x}. The "
-                                  "data file is damaged. Fix: restore it from a backup or re-save.")
+            self._check_crc(name, e, payload)
         return e, payload
 
     def get_tensor(self, name: str) -> Tensor:
@@ -213,12 +250,58 @@ class BundleReader:
         array = np.frombuffer(payload, dtype=dtypes.numpy_dtype(e.dtype)).reshape(e.shape).copy()
         return BFloat16Array(array) if e.dtype == DT_BFLOAT16 else array
 
-    def read_into(self, name: str, out: Union[np.ndarray, BFloat16Array]) -> None:
+    def read_into(self, name: str, out: Target) -> None:
         """Copy a numeric tensor into a preallocated C-contiguous array of its shape and dtype.
 
         The checksum is verified before ``out`` is touched. For bfloat16 pass a
         :class:`BFloat16Array` or a ``uint16``/``ml_dtypes.bfloat16`` array.
+
+        Example:
+            >>> import numpy as np, tempfile, os
+            >>> from savepoint.saving.formats.tf_checkpoint.bundle import write_bundle
+            >>> prefix = os.path.join(tempfile.mkdtemp(), "cp.ckpt")
+            >>> write_bundle(prefix, {"w": np.arange(4, dtype=np.float32)})
+            >>> out = np.zeros(4, np.float32)
+            >>> with BundleReader(prefix) as r:
+            ...     r.read_into("w", out)
+            >>> out.tolist()
+            [0.0, 1.0, 2.0, 3.0]
         """
+        self.read_many_into([(name, out)])
+
+    def read_many_into(self, targets: Union[Mapping[str, Target],
+                                            Iterable[tuple[str, Target]]]) -> None:
+        """Copy many numeric tensors into preallocated arrays, all or nothing.
+
+        ``targets`` maps names to arrays as :meth:`read_into` takes them (or is a sequence of
+        ``(name, array)`` pairs). Every target's shape and dtype and every checksum is checked
+        before any target is written; then each tensor is copied once, straight from the
+        memory-mapped file. Big bundles use a few threads for both passes.
+
+        Example:
+            >>> import numpy as np, tempfile, os
+            >>> from savepoint.saving.formats.tf_checkpoint.bundle import write_bundle
+            >>> prefix = os.path.join(tempfile.mkdtemp(), "cp.ckpt")
+            >>> write_bundle(prefix, {"a": np.ones(2, np.int64), "b": np.full(3, 2.0)})
+            >>> a, b = np.zeros(2, np.int64), np.zeros(3)
+            >>> with BundleReader(prefix) as r:
+            ...     r.read_many_into({"a": a, "b": b})
+            >>> a.tolist(), b.tolist()
+            ([1, 1], [2.0, 2.0, 2.0])
+        """
+        items = list(targets.items() if isinstance(targets, Mapping) else targets)
+        jobs = [(name, self._target_bytes(name, out)) for name, out in items]
+        payloads = [(name, self.entry(name), self._payload(name, self.entry(name)), dst)
+                    for name, dst in jobs]
+        checked = {}
+        for name, e, payload, _ in payloads:  # each tensor once, even if it has several targets
+            checked.setdefault(name, (len(payload), lambda n=name, e=e, p=payload:
+                                      self._check_crc(n, e, p)))
+        _run(list(checked.values()))
+        _run([task for _, _, payload, dst in payloads for task in _copy_tasks(payload, dst)])
+
+    def _target_bytes(self, name: str, out: Target) -> np.ndarray:
+        """Check ``out`` against the entry; return a flat uint8 view of its memory."""
         target = out.bits if isinstance(out, BFloat16Array) else out
         e = self.entry(name)
         if e.dtype == DT_STRING:
@@ -231,8 +314,10 @@ class BundleReader:
             raise ValueError(f"Expected a C-contiguous array of shape {list(e.shape or ())} and "
                              f"dtype {dtypes.dtype_name(e.dtype)} for {self._where(name)}. "
                              f"Received shape {list(target.shape)}, dtype {target.dtype}.")
-        _, payload = self._verified_payload(name)
-        target.reshape(-1).view(np.uint8)[:] = np.frombuffer(payload, dtype=np.uint8)
+        if not target.flags.writeable:
+            raise ValueError(f"Expected a writable array for {self._where(name)}. Received a "
+                             "read-only one. Fix: pass a writable array (e.g. np.empty(...)).")
+        return target.reshape(-1).view(np.uint8)
 
     def read_all(self) -> dict[str, Tensor]:
         """Every tensor, each checksum-verified (raises before returning anything if one fails)."""
