@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -77,7 +78,7 @@ class _Forward(torch.nn.Module):
 def _unflatten(structure: Any, flat: list) -> Any:
     if structure is None:
         return flat[0]
-    if isinstance(structure, dict):
+    if "keys" in structure:
         return {k: flat[i] for i, k in enumerate(structure["keys"])}
     return list(flat)
 
@@ -122,8 +123,10 @@ def export_model(model: Any, variable_keys: dict[int, str]) -> Exported:
         example = tuple(_zeros(spec, 2) for spec in inputs)
         batch = torch.export.Dim("batch")
         model.eval()
-        program = torch.export.export(_Forward(model, structure), example,
-                                      dynamic_shapes=(tuple({0: batch} for _ in example),))
+        with warnings.catch_warnings():  # tracing noise is not the user's concern
+            warnings.simplefilter("ignore")
+            program = torch.export.export(_Forward(model, structure), example,
+                                          dynamic_shapes=(tuple({0: batch} for _ in example),))
         return _serialize(program, variable_keys, inputs, structure)
     except Exception as e:  # export fails for many legitimate models: record why, save the rest
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""

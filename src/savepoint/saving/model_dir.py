@@ -181,10 +181,10 @@ def _to_json(meta: dict) -> str:
 def load(path: str, custom_objects: dict | None = None, compile: bool = True,
          safe_mode: bool = True) -> Any:
     """Load a model directory (see the module docstring for the rules)."""
-    from savepoint.saving.serialization import safe_mode_scope
+    from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     meta = read_meta(path)
-    with safe_mode_scope(safe_mode):
+    with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
         model = _rebuild(path, meta, custom_objects)
         if isinstance(model, inference_model_cls()):
             return model
