@@ -176,6 +176,7 @@ class BackupAndRestore(Callback):
                 self._back_up(self._current_epoch, batch + 1)
         if self._preempted:
             self._back_up(self._current_epoch, batch + 1)
+            self._uninstall_sigterm_handler()
             raise SystemExit(128 + signal.SIGTERM)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -197,7 +198,7 @@ class BackupAndRestore(Callback):
         position = getattr(getattr(self.model, "_train_data", None), "position_state", None)
         if position is not None:
             values.update({f"data/{k}": v for k, v in position().items()})
-        for metric in self.model.metrics:
+        for metric in self.model.metrics if step else []:  # a new epoch starts them at zero
             for name, tensor in metric._states.items():
                 values[f"metrics/{metric.name}/{name}"] = tensor.detach().cpu().numpy().copy()
         self._state_node.values = values
