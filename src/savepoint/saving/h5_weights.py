@@ -297,8 +297,9 @@ def _has_lr_variable(optimizer: Any) -> bool:
     return isinstance(optimizer.get_config().get("learning_rate"), (int, float))
 
 
-def save_keras_h5(model: Any, path: str) -> None:
-    """Write ``model``'s weights (and optimizer state) in Keras 3's ``.weights.h5`` layout.
+def save_keras_h5(model: Any, path: str, include_optimizer: bool = True) -> None:
+    """Write ``model``'s weights (and, unless ``include_optimizer=False``, its optimizer state)
+    in Keras 3's ``.weights.h5`` layout.
 
     Example:
         >>> import savepoint as keras, tempfile, os
@@ -308,7 +309,7 @@ def save_keras_h5(model: Any, path: str) -> None:
     with H5Writer(path) as writer:
         for node_path, layer, own in _keras3_nodes(model):
             _write_vars(writer, node_path, layer.name, [_host(v) for v in own])
-        optimizer = getattr(model, "optimizer", None)
+        optimizer = getattr(model, "optimizer", None) if include_optimizer else None
         if optimizer is not None:
             variables = [_host(v) for v in optimizer.variables]
             if _has_lr_variable(optimizer):

@@ -1,0 +1,151 @@
+"""``model.save("m.keras")`` / ``load_model("m.keras")``: the Keras 3 ``.keras`` whole-model format.
+
+The zip (``formats.keras_zip``) holds ``metadata.json``, ``config.json`` (architecture and compile
+config in Keras 3's dialect, ``dialects.keras3``), ``model.weights.h5`` (Keras 3's weights layout
+with the optimizer state, ``h5_weights``) and ``assets/<layer path>/<file>`` for layers that ship
+files. Keras 3's ``keras.models.load_model`` opens what this writes, and this reads what Keras 3
+writes.
+
+Loading builds a fresh model from the config (classes only from built-ins, registrations,
+``custom_object_scope`` and ``custom_objects``; ``Lambda`` bytecode only with
+``safe_mode=False``), compiles it, and loads the weights after validating every one of them:
+a failed load raises and returns nothing, and never writes beside the file.
+
+Example:
+    >>> import savepoint as keras, tempfile, os
+    >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.keras"); save(m, path, True)
+    >>> type(load(path)).__name__
+    'Sequential'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Any
+
+from savepoint.errors import (ConfigError, FormatError, NotBuiltError, OverwriteError,
+                              SavepointError)
+from savepoint.saving import h5_weights, storage
+from savepoint.saving.dialects import keras3
+from savepoint.saving.formats.keras_zip import WEIGHTS, KerasArchive, write_archive
+from savepoint.saving.model_api import register_model_format
+
+
+# ----- save ---------------------------------------------------------------------------------
+def save(model: Any, path: str, include_optimizer: bool = True) -> None:
+    """Write ``model`` as a Keras 3 ``.keras`` zip at ``path`` (atomically replacing a file).
+
+    Example:
+        >>> import savepoint as keras, tempfile, os
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> save(m, os.path.join(tempfile.mkdtemp(), "m.keras"))
+    """
+    from savepoint.saving.model_config import compile_config, model_to_config
+    path = os.fspath(path)
+    if storage.isdir(path):
+        raise OverwriteError(f"Expected {path!r} to be a '.keras' file path. Received an "
+                             f"existing directory. Fix: remove it or choose another path.")
+    if not getattr(model, "built", False):
+        raise NotBuiltError(
+            f"Model '{model.name}' cannot be saved before it is built: its weights do not exist "
+            f"yet. Call it on a batch of data, call build(input_shape), or give the first layer "
+            f"an input_shape.")
+    config = keras3.to_keras3(model_to_config(model),
+                              compile_config(model) if include_optimizer else None)
+    _check_json(config)
+    assets = _collect_assets(model)
+    temp = storage.temp_dir_for(path)
+    try:
+        weights = os.path.join(temp, WEIGHTS)
+        h5_weights.save_keras_h5(model, weights, include_optimizer=include_optimizer)
+        write_archive(path, keras3.metadata(), config, weights, assets)
+    finally:
+        storage.remove_tree(temp)
+
+
+def _check_json(config: dict) -> None:
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"The model's config is not JSON-serializable ({e}). Expected get_config() of every "
+            f"custom layer/model to return plain values (str, int, float, bool, None, lists, "
+            f"dicts). Fix the get_config() that returns this value.") from None
+
+
+def _collect_assets(model: Any) -> dict[str, bytes]:
+    """``"<Keras 3 layer path>/<file>" -> bytes`` for every layer's ``get_assets()``."""
+    assets: dict[str, bytes] = {}
+    for node_path, layer, _ in h5_weights._keras3_nodes(model):
+        for name, data in layer.get_assets().items():
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise ConfigError(f"Layer '{layer.name}' asset {name!r} must be bytes. "
+                                  f"Received {type(data).__name__}.")
+            assets["/".join(p for p in (node_path, str(name)) if p)] = bytes(data)
+    return assets
+
+
+# ----- load ---------------------------------------------------------------------------------
+def load(path: str, custom_objects: dict | None = None, compile: bool = True,
+         safe_mode: bool = True) -> Any:
+    """Load a ``.keras`` file saved by savepoint or Keras 3.
+
+    Example:
+        >>> load("/nonexistent.keras")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
+    path = os.fspath(path)
+    with KerasArchive(path) as archive:
+        keras3.check_metadata(archive.metadata, path)
+        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+            native, compile_config = keras3.from_keras3(archive.config, custom_objects)
+            model = _rebuild(native, compile_config if compile else None, custom_objects, path)
+        if compile and not compile_config:
+            _warn_not_compiled()
+        _load_assets(model, archive)
+        h5_weights.load_keras_h5(model, archive.extract_weights())
+    return model
+
+
+def _rebuild(native: dict, compile_config: dict | None, custom_objects: dict | None,
+             path: str) -> Any:
+    from savepoint.saving.model_config import compile_from_config, model_from_config
+    try:
+        model = model_from_config(native, custom_objects)
+        if compile_config:
+            compile_from_config(model, compile_config, custom_objects)
+    except SavepointError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError) as e:
+        raise FormatError(f"config.json of {path!r} does not describe a model savepoint can "
+                          f"build ({type(e).__name__}: {e}). Fix: save the model again, or "
+                          f"check the get_config()/from_config() of its custom classes.") \
+            from None
+    if not getattr(model, "built", False):
+        raise FormatError(f"The model in {path!r} could not be built from its config (no input "
+                          f"shape recorded). Fix: build the model before saving it.")
+    return model
+
+
+def _load_assets(model: Any, archive: KerasArchive) -> None:
+    names = set(archive.asset_names)
+    for node_path, layer, _ in h5_weights._keras3_nodes(model):
+        prefix = node_path + "/" if node_path else ""
+        mine = sorted(n for n in names if n.startswith(prefix) and "/" not in n[len(prefix):])
+        if mine:
+            layer.load_assets({n[len(prefix):]: archive.read_asset(n) for n in mine})
+
+
+def _warn_not_compiled() -> None:
+    warnings.warn("No training configuration found in save file, so the model was *not* "
+                  "compiled. Compile it manually.", stacklevel=4)
+
+
+register_model_format("keras", save, load)
+
+__all__ = ["load", "save"]
