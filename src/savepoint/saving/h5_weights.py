@@ -89,6 +89,13 @@ def save_h5(model: Any, path: str) -> None:
         >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
         >>> save_h5(m, os.path.join(tempfile.mkdtemp(), "w.h5"))
     """
+    with H5Writer(path) as writer:
+        write_h5_weights(writer, model, path)
+
+
+def write_h5_weights(writer: H5Writer, model: Any, path: str, root: str = "") -> None:
+    """Stream ``model``'s weights in Keras 2's layout into group ``root`` of an open writer
+    (``"model_weights"`` in a whole-model ``.h5``)."""
     layers = list(model.layers)
     names = [layer.name for layer in layers]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -96,13 +103,12 @@ def save_h5(model: Any, path: str) -> None:
         raise ConfigError(
             f"Cannot save weights to {path!r}: expected unique layer names, but {duplicates} "
             f"name more than one layer. Fix: give each layer its own name=...")
-    with H5Writer(path) as writer:
-        writer.set_attrs("", {"layer_names": [n.encode("utf-8") for n in names],
-                              "backend": KERAS2_BACKEND.encode(),
-                              "keras_version": KERAS2_VERSION.encode()})
-        for layer in sorted(layers, key=lambda l: l.name):
-            _write_subset(writer, layer.name, list(layer.weights), path)
-        _write_subset(writer, TOP_LEVEL, _own_model_weights(model), path)
+    writer.set_attrs(root, {"layer_names": [n.encode("utf-8") for n in names],
+                            "backend": KERAS2_BACKEND.encode(),
+                            "keras_version": KERAS2_VERSION.encode()})
+    for layer in sorted(layers, key=lambda l: l.name):
+        _write_subset(writer, _join(root, layer.name), list(layer.weights), path)
+    _write_subset(writer, _join(root, TOP_LEVEL), _own_model_weights(model), path)
 
 
 def _write_subset(writer: H5Writer, group: str, weights: list, path: str) -> None:
