@@ -90,7 +90,11 @@ class Lambda(Layer):
         """Keras 2's Lambda config: ``function``/``function_type``/``module``, the same for
         ``output_shape``, and ``arguments``."""
         config = super().get_config()
-        function, function_type, module = _serialize_function(self.function)
+        stored = self.__dict__.get("_loaded_function")
+        if stored is not None and stored[0] is self.function:  # same bytes as the loaded config
+            function, function_type, module = stored[1]
+        else:
+            function, function_type, module = _serialize_function(self.function)
         config.update({"function": function, "function_type": function_type, "module": module,
                        "arguments": self.arguments})
         if callable(self._output_shape):
@@ -106,16 +110,18 @@ class Lambda(Layer):
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Lambda":
         """Rebuild a Lambda; bytecode is only loaded outside safe mode."""
         config = dict(config)
-        function = _deserialize_function(config.pop("function"),
-                                         config.pop("function_type", "lambda"),
-                                         config.pop("module", None), custom_objects, "function")
+        stored = (config.pop("function"), config.pop("function_type", "lambda"),
+                  config.pop("module", None))
+        function = _deserialize_function(*stored, custom_objects, "function")
         shape, shape_type = config.pop("output_shape", None), \
             config.pop("output_shape_type", "raw")
         shape_module = config.pop("output_shape_module", None)
         if shape is not None and shape_type != "raw":
             shape = _deserialize_function(shape, shape_type, shape_module, custom_objects,
                                           "output_shape function")
-        return cls(function, output_shape=shape, **config)
+        layer = cls(function, output_shape=shape, **config)
+        layer.__dict__["_loaded_function"] = (function, stored)
+        return layer
 
 
 def _parameters(function: Callable) -> set[str]:

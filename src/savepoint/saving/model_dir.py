@@ -72,7 +72,8 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **_versions(),
             "model_config": model_to_config(model),
             "compile_config": compile_config(model) if include_optimizer else None,
-            "include_optimizer": bool(include_optimizer)}
+            "include_optimizer": bool(include_optimizer),
+            "compiled": bool(getattr(model, "compiled", False))}
     temp = storage.temp_dir_for(path)
     try:
         _write_contents(model, temp, meta, include_optimizer)
@@ -325,11 +326,11 @@ def _load_assets(model: Any, path: str, meta: dict) -> None:
 def _compile(model: Any, meta: dict, custom_objects: dict | None) -> None:
     from savepoint.saving.model_config import compile_from_config
     config = meta.get("compile_config")
-    if not config:
+    if not config and meta.get("compiled"):  # saved with include_optimizer=False
         warnings.warn("No training configuration found in save file, so the model was *not* "
                       "compiled. Compile it manually.", stacklevel=4)
-        return
-    compile_from_config(model, config, custom_objects)
+    if config:
+        compile_from_config(model, config, custom_objects)
 
 
 def _restore(model: Any, path: str, compiled: bool) -> None:
