@@ -35,6 +35,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from savepoint.errors import AsyncSaveError
@@ -44,6 +45,7 @@ from savepoint.saving.options import CheckpointOptions
 _SAVERS: "weakref.WeakSet[AsyncSaver]" = weakref.WeakSet()
 _OWNED: "weakref.WeakKeyDictionary[Any, AsyncSaver]" = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
+_IDLE_EXIT_S = 10.0  # an idle worker thread exits after this long
 
 
 class HostBuffers:
@@ -76,7 +78,7 @@ class HostBuffers:
                 key = (tuple(tensor.shape), tensor.dtype, pinned)
                 buffer = self._buffer(key, used[key])
                 used[key] += 1
-                buffer.copy_(tensor, non_blocking=pinned)
+                _copy(buffer, tensor, pinned)
                 out.append(buffer)
         self._events = _record_cuda_events(tensors)
         return out
@@ -99,6 +101,17 @@ class HostBuffers:
     def nbytes(self) -> int:
         """Bytes held by this set's buffers."""
         return sum(b.numel() * b.element_size() for bufs in self._pool.values() for b in bufs)
+
+
+def _copy(buffer: torch.Tensor, tensor: torch.Tensor, pinned: bool) -> None:
+    """Device tensors: an async copy into pinned memory. CPU tensors: one plain memcpy of the
+    bytes (``torch.copy_`` would wake the intra-op thread pool, which on a busy machine costs
+    far more than the copy itself)."""
+    if pinned or not tensor.is_contiguous() or tensor.numel() == 0:
+        buffer.copy_(tensor, non_blocking=pinned)
+        return
+    np.copyto(buffer.reshape(-1).view(torch.uint8).numpy(),
+              tensor.reshape(-1).view(torch.uint8).numpy())
 
 
 def _record_cuda_events(tensors: list[torch.Tensor]) -> list[Any]:
@@ -209,21 +222,25 @@ class AsyncSaver:
         with self._cond:
             self._queue.append(job)
             self._pending += 1
+            self._cond.notify_all()
             if self._worker is not None:
                 return
+            # A daemon thread that outlives a save by _IDLE_EXIT_S (starting a thread per save
+            # costs milliseconds on a busy machine); the atexit hook waits for pending saves.
             self._worker = threading.Thread(target=self._run, name="savepoint-async-save",
-                                            daemon=False)
+                                            daemon=True)
         try:
             self._worker.start()
         except RuntimeError:  # interpreter shutting down: no new threads, write here instead
-            self._run()
+            self._run(linger=0.0)
 
-    def _run(self) -> None:
+    def _run(self, linger: float = _IDLE_EXIT_S) -> None:
         while True:
             with self._cond:
+                if not self._queue and linger > 0:
+                    self._cond.wait_for(lambda: bool(self._queue), timeout=linger)
                 if not self._queue:
                     self._worker = None
-                    self._cond.notify_all()
                     return
                 job = self._queue.popleft()
             self._execute(job)

@@ -48,19 +48,24 @@ def snapshot(root: Any, copy: Callable[[list[torch.Tensor]], list[torch.Tensor]]
     The order is TensorFlow's data-file order: variables in object-graph node order, the graph
     last (the index is sorted by key either way, but its offsets, hence its size, follow this).
     Without ``copy``, CPU tensors are viewed, not copied (the sync save streams them straight to
-    the file); ``copy`` maps the live tensors to host copies (an async save's reusable buffers)."""
+    the file); ``copy`` maps the live tensors to host copies (an async save's reusable buffers)
+    and the graph is left for ``persist`` to encode, off the training thread."""
     collected = graph_lib.collect(root)
     values = [var.value for _, var in collected.keyed_variables]
     if copy is not None:
         values = copy(values)
     tensors: dict[str, Any] = {key: host_array(value)
                                for (key, _), value in zip(collected.keyed_variables, values)}
-    tensors[OBJECT_GRAPH_KEY] = og.encode_object_graph(collected.graph)
+    tensors[OBJECT_GRAPH_KEY] = collected.graph if copy is not None else \
+        og.encode_object_graph(collected.graph)
     return tensors
 
 
 def persist(tensors: dict[str, Any], prefix: str) -> None:
     """Write a ``snapshot`` as a bundle at ``prefix`` (data, index; each fsynced and renamed)."""
+    graph = tensors.get(OBJECT_GRAPH_KEY)
+    if isinstance(graph, og.TrackableObjectGraph):  # same place in the order, encoded
+        tensors = {**tensors, OBJECT_GRAPH_KEY: og.encode_object_graph(graph)}
     write_bundle(os.fspath(prefix), tensors)
 
 
