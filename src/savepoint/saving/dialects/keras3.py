@@ -152,6 +152,8 @@ def _out_layer_args(class_name: str, config: dict) -> dict:
             and len(out["axis"]) == 1:
         out["axis"] = out["axis"][0]
     if class_name == "Lambda":
+        for key in ("function_type", "module", "output_shape_type", "output_shape_module"):
+            out.pop(key, None)
         out.update(_lambda_out(config))
     for key in ("input_layers", "output_layers"):
         if isinstance(out.get(key), list) and len(out[key]) == 1 and \
@@ -161,21 +163,23 @@ def _out_layer_args(class_name: str, config: dict) -> dict:
 
 
 def _lambda_out(config: dict) -> dict:
-    out = {}
-    for key in ("function", "output_shape"):
-        kind = config.get(f"{key}_type" if key == "output_shape" else "function_type")
-        value = config.get(key)
+    """Keras 3 writes a lambda as ``{"class_name": "__lambda__", "config": {code, defaults,
+    closure}}`` and a named function as a function reference, with no ``*_type`` keys."""
+    out: dict[str, Any] = {}
+    for key, kind_key, module_key in (("function", "function_type", "module"),
+                                      ("output_shape", "output_shape_type",
+                                       "output_shape_module")):
+        kind, value = config.get(kind_key), config.get(key)
         if kind == "lambda":
             code, defaults, closure = (list(value) + [None, None])[:3]
             out[key] = {"class_name": "__lambda__", "config": {
                 "code": code, "defaults": defaults, "closure": closure}}
         elif kind == "function":
-            out[key] = {"module": config.get("module" if key == "function" else
-                                             "output_shape_module"),
-                        "class_name": "function", "config": value, "registered_name": value}
-    for key in ("function_type", "module", "output_shape_type", "output_shape_module"):
-        out[key] = None
-    return {k: v for k, v in out.items() if v is not None or k in ("function", "output_shape")}
+            out[key] = {"module": config.get(module_key), "class_name": "function",
+                        "config": value, "registered_name": value}
+        elif key in config:
+            out[key] = value
+    return out
 
 
 # ----- Keras 3 -> native --------------------------------------------------------------------

@@ -176,16 +176,18 @@ class KerasArchive:
                               f"{MAX_TOTAL_BYTES} allowed")
         missing = [n for n in REQUIRED if n not in found]
         if missing:
-            hint = " (a Keras 3 file saved with weights_format='npz', which savepoint does " \
-                "not read)" if "model.weights.npz" in found else ""
             raise self._error(f"expected members {list(REQUIRED)}, but {missing} "
-                              f"{'is' if len(missing) == 1 else 'are'} missing{hint}")
+                              f"{'is' if len(missing) == 1 else 'are'} missing")
         return found
 
     def _check_name(self, info: zipfile.ZipInfo) -> None:
         name = info.filename
         if name in REQUIRED:
             return
+        if name == "model.weights.npz":
+            raise self._error("its weights are in 'model.weights.npz' (a Keras 3 file saved "
+                              "with weights_format='npz'), which savepoint does not read; "
+                              "expected 'model.weights.h5'")
         parts = name.rstrip("/").split("/")
         escapes = (name.startswith(("/", "\\")) or "\\" in name or ":" in parts[0]
                    or any(p in ("", ".", "..") for p in parts) or "\x00" in name)
