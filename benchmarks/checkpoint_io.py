@@ -109,9 +109,8 @@ class Savepoint(Lib):
 
     def load(self, targets: dict[str, torch.Tensor]) -> None:
         from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader
-        with BundleReader(self.base) as reader:
-            for name, t in targets.items():
-                reader.read_into(name, t.numpy())  # crc verified, then one copy from the mmap
+        with BundleReader(self.base) as reader:  # every crc verified, then one copy from mmap
+            reader.read_many_into({name: t.numpy() for name, t in targets.items()})
 
 
 class Torch(Lib):

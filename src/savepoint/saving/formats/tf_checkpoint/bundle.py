@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,15 +69,22 @@ def _as_bytes(element: object, name: str) -> bytes:
                      f"{type(element).__name__}. Fix: convert elements to bytes.")
 
 
+@functools.lru_cache(maxsize=64)
+def _numeric_dtype(dtype: np.dtype) -> tuple[int, bool]:
+    """(TensorFlow DataType, whether the bytes must be swapped to little-endian) for ``dtype``
+    (cached: numpy's dtype introspection costs microseconds per call, per tensor)."""
+    return tf_enum_for(dtype), dtype.name != "bfloat16" and dtype.byteorder == ">"
+
+
 def _prepare_array(key: bytes, name: str, array: np.ndarray) -> _Prepared:
     if array.dtype.kind in "SUO":
         elements = [_as_bytes(e, name) for e in array.reshape(-1).tolist()]
         return _Prepared(key, DT_STRING, tuple(array.shape), strings=elements)
     try:
-        dtype = tf_enum_for(array.dtype)
+        dtype, swap = _numeric_dtype(array.dtype)
     except DTypeError as e:
         raise DTypeError(f'Tensor "{name}": {e}') from None
-    if array.dtype.name != "bfloat16" and array.dtype.byteorder == ">":
+    if swap:
         array = array.astype(array.dtype.newbyteorder("<"))
     shape = tuple(array.shape)  # before ascontiguousarray, which turns 0-d into 1-d
     raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
@@ -151,6 +159,7 @@ def write_bundle(prefix: str, tensors: Mapping[str, TensorLike]) -> None:
     prefix = os.fspath(prefix)
     prepared = [_prepare(name, value) for name, value in tensors.items()]
     storage.makedirs(os.path.dirname(prefix))
+    storage.remove_stale_temp_files(os.path.dirname(prefix) or ".")  # left by killed writers
     big = any(t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES for t in prepared)
     with (ThreadPoolExecutor(1, thread_name_prefix="savepoint-crc") if big
           else contextlib.nullcontext()) as helper:

@@ -36,6 +36,9 @@ def put_varint(out: bytearray, value: int) -> None:
         >>> b = bytearray(); put_varint(b, 300); b.hex()
         'ac02'
     """
+    if 0 <= value < 0x80:  # the common case: tags, dtypes, small dims
+        out.append(value)
+        return
     value &= _U64
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)

@@ -36,28 +36,24 @@ from savepoint.saving.formats.tf_checkpoint.dtypes import DT_BFLOAT16, DT_STRING
 Tensor = Union[np.ndarray, BFloat16Array, bytes]
 Target = Union[np.ndarray, BFloat16Array]
 _MAX_CONSUMER = 1  # TensorFlow's kTensorBundleVersion: the newest format this reader knows
-_PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
-_CHUNK_BYTES = 8 << 20  # copies are split, and small tasks grouped, to about this size
+_BIG_TASK_BYTES = 1 << 20  # tasks this big go to threads; smaller ones (GIL-bound) run inline
+_CHUNK_BYTES = 8 << 20  # copies are split into pieces of this size
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _run(tasks: list[tuple[int, Callable[[], None]]]) -> None:
-    """Run ``(bytes, fn)`` tasks, biggest first, on up to ``_THREADS`` threads (the C code
-    of crc32c and numpy copies releases the GIL); small totals run inline, in order."""
-    if sum(n for n, _ in tasks) < _PARALLEL_BYTES or _THREADS == 1 or len(tasks) < 2:
+    """Run ``(bytes, fn)`` tasks: big ones on up to ``_THREADS`` threads, biggest first (the C
+    code of crc32c and numpy copies releases the GIL), small ones inline meanwhile."""
+    big = sorted((t for t in tasks if t[0] >= _BIG_TASK_BYTES), key=lambda t: -t[0])
+    if len(big) < 2 or _THREADS == 1:
         for _, fn in tasks:
             fn()
         return
-    batches: list[list[Callable[[], None]]] = []
-    size = _CHUNK_BYTES
-    for n, fn in sorted(tasks, key=lambda task: -task[0]):
-        if size + n > _CHUNK_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(fn)
-        size += n
     with ThreadPoolExecutor(_THREADS, thread_name_prefix="savepoint-read") as pool:
-        futures = [pool.submit(lambda b=b: [fn() for fn in b]) for b in batches]
+        futures = [pool.submit(fn) for _, fn in big]
+        for n, fn in tasks:
+            if n < _BIG_TASK_BYTES:
+                fn()
         for future in futures:
             future.result()
 
