@@ -224,6 +224,17 @@ def test_weights_stream_through_write_direct_and_read_direct(tmp_path, monkeypat
     assert calls == {"write": 12, "read": 12}  # 4 weights + 8 Adam slots; iteration is a scalar
 
 
+def test_model_checkpoint_writes_whole_h5_models(tmp_path):
+    model = sequential()
+    pattern = str(tmp_path / "cp-{epoch:02d}.h5")
+    set_random_seed(3)
+    model.fit(X, Y, batch_size=4, epochs=2, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(pattern, save_weights_only=False)])
+    assert sorted(os.listdir(tmp_path)) == ["cp-01.h5", "cp-02.h5"]
+    loaded = keras.models.load_model(str(tmp_path / "cp-02.h5"))
+    assert_same_state(model, loaded)
+
+
 # ----- layout -----------------------------------------------------------------------------------
 def test_layout_is_tf_keras_2(tmp_path):
     model = functional(keras.optimizers.SGD(momentum=0.9))
