@@ -15,7 +15,7 @@ Example:
     >>> import savepoint as keras, tempfile, os
     >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> path = os.path.join(tempfile.mkdtemp(), "m.keras"); save(m, path, True)
-    >>> type(load(path)).__name__
+    >>> type(load(path, compile=False)).__name__
     'Sequential'
 """
 
