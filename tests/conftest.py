@@ -11,3 +11,13 @@ def _fresh_session():
     import savepoint
     savepoint.backend.clear_session()
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long runs marked ``slow`` are deselected (not skipped) unless asked for: ``-m slow``."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]

@@ -53,3 +53,8 @@ class OverwriteError(SavepointError, FileExistsError):
 
 class AsyncSaveError(SavepointError, RuntimeError):
     """A checkpoint save running in the background failed; ``__cause__`` is the original error."""
+
+
+class StorageError(SavepointError, OSError):
+    """Writing a file failed (disk full, I/O error, permissions); ``errno`` is the system's code
+    and the previous file, if any, is left intact."""

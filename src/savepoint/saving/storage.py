@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import mmap
 import os
 import secrets
@@ -25,12 +26,13 @@ import sys
 from types import TracebackType
 from typing import BinaryIO, Iterator, Union
 
-from savepoint.errors import CheckpointNotFoundError
+from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError
 
 PathLike = Union[str, "os.PathLike[str]"]
 Buffer = Union[bytes, bytearray, memoryview]
 
 _TMP_MARKER = ".tmp-"
+_OPEN_TEMPS: set[str] = set()  # temporary paths this process's open writers own
 _WRITEBACK_BYTES = 32 << 20  # start the disk write of every 32 MiB written (see _start_writeback)
 _BUFFER_BYTES = 1 << 20
 
@@ -65,7 +67,8 @@ def _fspath(path: PathLike) -> str:
 
 
 def temp_name_for(path: PathLike) -> str:
-    """Return a fresh temporary path beside ``path``: ``<dir>/.<name>.tmp-<random hex>``.
+    """Return a fresh temporary path beside ``path``: ``<dir>/.<name>.tmp-<pid>-<random hex>``
+    (the writer's process id tells :func:`remove_stale_temp_files` whether it may be live).
 
     Example:
         >>> temp_name_for("/ckpt/cp.ckpt.index").startswith("/ckpt/.cp.ckpt.index.tmp-")
@@ -73,7 +76,7 @@ def temp_name_for(path: PathLike) -> str:
     """
     path = _fspath(path)
     directory, name = os.path.split(path)
-    return os.path.join(directory, f".{name}{_TMP_MARKER}{secrets.token_hex(6)}")
+    return os.path.join(directory, f".{name}{_TMP_MARKER}{os.getpid()}-{secrets.token_hex(6)}")
 
 
 def is_temp_name(name: str) -> bool:
@@ -118,7 +121,11 @@ class AtomicWriter:
     def __init__(self, path: PathLike) -> None:
         self.path = _fspath(path)
         self.temp_path = temp_name_for(self.path)
-        self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=_BUFFER_BYTES)
+        try:
+            self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=_BUFFER_BYTES)
+        except OSError as e:
+            raise storage_error(e, self.path) from e
+        _OPEN_TEMPS.add(self.temp_path)
         self.bytes_written = 0
         self._writeback_from = 0
         self._done = False
@@ -133,7 +140,10 @@ class AtomicWriter:
                 f"Expected a C-contiguous buffer to write to {self.path!r}. Received a "
                 "non-contiguous one. Fix: pass numpy.ascontiguousarray(x).")
         view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
-        total = self._file.write(view)  # buffered: large views go straight to the OS
+        try:
+            total = self._file.write(view)  # buffered: large views go straight to the OS
+        except OSError as e:
+            raise storage_error(e, self.path) from e
         self.bytes_written += total
         if self.bytes_written - self._writeback_from >= _WRITEBACK_BYTES:
             # what is still in the Python buffer is not in the file yet: leave it for next time
@@ -152,8 +162,11 @@ class AtomicWriter:
         error), so that a later ``commit`` only renames. Writing may continue afterwards."""
         if self._file is None:
             raise ValueError(f"Expected an open writer for {self.path!r}. Received a closed one.")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            raise storage_error(e, self.path) from e
 
     def commit(self) -> None:
         """fsync the temporary file, rename it over the target and fsync the directory."""
@@ -166,10 +179,13 @@ class AtomicWriter:
             self._file.close()
             self._file = None
             os.replace(self.temp_path, self.path)
-        except BaseException:
+        except BaseException as e:
             self.abort()
+            if isinstance(e, OSError) and not isinstance(e, SavepointError):
+                raise storage_error(e, self.path) from e
             raise
         self._done = True
+        _OPEN_TEMPS.discard(self.temp_path)
         fsync_dir(os.path.dirname(self.path))
 
     def abort(self) -> None:
@@ -179,13 +195,16 @@ class AtomicWriter:
         self._done = True
         if self._file is not None:
             try:
-                self._file.close()
+                self._file.close()  # flushes the buffer: may fail again on a full disk
+            except OSError:
+                pass
             finally:
                 self._file = None
         try:
             os.remove(self.temp_path)
         except FileNotFoundError:
             pass
+        _OPEN_TEMPS.discard(self.temp_path)
 
     def __enter__(self) -> "AtomicWriter":
         return self
@@ -227,6 +246,7 @@ def atomic_path(path: PathLike) -> Iterator[str]:
     """
     path = _fspath(path)
     temp = temp_name_for(path)
+    _OPEN_TEMPS.add(temp)
     try:
         yield temp
         fd = os.open(temp, os.O_RDONLY)
@@ -241,6 +261,8 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         except FileNotFoundError:
             pass
         raise
+    finally:
+        _OPEN_TEMPS.discard(temp)
     fsync_dir(os.path.dirname(path))
 
 
@@ -431,15 +453,49 @@ def makedirs(path: PathLike) -> None:
         os.makedirs(path, exist_ok=True)
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether another running process may still be writing the temporary file ``name``."""
+    pid_text, sep, _ = name.rsplit(_TMP_MARKER, 1)[1].partition("-")
+    if not sep or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False  # no pid (older name), or ours: only our open writers are live
+    try:
+        os.kill(int(pid_text), 0)
+    except PermissionError:
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+def storage_error(error: OSError, path: str) -> StorageError:
+    """``error`` (a failed write, e.g. ENOSPC) as a ``StorageError`` naming ``path`` and a fix.
+
+    Example:
+        >>> import errno
+        >>> e = storage_error(OSError(errno.ENOSPC, "No space left on device"), "/d/cp.index")
+        >>> e.errno == errno.ENOSPC and "Could not write '/d/cp.index'" in str(e)
+        True
+    """
+    reason = error.strerror or str(error)
+    code = errno.errorcode.get(error.errno or 0, "")
+    fix = ("free space on that device or save to another directory" if error.errno == errno.ENOSPC
+           else "check the path, its permissions and the device")
+    return StorageError(error.errno, f"Could not write {path!r}: {reason}"
+                        f"{f' ({code})' if code else ''}. Nothing was replaced: the previous file, "
+                        f"if any, is intact. Fix: {fix}, then save again.")
+
+
 def remove_stale_temp_files(directory: PathLike) -> list[str]:
     """Delete temporary files a crashed writer left in ``directory``; return their names.
+    Files of writers still open in this process, or named by a process still running, stay.
 
     Example:
         >>> import tempfile
         >>> remove_stale_temp_files(tempfile.mkdtemp())
         []
     """
-    removed = [n for n in listdir(directory) if is_temp_name(n)]
+    removed = [n for n in listdir(directory) if is_temp_name(n) and
+               os.path.join(_fspath(directory), n) not in _OPEN_TEMPS and not _writer_alive(n)]
     for name in removed:
         full = os.path.join(_fspath(directory), name)
         remove_tree(full) if os.path.isdir(full) else remove(full)

@@ -160,6 +160,7 @@ def write_bundle(prefix: str, tensors: Mapping[str, TensorLike]) -> None:
     prepared = [_prepare(name, value) for name, value in tensors.items()]
     storage.makedirs(os.path.dirname(prefix))
     storage.remove_stale_temp_files(os.path.dirname(prefix) or ".")  # left by killed writers
+    storage.remove_stale_temp_files(os.path.dirname(prefix) or ".")  # left by killed writers
     big = any(t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES for t in prepared)
     with (ThreadPoolExecutor(1, thread_name_prefix="savepoint-crc") if big
           else contextlib.nullcontext()) as helper:
