@@ -5,6 +5,8 @@ Usage: python keras3_check_keras.py '<json list of specs>', each with key ``acti
           (``x0``... inputs, ``y`` predictions, ``w0``... weights, ``iterations``,
           ``learning_rate``, ``slot0``... Adam's m/v in savepoint's order) and checks the
           compile config (``optimizer``, ``loss`` class names, ``from_logits``, ``metrics`` names).
+  "lambda" loads savepoint's file holding a Lambda layer with ``safe_mode=False`` (and checks
+          ``safe_mode=True`` refuses it); compares predictions with ``npz``'s ``x0``/``y``.
   "save"  builds fixture ``model`` (tools/make_keras_fixtures.py), trains one step, saves it to
           ``path`` and writes ``npz`` as that tool does.
 Prints one OK line per check; exits 1 with a message on the first mismatch.
@@ -64,6 +66,21 @@ def check_load(k, spec: dict) -> None:
     print("OK keras3 load_model", os.path.basename(spec["path"]), len(weights), len(slots))
 
 
+def check_lambda(k, spec: dict) -> None:
+    try:
+        k.models.load_model(spec["path"])
+        fail("safe_mode=True loaded a Lambda's bytecode")
+    except ValueError as e:
+        if "safe_mode" not in str(e):
+            fail(f"unexpected error {e}")
+    model = k.models.load_model(spec["path"], safe_mode=False)
+    expected = np.load(spec["npz"], allow_pickle=False)
+    got = np.asarray(model.predict(expected["x0"], verbose=0))
+    if not np.allclose(got, expected["y"], rtol=1e-6, atol=1e-6):
+        fail(f"Lambda predictions differ: {got} vs {expected['y']}")
+    print("OK keras3 lambda")
+
+
 def save(k, spec: dict) -> None:
     from make_keras_fixtures import build, data
     k.utils.set_random_seed(spec.get("seed", 1))
@@ -85,4 +102,4 @@ def save(k, spec: dict) -> None:
 if __name__ == "__main__":
     import keras
     for one in json.loads(sys.argv[1]):  # one process for all: importing Keras is slow
-        (check_load if one["action"] == "load" else save)(keras, one)
+        {"load": check_load, "lambda": check_lambda, "save": save}[one["action"]](keras, one)

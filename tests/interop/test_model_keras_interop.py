@@ -1,5 +1,6 @@
 """Live: Keras 3 ``keras.models.load_model`` opens savepoint's ``.keras`` files (same predictions,
-weights, compile config and Adam state), and savepoint opens files Keras 3 saves just now."""
+weights, compile config and Adam state; a Lambda layer only with ``safe_mode=False``), and
+savepoint opens files Keras 3 saves just now."""
 
 import os
 
@@ -58,12 +59,20 @@ def test_keras3_and_savepoint_open_each_others_keras_files(tmp_path, run_in_kera
                                 True, ["SparseCategoricalAccuracy"]),
              saved_by_savepoint(tmp_path, "functional", functional, "MeanSquaredError", None,
                                 [])]
+    lam = keras.Sequential([keras.layers.Dense(2, input_shape=(3,)),
+                            keras.layers.Lambda(lambda t: t * 3 + 1)])
+    lam.save(str(tmp_path / "lambda.keras"))
+    x = np.random.default_rng(3).random((4, 3), dtype=np.float32)
+    np.savez(str(tmp_path / "lambda.npz"), x0=x, y=lam.predict(x, verbose=0))
+    specs.append({"action": "lambda", "path": str(tmp_path / "lambda.keras"),
+                  "npz": str(tmp_path / "lambda.npz")})
     for name in ("tutorial", "functional"):
         specs.append({"action": "save", "model": name, "seed": 9,
                       "path": str(tmp_path / f"k3_{name}.keras"),
                       "npz": str(tmp_path / f"k3_{name}.npz")})
     out = run_in_keras3("keras3_check_keras.py", specs)
     assert out.count("OK keras3 load_model") == 2 and out.count("OK keras3 save") == 2
+    assert "OK keras3 lambda" in out
     for name in ("tutorial", "functional"):
         expected = np.load(str(tmp_path / f"k3_{name}.npz"))
         model = keras.models.load_model(str(tmp_path / f"k3_{name}.keras"))
@@ -82,4 +91,4 @@ def test_keras3_and_savepoint_open_each_others_keras_files(tmp_path, run_in_kera
                                                  for a, b in zip(slots, theirs))
     assert sorted(os.listdir(tmp_path)) == sorted(
         [f"{p}{n}.{e}" for p in ("", "k3_") for n in ("tutorial", "functional")
-         for e in ("keras", "npz")])
+         for e in ("keras", "npz")] + ["lambda.keras", "lambda.npz"])
