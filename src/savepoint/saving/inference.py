@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from savepoint.errors import ConfigError, FormatError, ShapeError
+from savepoint.errors import ConfigError, FormatError
 
 PROGRAM_FILE = "inference/program.json"
 TENSORS_PREFIX = "inference/tensors"

@@ -26,8 +26,8 @@ class InferenceModel:
     ``structure`` is ``None`` (one tensor), ``{"list": n}`` or ``{"keys": [...]}``.
 
     Example:
-        >>> m = InferenceModel(lambda x: x + 1, [{"name": "x", "shape": [None], "dtype": "float32"}],
-        ...                    None, "tiny")
+        >>> spec = [{"name": "x", "shape": [None], "dtype": "float32"}]
+        >>> m = InferenceModel(lambda x: x + 1, spec, None, "tiny")
         >>> m(np.zeros(2)).tolist()
         [1.0, 1.0]
     """

@@ -13,6 +13,7 @@ Loading never imports a module named in a file: classes come from built-ins, reg
 resolved and the directory holds an inference program, ``load_model`` warns and returns an
 ``InferenceModel`` (predict only) -- whether or not ``compile`` was requested, since a model
 without its class cannot train; without a program the ``UnknownObjectError`` names the class.
+A ``Lambda`` refused by ``safe_mode=True`` is an error, not a fallback: the user decides.
 
 Example:
     >>> import savepoint as keras, tempfile, os
