@@ -128,6 +128,7 @@ class AtomicWriter:
         _OPEN_TEMPS.add(self.temp_path)
         self.bytes_written = 0
         self._writeback_from = 0
+        self._synced = -1  # bytes_written at the last sync(): commit skips a repeat fsync
         self._done = False
 
     def write(self, data: Buffer) -> int:
@@ -167,15 +168,18 @@ class AtomicWriter:
             os.fsync(self._file.fileno())
         except OSError as e:
             raise storage_error(e, self.path) from e
+        self._synced = self.bytes_written
 
-    def commit(self) -> None:
-        """fsync the temporary file, rename it over the target and fsync the directory."""
+    def commit(self, sync_dir: bool = True) -> None:
+        """fsync the temporary file, rename it over the target and fsync the directory (unless
+        ``sync_dir=False``: the caller commits more files there and fsyncs it after the last)."""
         if self._done:
             return
         assert self._file is not None
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._synced != self.bytes_written:
+                self._file.flush()
+                os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
             os.replace(self.temp_path, self.path)
@@ -186,7 +190,8 @@ class AtomicWriter:
             raise
         self._done = True
         _OPEN_TEMPS.discard(self.temp_path)
-        fsync_dir(os.path.dirname(self.path))
+        if sync_dir:
+            fsync_dir(os.path.dirname(self.path))
 
     def abort(self) -> None:
         """Close and delete the temporary file; the target is left untouched."""

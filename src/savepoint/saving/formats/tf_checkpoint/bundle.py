@@ -23,10 +23,8 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Union
 
@@ -34,7 +32,7 @@ import numpy as np
 
 from savepoint.errors import DTypeError
 from savepoint.saving import storage
-from savepoint.saving.formats.tf_checkpoint import crc, layout, proto, table
+from savepoint.saving.formats.tf_checkpoint import crc, layout, parallel, proto, table
 from savepoint.saving.formats.tf_checkpoint.dtypes import (DT_BFLOAT16, DT_STRING,
                                                            BFloat16Array, tf_enum_for)
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
@@ -112,14 +110,13 @@ def _prepare(name: str, value: TensorLike) -> _Prepared:
                      "(torch tensors: t.detach().cpu().numpy()).")
 
 
-def _write_tensor(out: storage.AtomicWriter, t: _Prepared,
-                  helper: Union[ThreadPoolExecutor, None]) -> proto.BundleEntry:
+def _write_tensor(out: storage.AtomicWriter, t: _Prepared) -> proto.BundleEntry:
     offset = out.tell()
     if t.strings is not None:
         payload, checksum = layout.encode_strings(t.strings)
         out.write(payload)
-    elif helper is not None and t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES:
-        pending = helper.submit(crc.value, t.raw)
+    elif t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES:
+        pending = parallel.start(lambda: crc.value(t.raw))
         try:
             out.write(t.raw)  # straight from the array's memory, while the helper checksums it
         finally:
@@ -160,27 +157,27 @@ def write_bundle(prefix: str, tensors: Mapping[str, TensorLike]) -> None:
     prepared = [_prepare(name, value) for name, value in tensors.items()]
     storage.makedirs(os.path.dirname(prefix))
     storage.remove_stale_temp_files(os.path.dirname(prefix) or ".")  # left by killed writers
-    storage.remove_stale_temp_files(os.path.dirname(prefix) or ".")  # left by killed writers
-    big = any(t.raw is not None and t.raw.nbytes >= _OVERLAP_CRC_BYTES for t in prepared)
-    with (ThreadPoolExecutor(1, thread_name_prefix="savepoint-crc") if big
-          else contextlib.nullcontext()) as helper:
-        _write_files(prefix, prepared, helper)
+    _write_files(prefix, prepared)
 
 
-def _write_files(prefix: str, prepared: list[_Prepared],
-                 helper: Union[ThreadPoolExecutor, None]) -> None:
+def _write_files(prefix: str, prepared: list[_Prepared]) -> None:
     data_out = storage.atomic_writer(layout.data_path(prefix, 0, 1))
     index_out: Union[storage.AtomicWriter, None] = None
     try:
-        entries = [(t.key, _write_tensor(data_out, t, helper)) for t in prepared]
+        entries = [(t.key, _write_tensor(data_out, t)) for t in prepared]
         index = _index_bytes(entries)
         index_out = storage.atomic_writer(layout.index_path(prefix))
         index_out.write(index)
         # Flush and fsync both files before renaming either: a failure (disk full, I/O error)
         # then leaves a previous bundle at this prefix whole instead of new data + old index.
-        data_out.sync()
-        index_out.sync()
-        data_out.commit()
+        # Both fsyncs at once (the index's joins the data's journal commit), then one
+        # directory fsync for both renames; the caller updates any state file only after it.
+        pending = parallel.start(index_out.sync)
+        try:
+            data_out.sync()
+        finally:
+            pending.result()
+        data_out.commit(sync_dir=False)
         index_out.commit()
     except BaseException:
         data_out.abort()

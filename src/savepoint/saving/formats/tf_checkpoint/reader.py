@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Callable, Iterable, Iterator, Mapping, Union
 
@@ -30,32 +29,13 @@ import numpy as np
 
 from savepoint.errors import CheckpointNotFoundError, FormatError
 from savepoint.saving import storage
-from savepoint.saving.formats.tf_checkpoint import crc, dtypes, layout, proto, table
+from savepoint.saving.formats.tf_checkpoint import crc, dtypes, layout, parallel, proto, table
 from savepoint.saving.formats.tf_checkpoint.dtypes import DT_BFLOAT16, DT_STRING, BFloat16Array
 
 Tensor = Union[np.ndarray, BFloat16Array, bytes]
 Target = Union[np.ndarray, BFloat16Array]
 _MAX_CONSUMER = 1  # TensorFlow's kTensorBundleVersion: the newest format this reader knows
-_BIG_TASK_BYTES = 1 << 20  # tasks this big go to threads; smaller ones (GIL-bound) run inline
-_CHUNK_BYTES = 8 << 20  # copies are split into pieces of this size
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-
-
-def _run(tasks: list[tuple[int, Callable[[], None]]]) -> None:
-    """Run ``(bytes, fn)`` tasks: big ones on up to ``_THREADS`` threads, biggest first (the C
-    code of crc32c and numpy copies releases the GIL), small ones inline meanwhile."""
-    big = sorted((t for t in tasks if t[0] >= _BIG_TASK_BYTES), key=lambda t: -t[0])
-    if len(big) < 2 or _THREADS == 1:
-        for _, fn in tasks:
-            fn()
-        return
-    with ThreadPoolExecutor(_THREADS, thread_name_prefix="savepoint-read") as pool:
-        futures = [pool.submit(fn) for _, fn in big]
-        for n, fn in tasks:
-            if n < _BIG_TASK_BYTES:
-                fn()
-        for future in futures:
-            future.result()
+_CHUNK_BYTES = 8 << 20  # copies are split into pieces of this size, for the helper threads
 
 
 def _copy_tasks(src: memoryview, dst: np.ndarray) -> list[tuple[int, Callable[[], None]]]:
@@ -293,8 +273,9 @@ class BundleReader:
         for name, e, payload, _ in payloads:  # each tensor once, even if it has several targets
             checked.setdefault(name, (len(payload), lambda n=name, e=e, p=payload:
                                       self._check_crc(n, e, p)))
-        _run(list(checked.values()))
-        _run([task for _, _, payload, dst in payloads for task in _copy_tasks(payload, dst)])
+        parallel.run_all(list(checked.values()))
+        parallel.run_all([task for _, _, payload, dst in payloads
+                          for task in _copy_tasks(payload, dst)])
 
     def _target_bytes(self, name: str, out: Target) -> np.ndarray:
         """Check ``out`` against the entry; return a flat uint8 view of its memory."""
