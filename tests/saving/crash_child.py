@@ -8,7 +8,8 @@ the seconds an import of torch takes.
 
 Modes: ``model_checkpoint`` (``ModelCheckpoint(save_freq=2)``, a new file name per save, as
 ``cp-{epoch}-{batch}.ckpt``), ``fixed`` (``ModelCheckpoint`` rewriting one ``cp.ckpt``), and
-``manager`` (``CheckpointManager.save()`` every 2 ``train_on_batch`` steps).
+``manager`` (``CheckpointManager.save()`` every 2 ``train_on_batch`` steps); ``backup`` runs a
+fixed fit with ``BackupAndRestore`` to its end (rerun after a kill, it resumes).
 """
 
 import os
@@ -50,6 +51,19 @@ def train_forever(mode: str, directory: str, generation: int) -> None:
     model.fit(x, y, batch_size=8, epochs=10**6, callbacks=[checkpoint], verbose=0)
 
 
+def train_with_backup(directory: str) -> None:
+    """A fixed 4-epoch fit with Dropout, shuffling, validation and a backup every 3 batches;
+    the final weights go to ``<directory>/weights.npz``."""
+    keras.utils.set_random_seed(5)
+    x = np.random.rand(64, 8).astype("float32")
+    y = np.random.randint(0, 4, 64)
+    model = make_model()
+    backup = keras.callbacks.BackupAndRestore(os.path.join(directory, "backup"), save_freq=3)
+    model.fit(x, y, batch_size=8, epochs=4, shuffle=True, validation_data=(x[:16], y[:16]),
+              callbacks=[backup], verbose=0)
+    np.savez(os.path.join(directory, "weights.npz"), *model.get_weights())
+
+
 def main() -> None:
     print("ready", flush=True)
     for line in sys.stdin:
@@ -57,6 +71,9 @@ def main() -> None:
         pid = os.fork()
         if pid == 0:
             try:
+                if mode == "backup":
+                    train_with_backup(directory)
+                    os._exit(0)
                 train_forever(mode, directory, int(generation))
             finally:
                 os._exit(3)

@@ -57,6 +57,13 @@ class ForkServer:
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, \
             f"the trainer ended on its own (status {status}) instead of being killed"
 
+    def run_to_end(self, mode: str, directory: str) -> None:
+        self.proc.stdin.write(f"{mode} {directory} 0\n")
+        self.proc.stdin.flush()
+        self._read()
+        status = int(self._read().split()[1])
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"status {status}"
+
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
@@ -116,6 +123,37 @@ def test_sigkill_at_random_moments_leaves_a_valid_latest_checkpoint(server, tmp_
 @pytest.mark.parametrize("mode", ["model_checkpoint", "manager"])
 def test_sigkill_many_times(server, tmp_path, mode):
     run_trials(server, tmp_path, mode, 150, seed=7)
+
+
+def test_backup_and_restore_resumes_bitwise_after_sigkill(server, tmp_path):
+    """SIGKILL mid-run (wherever the random delay lands: mid-epoch, mid-save, in validation),
+    rerun the same script: the final weights equal an uninterrupted run's, bit for bit."""
+    reference, resumed = str(tmp_path / "reference"), str(tmp_path / "resumed")
+    server.run_to_end("backup", reference)
+    server.kill_after("backup", resumed, 0, 0.0,
+                      wait_for_checkpoint=False)  # killed at once: nothing saved yet
+    rand = random.Random(3)
+    chief = os.path.join(resumed, "backup", "chief")
+    for _ in range(3):
+        server.proc.stdin.write(f"backup {resumed} 0\n")
+        server.proc.stdin.flush()
+        pid = int(server._read().split()[1])
+        deadline = time.monotonic() + 60
+        while keras.train.latest_checkpoint(chief) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rand.uniform(0.0, 0.05))
+        os.kill(pid, signal.SIGKILL)
+        server._read()  # killed, or finished just before the signal: both are fine
+    if os.path.exists(os.path.join(resumed, "weights.npz")):
+        os.remove(os.path.join(resumed, "weights.npz"))
+    assert os.path.isdir(chief) or not os.path.exists(os.path.join(resumed, "backup"))
+    server.run_to_end("backup", resumed)
+    with np.load(os.path.join(reference, "weights.npz")) as a, \
+            np.load(os.path.join(resumed, "weights.npz")) as b:
+        assert len(a.files) == 4
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name])
+    assert not os.path.exists(os.path.join(resumed, "backup"))  # deleted after success
 
 
 # ----- a full disk -------------------------------------------------------------------------------
