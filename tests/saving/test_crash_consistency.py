@@ -92,8 +92,8 @@ def check_latest(directory: str, mode: str, model) -> str:
 
 def save_again_leaves_no_temp_files(directory: str, mode: str, model) -> None:
     if mode == "manager":
-        keras.train.CheckpointManager(keras.train.Checkpoint(model=model, optimizer=model.optimizer),
-                                      directory, max_to_keep=2).save()
+        checkpoint = keras.train.Checkpoint(model=model, optimizer=model.optimizer)
+        keras.train.CheckpointManager(checkpoint, directory, max_to_keep=2).save()
     else:
         model.save_weights(os.path.join(directory, "cp.ckpt"))
     left = [n for n in os.listdir(directory) if storage.is_temp_name(n)]
