@@ -164,11 +164,11 @@ DEMO_STEPS: list[DemoStep] = [
 
 def demo_steps() -> list[DemoStep]:
     """Every step of the demo, in the tutorial's order (saving steps come from their modules)."""
-    from savepoint.demo_checkpoints import CHECKPOINT_STEPS
+    from savepoint.demo_checkpoints import CHECKPOINT_STEPS, WHOLE_MODEL_STEPS
     return DEMO_STEPS + CHECKPOINT_STEPS[:1] + [
         DemoStep("Evaluate the trained model", step_evaluate_trained),
         DemoStep("Evaluate an untrained model", step_evaluate_untrained),
-    ] + CHECKPOINT_STEPS[1:]
+    ] + CHECKPOINT_STEPS[1:] + WHOLE_MODEL_STEPS
 
 
 @contextlib.contextmanager

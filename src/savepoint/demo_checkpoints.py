@@ -67,3 +67,24 @@ CHECKPOINT_STEPS = [
     cli.DemoStep("Checkpoint callback options", step_checkpoint_options),
     cli.DemoStep("Manually save weights", step_manual_save_weights),
 ]
+
+
+def step_save_whole_model(ctx: "cli.DemoContext") -> None:
+    """The whole model in each format: a directory, HDF5 (Keras 2) and ``.keras`` (Keras 3);
+    each is reloaded without ``create_model`` and evaluated next to the trained model."""
+    model = cli.create_model()
+    model.fit(ctx.train_images, ctx.train_labels, epochs=max(1, ctx.epochs // 2))
+    cli.evaluate_and_report(ctx, model, "Saved")
+    for path in ("saved_model/my_model", "my_model.h5", "my_model.keras"):
+        model.save(path)
+        new_model = keras.models.load_model(path)
+        if path.startswith("saved_model"):
+            print(sorted(os.listdir(path)))
+            new_model.summary()
+        cli.evaluate_and_report(ctx, new_model, f"Reloaded {path}")
+        print(new_model.predict(ctx.test_images, verbose=0).shape)
+
+
+WHOLE_MODEL_STEPS = [
+    cli.DemoStep("Save the entire model", step_save_whole_model),
+]
