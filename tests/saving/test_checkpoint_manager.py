@@ -178,3 +178,35 @@ def test_manager_restore_continues_numbering_from_save_counter(tmp_path):
     assert int(fresh.save_counter.numpy()) == 3
     assert again.save() == os.path.join(tmp_path, "ckpt-4")
     assert indexes(tmp_path) == ["ckpt-3.index", "ckpt-4.index"]
+
+
+def test_a_new_process_never_overwrites_a_listed_checkpoint(tmp_path):
+    # Beyond TensorFlow (which would write ckpt-1 again): a manager that did not restore
+    # continues numbering after the newest checkpoint the state file lists.
+    d = str(tmp_path)
+    first = CheckpointManager(Checkpoint(v=Variable(torch.ones(2), name="v", path="v")), d,
+                              max_to_keep=3)
+    first.save(), first.save()
+    before = open(os.path.join(d, "ckpt-2.data-00000-of-00001"), "rb").read()
+    fresh = CheckpointManager(Checkpoint(v=Variable(torch.zeros(2), name="v", path="v")), d,
+                              max_to_keep=3)
+    assert fresh.save() == os.path.join(d, "ckpt-3")
+    assert open(os.path.join(d, "ckpt-2.data-00000-of-00001"), "rb").read() == before
+    assert latest_checkpoint(d) == os.path.join(d, "ckpt-3")
+
+
+def test_a_failed_state_file_write_removes_the_unrecorded_checkpoint(tmp_path, monkeypatch):
+    d = str(tmp_path)
+    manager = CheckpointManager(Checkpoint(v=Variable(torch.ones(2), name="v", path="v")), d)
+    manager.save()
+    state_before = open(os.path.join(d, "checkpoint")).read()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_manager.state_file, "write_state", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        manager.save()
+    assert indexes(d) == ["ckpt-1.index"]
+    assert open(os.path.join(d, "checkpoint")).read() == state_before
+    assert manager.checkpoints == [os.path.join(d, "ckpt-1")]

@@ -98,6 +98,13 @@ class CheckpointManager:
             counter.add_(1)
         if checkpoint_number is None:
             checkpoint_number = int(counter) if counter is not None else len(self._maybe_delete) + 1
+            # A fresh process that did not restore would count from 1 again; never overwrite a
+            # checkpoint the state file still lists (a crash mid-overwrite would cost it).
+            newest = self._newest_number()
+            if checkpoint_number <= newest:
+                checkpoint_number = newest + 1
+                if counter is not None:
+                    counter.fill_(checkpoint_number)
         prefix = os.path.join(self._directory, f"{self._name}-{int(checkpoint_number)}")
         stamp = time.time()
         if hasattr(self._checkpoint, "_save_to"):  # async-capable: bookkeeping after the commit
@@ -108,12 +115,24 @@ class CheckpointManager:
         self._last_saved_step = step
         return prefix
 
+    def _newest_number(self) -> int:
+        numbers = [p.rsplit("-", 1)[-1] for p, _ in self._maybe_delete]
+        return max((int(n) for n in numbers if n.isdigit()), default=0)
+
     def _record(self, prefix: str, stamp: float) -> None:
         """After ``prefix`` is committed: list it, prune, replace the state file, delete."""
+        before = list(self._maybe_delete)
         kept = [(p, t) for p, t in self._maybe_delete if p != prefix] + [(prefix, stamp)]
         doomed = self._sweep(kept)
         self._maybe_delete = kept  # one assignment: readers never see a half-pruned list
-        self._write_state()
+        try:
+            self._write_state()
+        except BaseException:
+            # Unrecorded, the new checkpoint would never be pruned: take it back out.
+            self._maybe_delete = before
+            if all(p != prefix for p, _ in before):
+                delete_checkpoint_files(prefix)
+            raise
         for path in doomed:
             delete_checkpoint_files(path)
 
