@@ -384,3 +384,46 @@ def test_manager_failure_keeps_state_and_old_checkpoints(monkeypatch, tmp_path):
     with pytest.raises(Boom):
         manager.save()
     assert snapshot_dir(tmp_path) == before
+
+
+@pytest.mark.parametrize("crash_at", range(5))
+def test_rewriting_a_fixed_prefix_keeps_a_whole_latest_checkpoint_at_every_step(
+        tmp_path, monkeypatch, crash_at):
+    """The tutorial saves 'cp.ckpt' every epoch. Stop the rewrite after each of its file
+    operations in turn: the state file must always name a checkpoint that loads, holding either
+    the old or the new weights."""
+    import savepoint as keras
+    from savepoint.saving import checkpoint_io, storage
+    from savepoint.saving.formats.tf_checkpoint import state_file
+    model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    prefix = str(tmp_path / "cp.ckpt")
+    model.save_weights(prefix)
+    old = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1 for w in old])
+    new = model.get_weights()
+    steps = []
+
+    class Crash(Exception):
+        pass
+
+    def counted(fn):
+        def wrapper(*args, **kwargs):
+            if len(steps) == crash_at:
+                raise Crash()
+            steps.append(fn.__name__)
+            return fn(*args, **kwargs)
+        return wrapper
+    monkeypatch.setattr(checkpoint_io, "write_bundle", counted(checkpoint_io.write_bundle))
+    monkeypatch.setattr(state_file, "write_state", counted(state_file.write_state))
+    monkeypatch.setattr(storage, "link_replace", counted(storage.link_replace))
+    with pytest.raises(Crash):
+        model.save_weights(prefix)
+    monkeypatch.undo()
+    latest = keras.train.latest_checkpoint(str(tmp_path))
+    fresh = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    fresh.load_weights(latest).assert_existing_objects_matched()
+    got = fresh.get_weights()
+    assert any(all(np.array_equal(g, w) for g, w in zip(got, ref)) for ref in (old, new))
+    model.save_weights(prefix)  # the next save completes and cleans up the staging files
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "cp.ckpt.data-00000-of-00001",
+                                            "cp.ckpt.index"]

@@ -34,6 +34,7 @@ from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, 
 from savepoint.layers.variable import Variable
 from savepoint.saving import object_graph as graph_lib
 from savepoint.saving import storage
+from savepoint.saving.formats.tf_checkpoint import layout, state_file
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader, write_bundle
 from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
@@ -61,12 +62,31 @@ def snapshot(root: Any, copy: Callable[[list[torch.Tensor]], list[torch.Tensor]]
     return tensors
 
 
-def persist(tensors: dict[str, Any], prefix: str) -> None:
-    """Write a ``snapshot`` as a bundle at ``prefix`` (data, index; each fsynced and renamed)."""
+def persist(tensors: dict[str, Any], prefix: str, state_dir: str | None = None) -> None:
+    """Write a ``snapshot`` as a bundle at ``prefix`` (data, index; each fsynced and renamed).
+
+    With ``state_dir``, the directory's ``checkpoint`` state file is pointed at ``prefix`` last.
+    Rewriting an existing prefix (the tutorial's ``cp.ckpt`` every epoch) cannot swap two files
+    at once, so the new bundle is first written complete under a staging prefix that the state
+    file names while ``prefix``'s files are replaced: at every instant the state file names a
+    whole checkpoint."""
     graph = tensors.get(OBJECT_GRAPH_KEY)
     if isinstance(graph, og.TrackableObjectGraph):  # same place in the order, encoded
         tensors = {**tensors, OBJECT_GRAPH_KEY: og.encode_object_graph(graph)}
-    write_bundle(os.fspath(prefix), tensors)
+    prefix = os.fspath(prefix)
+    if state_dir is None or not storage.exists(layout.index_path(prefix)):
+        write_bundle(prefix, tensors)
+        if state_dir is not None:
+            state_file.write_state(state_dir, prefix, [prefix])
+        return
+    staged = f"{prefix}.staged"
+    write_bundle(staged, tensors)
+    state_file.write_state(state_dir, staged, [staged])
+    storage.link_replace(layout.data_path(staged, 0, 1), layout.data_path(prefix, 0, 1))
+    storage.link_replace(layout.index_path(staged), layout.index_path(prefix))
+    state_file.write_state(state_dir, prefix, [prefix])
+    storage.remove(layout.index_path(staged))
+    storage.remove(layout.data_path(staged, 0, 1))
 
 
 def host_array(t: torch.Tensor) -> Any:
@@ -78,9 +98,10 @@ def host_array(t: torch.Tensor) -> Any:
     return t.numpy()
 
 
-def save_tree(root: Any, prefix: str) -> None:
-    """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``."""
-    persist(snapshot(root), prefix)
+def save_tree(root: Any, prefix: str, state_dir: str | None = None) -> None:
+    """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``
+    (and, with ``state_dir``, make it the directory's latest checkpoint)."""
+    persist(snapshot(root), prefix, state_dir)
 
 
 class LoadStatus:

@@ -82,17 +82,18 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True,
         if not overwrite and storage.exists(filepath + ".index"):
             raise _exists(filepath + ".index")
 
-        def commit_state() -> None:
-            state_file.write_state(os.path.dirname(filepath) or ".", filepath, [filepath])
+        state_dir = os.path.dirname(filepath) or "."
+
+        def committed() -> None:
             opts.run_write_callbacks(filepath)
             if then is not None:
                 then()
         if opts.enable_async:
             async_saver.saver_for(model, opts).save_tree(WeightsRoot(model), filepath,
-                                                         then=commit_state)
+                                                         then=committed, state_dir=state_dir)
             return
-        checkpoint_io.save_tree(WeightsRoot(model), filepath)
-        commit_state()
+        checkpoint_io.save_tree(WeightsRoot(model), filepath, state_dir=state_dir)
+        committed()
         return
     if opts.enable_async:
         raise ConfigError(
