@@ -571,7 +571,7 @@ def test_failed_save_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkey
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
-    monkeypatch.setattr(keras_zip.shutil, "copyfileobj", boom)
+    monkeypatch.setattr(keras_zip.MemberWindow, "write", boom)  # h5py writes in place
     with pytest.raises(OSError, match="disk full"):
         sequential().save(path)
     assert open(path, "rb").read() == before
@@ -615,3 +615,42 @@ def test_check_metadata_rejects_pre_keras3_versions():
         keras3.check_metadata({"keras_version": "2.15.0"}, "m.keras")
     with pytest.raises(FormatError, match=r"Expected config.json to describe a model"):
         keras3.from_keras3({"layers": []})
+
+
+def test_weights_are_written_in_place_and_a_deflated_copy_loads_the_same(tmp_path):
+    model = sequential()
+    model.compile("adam", "mse")
+    x = np.random.default_rng(0).random((4, 5), dtype=np.float32)
+    model.train_on_batch(x, np.zeros((4, 3), np.float32))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    assert sorted(os.listdir(tmp_path)) == ["m.keras"]  # no temporary .h5 beside it
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None  # every CRC-32 patched in matches
+        members = {name: zf.read(name) for name in zf.namelist()}
+    deflated = str(tmp_path / "d.keras")
+    with zipfile.ZipFile(deflated, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    for loaded in (keras.models.load_model(path), keras.models.load_model(deflated)):
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+        for ours, theirs in zip(loaded.optimizer.variables, model.optimizer.variables):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_member_window_reads_and_writes_only_its_range(tmp_path):
+    path = str(tmp_path / "f.bin")
+    with open(path, "w+b") as f:
+        f.write(b"head")
+        window = keras_zip.MemberWindow(f.fileno(), 4)
+        assert window.write(b"0123456789") == 10 and window.end == 10
+        window.seek(2)
+        window.write(b"xy")
+        window.truncate(8)
+        reader = keras_zip.MemberWindow(f.fileno(), 4, 8)
+        assert reader.read() == b"01xy4567"
+        reader.seek(-3, 2)
+        assert reader.read(10) == b"567"
+        with pytest.raises(io.UnsupportedOperation, match="read-only member window"):
+            reader.write(b"z")
+    assert open(path, "rb").read() == b"head01xy4567"

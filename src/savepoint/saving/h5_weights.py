@@ -303,16 +303,17 @@ def _has_lr_variable(optimizer: Any) -> bool:
     return isinstance(optimizer.get_config().get("learning_rate"), (int, float))
 
 
-def save_keras_h5(model: Any, path: str, include_optimizer: bool = True) -> None:
+def save_keras_h5(model: Any, path: str, include_optimizer: bool = True,
+                  fileobj: Any = None) -> None:
     """Write ``model``'s weights (and, unless ``include_optimizer=False``, its optimizer state)
-    in Keras 3's ``.weights.h5`` layout.
+    in Keras 3's ``.weights.h5`` layout (into ``fileobj`` instead of ``path`` when given).
 
     Example:
         >>> import savepoint as keras, tempfile, os
         >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
         >>> save_keras_h5(m, os.path.join(tempfile.mkdtemp(), "m.weights.h5"))
     """
-    with H5Writer(path) as writer:
+    with H5Writer(path, fileobj) as writer:
         for node_path, layer, own in _keras3_nodes(model):
             _write_vars(writer, node_path, layer.name, [_host(v) for v in own])
         optimizer = getattr(model, "optimizer", None) if include_optimizer else None
@@ -331,8 +332,9 @@ def _write_vars(writer: H5Writer, path: str, name: str, arrays: list[np.ndarray]
 
 
 def load_keras_h5(model: Any, path: str, skip_mismatch: bool = False,
-                  by_name: bool = False) -> None:
-    """Load Keras 3 ``.weights.h5`` weights (and optimizer state when the model has one).
+                  by_name: bool = False, fileobj: Any = None) -> None:
+    """Load Keras 3 ``.weights.h5`` weights (and optimizer state when the model has one), from
+    ``fileobj`` instead of ``path`` when given (``path`` then names it in messages).
 
     Example:
         >>> import savepoint as keras, tempfile, os
@@ -345,7 +347,7 @@ def load_keras_h5(model: Any, path: str, skip_mismatch: bool = False,
             f"by_name=True is not supported for Keras 3 '.weights.h5' files such as {path!r}: "
             f"they match layers by their place in the model, as Keras 3 does. Fix: drop "
             f"by_name, or save a Keras 2 '.h5' file to load by name.")
-    with H5Reader(path) as reader:
+    with H5Reader(path, fileobj) as reader:
         plan: Plan = []
         for node_path, layer, own in _keras3_nodes(model):
             plan += _plan_keras3_layer(reader, _join(node_path, "vars"), layer, own,

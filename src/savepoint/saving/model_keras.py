@@ -57,13 +57,11 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
                               compile_config(model) if include_optimizer else None)
     _check_json(config)
     assets = _collect_assets(model)
-    temp = storage.temp_dir_for(path)
-    try:
-        weights = os.path.join(temp, WEIGHTS)
-        h5_weights.save_keras_h5(model, weights, include_optimizer=include_optimizer)
-        write_archive(path, keras3.metadata(), config, weights, assets)
-    finally:
-        storage.remove_tree(temp)
+    shown = f"{path}/{WEIGHTS}"
+    write_archive(path, keras3.metadata(), config,
+                  lambda member: h5_weights.save_keras_h5(
+                      model, shown, include_optimizer=include_optimizer, fileobj=member),
+                  assets)
 
 
 def _check_json(config: dict) -> None:
@@ -108,7 +106,11 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
         if compile and not compile_config:
             _warn_not_compiled()
         _load_assets(model, archive)
-        h5_weights.load_keras_h5(model, archive.extract_weights())
+        weights = archive.open_weights()  # in place when stored (CRC checked meanwhile)
+        if isinstance(weights, str):
+            h5_weights.load_keras_h5(model, weights)
+        else:
+            h5_weights.load_keras_h5(model, f"{path}/{WEIGHTS}", fileobj=weights)
     return model
 
 

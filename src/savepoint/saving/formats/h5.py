@@ -29,6 +29,7 @@ import numpy as np
 
 from savepoint.errors import CheckpointNotFoundError, DTypeError, FormatError, ShapeError
 from savepoint.saving import storage
+from savepoint.saving.formats import h5_checksum
 
 # HDF5 keeps attributes in the object header (64 KiB); Keras 2 splits longer name lists into
 # ``name0``, ``name1``, ... attributes. We do the same on write and accept both on read.
@@ -54,13 +55,21 @@ class H5Writer:
         'tensorflow'
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, fileobj: Any = None):
+        """``fileobj``: write into this seekable binary file (e.g. a zip member) instead of an
+        atomically committed file at ``path`` (then used in messages only)."""
         self.path = str(path)
-        self._ctx = storage.atomic_path(self.path)
+        self._fileobj = fileobj
+        self._ctx = storage.atomic_path(self.path) if fileobj is None else None
         self._file: h5py.File | None = None
+        self._temp = ""
+        self._sums: dict[str, tuple[int, int]] = {}  # dataset -> (crc32c, nbytes), see h5_checksum
 
     def __enter__(self) -> "H5Writer":
-        temp = self._ctx.__enter__()
+        if self._ctx is None:
+            self._file = h5py.File(self._fileobj, "w")
+            return self
+        temp = self._temp = self._ctx.__enter__()
         try:
             self._file = h5py.File(temp, "w")
         except BaseException as exc:
@@ -71,6 +80,9 @@ class H5Writer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         file, self._file = self._file, None
+        if self._ctx is None:
+            self._close_with_checksums(file, exc)
+            return
         if exc is not None:
             try:
                 file.close()
@@ -78,11 +90,25 @@ class H5Writer:
                 self._ctx.__exit__(exc_type, exc, tb)
             return
         try:
-            file.close()  # flushes everything h5py buffered
+            self._close_with_checksums(file, exc)  # flushes everything h5py buffered
         except BaseException as close_exc:
             self._ctx.__exit__(type(close_exc), close_exc, close_exc.__traceback__)
             raise
         self._ctx.__exit__(None, None, None)
+
+    def _close_with_checksums(self, file: h5py.File, exc: BaseException | None) -> None:
+        """Close the file; after a successful write append the checksum trailer."""
+        if exc is not None:
+            file.close()
+            return
+        regions = h5_checksum.build_trailer(file, self._sums)
+        file.close()
+        trailer = h5_checksum.finish(self._temp, self._fileobj, regions)
+        if self._fileobj is None:
+            storage.append_bytes(self._temp, trailer)
+        else:
+            self._fileobj.seek(0, 2)
+            self._fileobj.write(trailer)
 
     def group(self, path: str) -> h5py.Group:
         """The group at ``path`` ("" is the root), created with its parents if needed."""
@@ -116,10 +142,12 @@ class H5Writer:
                                                         dtype=array.dtype)
         if array.size == 0:
             return
+        contiguous = np.ascontiguousarray(array)
         if array.ndim == 0:
             dataset[()] = array
         else:
-            dataset.write_direct(np.ascontiguousarray(array))
+            dataset.write_direct(contiguous)
+        self._sums[dataset.name] = h5_checksum.array_crc(contiguous)
 
 
 def _set_name_list(group: h5py.Group, name: str, values: list) -> None:
@@ -155,14 +183,19 @@ class H5Reader:
         savepoint.errors.CheckpointNotFoundError: ...
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, fileobj: Any = None):
+        """``fileobj``: read this seekable binary file (e.g. a zip member in place) instead of
+        the file at ``path`` (then used in messages only)."""
         self.path = str(path)
-        if not storage.exists(self.path):
+        self._fileobj = fileobj
+        if fileobj is None and not storage.exists(self.path):
             raise CheckpointNotFoundError(
                 f"Expected an HDF5 file at {self.path!r}. Received a path that does not exist. "
                 f"Fix: check the path.")
         try:
-            self._file = h5py.File(self.path, "r")
+            self._bytes = h5_checksum.FileBytes(self.path, fileobj)
+            self._trailer = h5_checksum.read_trailer(self._bytes, self.path)
+            self._file = h5py.File(self.path if fileobj is None else fileobj, "r")
         except OSError as exc:
             raise FormatError(
                 f"Expected an HDF5 file at {self.path!r}, but it cannot be opened as one "
@@ -291,6 +324,16 @@ class H5Reader:
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             raise FormatError(f"HDF5 file {self.path!r} is damaged: reading dataset "
                               f"{dataset.name!r} for {what} failed ({exc}).") from None
+        if self._trailer is not None:
+            self._trailer.check_dataset(dataset.name, self._bytes, self.path,
+                                        out if out.dtype == dataset.dtype else None)
+
+    def verify_checksums(self) -> tuple[int, int] | None:
+        """Check every dataset against the checksum trailer: ``(datasets, bytes)`` checked, or
+        ``None`` for a file without one (tf.keras / Keras 3)."""
+        if self._trailer is None:
+            return None
+        return len(self._trailer.datasets), self._trailer.verify_all(self._bytes, self.path)
 
 
     def read_array(self, group_path: str, name: str, what: str) -> np.ndarray:
@@ -301,12 +344,18 @@ class H5Reader:
             raise DTypeError(f"HDF5 file {self.path!r}: dataset {dataset.name!r} for {what} "
                              f"has dtype {dataset.dtype}; expected numbers.")
         if dataset.compression is None and \
-                dataset.size * dataset.dtype.itemsize > storage.file_size(self.path):
+                dataset.size * dataset.dtype.itemsize > self._size():
             raise FormatError(f"HDF5 file {self.path!r}: dataset {dataset.name!r} for {what} "
                               f"claims shape {dataset.shape}, more bytes than the file holds.")
         out = np.empty(dataset.shape, dtype=dataset.dtype)
         self.read_into(group_path, name, out, what)
         return out
+
+
+    def _size(self) -> int:
+        if self._fileobj is None:
+            return storage.file_size(self.path)
+        return self._fileobj.seek(0, 2)  # h5py seeks before every read
 
 
 def _names(value: Any, path: str, group_path: str, name: str) -> list[str]:

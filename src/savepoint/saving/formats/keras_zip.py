@@ -5,14 +5,17 @@ when layers ship files, ``assets/...``. This module moves those members (JSON as
 weights file as a path, assets as bytes) and knows nothing about models.
 
 Writing: members are added, uncompressed like Keras 3 does, to a temporary file that replaces
-the target only once complete (``storage.atomic_path``); the weights file is streamed into the
-zip from the temporary file its writer produced, never held whole in memory.
+the target only once complete (``storage.atomic_path``). The weights member is written in place:
+h5py writes straight into the zip through a ``MemberWindow`` (no temporary ``.h5``, no copy);
+its CRC-32 is computed afterwards and patched into the local header.
 
 Reading refuses, with a ``FormatError`` that names the member: a file that is not a zip or is
 truncated, members other than the expected names, absolute paths or ``..`` components,
 duplicate names, compression methods other than stored/deflate, sizes beyond the caps or larger
-than the archive can hold (zip-bomb guard), and bad CRCs. The weights member is copied into a
-private temporary directory (never beside the user's files) for h5py to read.
+than the archive can hold (zip-bomb guard), and bad CRCs. A stored weights member is read in
+place through a read-only ``MemberWindow`` once its CRC-32 has been checked (in a helper thread
+started when the archive opens, so it overlaps building the model); a deflated one is copied
+into a private temporary directory (never beside the user's files) for h5py to read.
 
 Example:
     >>> import tempfile, os
@@ -25,14 +28,18 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import stat
+import struct
 import tempfile
+import threading
 import zipfile
+import zlib
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Union
 
 from savepoint.errors import FormatError
 from savepoint.saving import storage
@@ -62,11 +69,13 @@ def _info(name: str, size: int) -> zipfile.ZipInfo:
     return info
 
 
-def write_archive(path: str, metadata: dict, config: dict, weights_path: str,
+def write_archive(path: str, metadata: dict, config: dict,
+                  weights: Union[str, Callable[[BinaryIO], None]],
                   assets: dict[str, bytes] | None = None) -> None:
-    """Write a ``.keras`` zip at ``path`` atomically: the two JSON documents, the weights file
-    found at ``weights_path`` (streamed) and ``assets`` (``"layers/x/vocab.txt"`` -> bytes,
-    stored under ``assets/``).
+    """Write a ``.keras`` zip at ``path`` atomically: the two JSON documents, the weights and
+    ``assets`` (``"layers/x/vocab.txt"`` -> bytes, stored under ``assets/``). ``weights`` is
+    either the path of a finished weights file (streamed in) or a function that writes the
+    weights file into the seekable file object it is given (the member itself, in place).
 
     Example:
         >>> import tempfile, os
@@ -82,13 +91,125 @@ def write_archive(path: str, metadata: dict, config: dict, weights_path: str,
             for name, document in ((METADATA, metadata), (CONFIG, config)):
                 data = json.dumps(document).encode("utf-8")
                 zf.writestr(_info(name, len(data)), data)
-            size = storage.file_size(weights_path)
-            with storage.open_read(weights_path) as src, \
-                    zf.open(_info(WEIGHTS, size), "w", force_zip64=size >= zipfile.ZIP64_LIMIT) \
-                    as dst:
-                shutil.copyfileobj(src, dst, _COPY_CHUNK)
+            if callable(weights):
+                _write_in_place(zf, weights)
+            else:
+                size = storage.file_size(weights)
+                with storage.open_read(weights) as src, \
+                        zf.open(_info(WEIGHTS, size), "w",
+                                force_zip64=size >= zipfile.ZIP64_LIMIT) as dst:
+                    shutil.copyfileobj(src, dst, _COPY_CHUNK)
             for name, data in sorted((assets or {}).items()):
                 zf.writestr(_info(ASSETS + name, len(data)), bytes(data))
+
+
+def _write_in_place(zf: zipfile.ZipFile, write: Callable[[BinaryIO], None]) -> None:
+    """Add the weights member by letting ``write`` fill it through a window on the zip's file,
+    then patch its size and CRC-32 into the local header (zip64 form, whatever the size)."""
+    info = _info(WEIGHTS, 0)
+    info.CRC = 0
+    fp = zf.fp
+    fp.seek(zf.start_dir)
+    info.header_offset = fp.tell()
+    fp.write(info.FileHeader(zip64=True))
+    fp.flush()
+    start = fp.tell()
+    window = MemberWindow(fp.fileno(), start)
+    write(window)
+    info.file_size = info.compress_size = window.end
+    info.CRC = _crc32(fp.fileno(), start, window.end)
+    fp.seek(info.header_offset)
+    fp.write(info.FileHeader(zip64=True))
+    fp.seek(start + window.end)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = fp.tell()
+
+
+def _crc32(fd: int, start: int, size: int) -> int:
+    """CRC-32 of bytes ``[start, start+size)`` of ``fd`` (read in chunks; releases the GIL)."""
+    buffer = bytearray(_COPY_CHUNK)
+    crc, done = 0, 0
+    while done < size:
+        view = memoryview(buffer)[:min(_COPY_CHUNK, size - done)]
+        got = os.preadv(fd, [view], start + done)
+        if got <= 0:
+            break
+        crc = zlib.crc32(view[:got], crc)
+        done += got
+    return crc
+
+
+class MemberWindow(io.RawIOBase):
+    """Bytes ``[start, start+size)`` of an open file descriptor as a seekable binary file, for
+    h5py to read a stored zip member in place (``size`` given) or to write one (``size=None``:
+    the window grows from ``start`` as it is written; ``end`` is its length).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryFile() as f:
+        ...     w = MemberWindow(f.fileno(), 3); _ = w.write(b"abc"); _ = w.seek(1)
+        ...     w.read(), MemberWindow(f.fileno(), 4, 2).read()
+        (b'bc', b'bc')
+    """
+
+    def __init__(self, fd: int, start: int, size: int | None = None):
+        super().__init__()
+        self._fd, self._start, self._pos = fd, start, 0
+        self._writable = size is None
+        self.end = 0 if size is None else size
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return self._writable
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = max(0, (0, self._pos, self.end)[whence] + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = max(0, min(len(view), self.end - self._pos))
+        done = 0
+        while done < want:
+            got = os.preadv(self._fd, [view[done:want]], self._start + self._pos + done)
+            if got <= 0:
+                break
+            done += got
+        self._pos += done
+        return done
+
+    def write(self, data: Any) -> int:
+        if not self._writable:
+            raise io.UnsupportedOperation("read-only member window")
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.pwrite(self._fd, view[done:], self._start + self._pos + done)
+        if done >= _COPY_CHUNK:  # start the disk write now: the final fsync has less to wait
+            storage._start_writeback(self._fd, self._start + self._pos, done)
+        self._pos += done
+        self.end = max(self.end, self._pos)
+        return done
+
+    def truncate(self, size: int | None = None) -> int:
+        if not self._writable:
+            raise io.UnsupportedOperation("read-only member window")
+        size = self._pos if size is None else size
+        os.ftruncate(self._fd, self._start + size)
+        self.end = size
+        return size
+
+    def flush(self) -> None:
+        pass
 
 
 def _check_asset_name(name: str, path: str) -> None:
@@ -119,6 +240,7 @@ class KerasArchive:
         self._size = storage.file_size(self.path)
         self._file = storage.open_read(self.path)
         self._temp: str | None = None
+        self._crc_check: tuple[threading.Thread, dict, int] | None = None
         try:
             self._zip = zipfile.ZipFile(self._file, "r")
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as e:
@@ -136,6 +258,11 @@ class KerasArchive:
             raise
         self.asset_names = sorted(n[len(ASSETS):] for n, i in self._infos.items()
                                   if n.startswith(ASSETS) and not i.is_dir())
+        try:
+            self._crc_check = self._start_weights_crc()
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> "KerasArchive":
         return self
@@ -146,6 +273,9 @@ class KerasArchive:
 
     def close(self) -> None:
         """Close the archive and delete the extracted weights."""
+        if self._crc_check is not None:
+            self._crc_check[0].join()  # it reads our file descriptor
+            self._crc_check = None
         self._zip.close()
         self._file.close()
         if self._temp is not None:
@@ -265,6 +395,50 @@ class KerasArchive:
             raise self._error(f"it has no asset {name!r}")
         return self.read_member(ASSETS + name)
 
+    def _start_weights_crc(self) -> tuple[threading.Thread, dict, int] | None:
+        """For a stored weights member: locate its bytes and start checking their CRC-32 in a
+        helper thread (``open_weights`` waits for it)."""
+        info = self._infos[WEIGHTS]
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        fd = self._file.fileno()
+        header = os.pread(fd, 30, info.header_offset)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise self._error(f"member {WEIGHTS!r} has no local file header at offset "
+                              f"{info.header_offset}")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        if os.pread(fd, name_len, info.header_offset + 30) != WEIGHTS.encode():
+            raise self._error(f"member {WEIGHTS!r}'s local header names another file")
+        start = info.header_offset + 30 + name_len + extra_len
+        if start + info.file_size > self._size:
+            raise self._error(f"member {WEIGHTS!r} ends beyond the end of the {self._size}-byte "
+                              f"file (truncated?)")
+        result: dict[str, Any] = {}
+
+        def check() -> None:
+            try:
+                result["crc"] = _crc32(fd, start, info.file_size)
+            except OSError as e:
+                result["error"] = e
+        thread = threading.Thread(target=check, name="savepoint-keras-crc", daemon=True)
+        thread.start()
+        return thread, result, start
+
+    def open_weights(self) -> Union[str, MemberWindow]:
+        """``model.weights.h5`` for h5py: a read-only window on the archive for a stored member
+        (after its CRC-32 check), else the path of an extracted copy (``extract_weights``)."""
+        if self._crc_check is None:
+            return self.extract_weights()
+        thread, result, start = self._crc_check
+        thread.join()
+        info = self._infos[WEIGHTS]
+        if "error" in result:
+            raise self._error(f"member {WEIGHTS!r} is damaged ({result['error']})")
+        if result["crc"] != info.CRC:
+            raise self._error(f"member {WEIGHTS!r} is damaged (Bad CRC-32: "
+                              f"{result['crc']:#010x}, expected {info.CRC:#010x})")
+        return MemberWindow(self._file.fileno(), start, info.file_size)
+
     def extract_weights(self) -> str:
         """Copy ``model.weights.h5`` into a private temporary directory; its path there."""
         if self._temp is None:
@@ -276,4 +450,5 @@ class KerasArchive:
         return target
 
 
-__all__ = ["ASSETS", "CONFIG", "KerasArchive", "METADATA", "WEIGHTS", "write_archive"]
+__all__ = ["ASSETS", "CONFIG", "KerasArchive", "METADATA", "MemberWindow", "WEIGHTS",
+           "write_archive"]
