@@ -2,6 +2,9 @@
 
 A fingerprint catches truncation, bit rot and edits made after saving (anyone can recompute
 it, so it is an integrity check, not a signature: loading stays safe by never running code).
+The fingerprint covers itself too: ``self_sha256`` is the sha256 of its canonical JSON
+(``{"algorithm", "files"}``, sorted keys, no spaces), so damage to it is never mistaken for a
+damaged model file (fingerprints without the field, from older savepoint versions, still load).
 
 Example:
     >>> import tempfile, os
@@ -50,7 +53,9 @@ def list_files(directory: str) -> list[str]:
 def write_fingerprint(directory: str) -> None:
     """Write ``fingerprint.json``: ``{"algorithm": "sha256", "files": {path: hexdigest}}``."""
     files = {rel: sha256_file(os.path.join(directory, rel)) for rel in list_files(directory)}
-    text = json.dumps({"algorithm": "sha256", "files": files}, indent=1, sort_keys=True)
+    document = {"algorithm": "sha256", "files": files}
+    document["self_sha256"] = _self_sha256(document)
+    text = json.dumps(document, indent=1, sort_keys=True)
     storage.replace_text_atomically(os.path.join(directory, FINGERPRINT_FILE), text + "\n")
 
 
@@ -80,6 +85,12 @@ def verify_fingerprint(directory: str) -> list[str]:
     return present
 
 
+def _self_sha256(document: dict) -> str:
+    canonical = json.dumps({"algorithm": document.get("algorithm"), "files": document.get("files")},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def _read(directory: str) -> dict[str, str]:
     path = os.path.join(directory, FINGERPRINT_FILE)
     try:
@@ -88,7 +99,9 @@ def _read(directory: str) -> dict[str, str]:
         if data.get("algorithm") != "sha256" or not isinstance(files, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
             raise ValueError("unexpected fields")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        if "self_sha256" in data and data["self_sha256"] != _self_sha256(data):
+            raise ValueError("its content does not match its own self_sha256 (damaged)")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
         raise FormatError(
             f"Expected {path!r} to be a savepoint fingerprint (JSON with algorithm 'sha256' and "
             f"a 'files' map). Received an unreadable file ({e}). Fix: re-save the model.") from None

@@ -284,6 +284,20 @@ def write_bytes_atomically(path: PathLike, data: Buffer) -> None:
         f.write(data)
 
 
+def append_bytes(path: PathLike, data: Buffer) -> None:
+    """Append ``data`` to the file ``path`` (a temporary file still being written; the caller
+    commits it atomically).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"ab")
+        >>> append_bytes(p, b"c"); read_bytes(p)
+        b'abc'
+    """
+    with open(_fspath(path), "ab") as f:
+        f.write(data)
+
+
 def replace_text_atomically(path: PathLike, text: str) -> None:
     """Replace the text file ``path`` with ``text`` (UTF-8) atomically.
 

@@ -198,9 +198,11 @@ class BundleReader:
     def _check_crc(self, name: str, e: proto.BundleEntry, payload: memoryview) -> None:
         actual = crc.value(payload)
         if actual != crc.unmask(e.crc32c):
+            data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
             raise FormatError(f"Checksum mismatch for {self._where(name)}: expected "
                               f"{crc.unmask(e.crc32c):#010x}, computed {actual:#010x}. The "
-                              "data file is damaged. Fix: restore it from a backup or re-save.")
+                              f"data file {data!r} is damaged. Fix: restore it from a backup "
+                              f"or re-save.")
 
     def _verified_payload(self, name: str) -> tuple[proto.BundleEntry, memoryview]:
         e = self.entry(name)

@@ -14,6 +14,15 @@ We write it exactly as ``text_format.MessageToString`` does and replace it atomi
 parser accepts what protobuf's text parser accepts for this message (quotes, escapes, adjacent
 string concatenation, ``[a, b]`` lists, ``#`` comments) and rejects anything else.
 
+Damage: TensorFlow reads this file, so it cannot carry a checksum. Instead every state file we
+read must be *consistent*, as every writer (ours and TensorFlow's) leaves it: a non-empty
+``model_checkpoint_path`` that is one of ``all_model_checkpoint_paths`` (when listed), and one
+timestamp per path (when any). Damage therefore either still parses to such a state (then it
+names a checkpoint whose own checksums are verified when it is read) or raises ``FormatError``
+naming the file. ``latest_checkpoint`` keeps TensorFlow's answer ``None`` for a consistent state
+naming a checkpoint whose files are gone; ``resolve_latest`` (used by ``load_checkpoint`` and
+``verify`` on a directory) raises ``CheckpointNotFoundError`` naming the state file instead.
+
 Example:
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
@@ -30,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from savepoint.errors import FormatError
+from savepoint.errors import CheckpointNotFoundError, FormatError
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint.layout import index_path
 
@@ -269,7 +278,49 @@ def read_state(directory: str, filename: str = STATE_FILENAME) -> Optional[Check
     except UnicodeDecodeError:
         raise FormatError(f"Expected UTF-8 text in {path!r}. Received binary data. Fix: delete "
                           "or repair the file.") from None
-    return parse_state(text, repr(path))
+    state = parse_state(text, repr(path))
+    _check_consistent(state, path)
+    return state
+
+
+def _check_consistent(state: CheckpointState, path: str) -> None:
+    paths, stamps = state.all_model_checkpoint_paths, state.all_model_checkpoint_timestamps
+    problem = ""
+    if not state.model_checkpoint_path:
+        problem = "it names no model_checkpoint_path"
+    elif paths and state.model_checkpoint_path not in paths:
+        problem = (f"its model_checkpoint_path {state.model_checkpoint_path!r} is not among its "
+                   f"all_model_checkpoint_paths")
+    elif stamps and len(stamps) != len(paths):
+        problem = f"it lists {len(paths)} checkpoint paths but {len(stamps)} timestamps"
+    if problem:
+        raise FormatError(f"The checkpoint state file {path!r} is damaged or inconsistent: "
+                          f"{problem}. Expected the file a checkpoint save writes. Fix: delete "
+                          f"it (it is only an index of checkpoints) or save a new checkpoint.")
+
+
+def resolve_latest(directory: str, filename: str = STATE_FILENAME) -> str:
+    """The prefix the state file of ``directory`` names; ``CheckpointNotFoundError`` naming the
+    state file when there is none or its checkpoint's ``.index`` is missing.
+
+    Example:
+        >>> import tempfile
+        >>> resolve_latest(tempfile.mkdtemp())  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    state = get_checkpoint_state(directory, filename)
+    state_path = os.path.join(os.fspath(directory), filename)
+    if state is None:
+        raise CheckpointNotFoundError(
+            f"Expected a checkpoint state file {state_path!r} in directory {directory!r}. "
+            f"Received a directory without one. Fix: pass a checkpoint prefix.")
+    if not storage.exists(index_path(state.model_checkpoint_path)):
+        raise CheckpointNotFoundError(
+            f"The checkpoint state file {state_path!r} names checkpoint "
+            f"{state.model_checkpoint_path!r}, whose index file is missing. Fix: restore the "
+            f"checkpoint's files, or delete the state file if they are gone for good.")
+    return state.model_checkpoint_path
 
 
 def get_checkpoint_state(directory: str,
