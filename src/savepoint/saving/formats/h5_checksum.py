@@ -50,7 +50,7 @@ class FileBytes:
     Example:
         >>> import tempfile, os
         >>> p = os.path.join(tempfile.mkdtemp(), "x"); storage.write_bytes_atomically(p, b"abc")
-        >>> FileBytes(p).read(1, 5), FileBytes(p).size
+        >>> bytes(FileBytes(p).read(1, 5)), FileBytes(p).size
         (b'bc', 3)
     """
 
