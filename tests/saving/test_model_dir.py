@@ -241,7 +241,7 @@ def test_failed_save_leaves_old_model_and_no_temp(tmp_path, monkeypatch):
     before = model.predict(x, verbose=0)
     from savepoint.saving import fingerprint
 
-    def boom(directory):
+    def boom(*args):
         raise OSError("disk full")
     monkeypatch.setattr(fingerprint, "write_fingerprint", boom)
     with pytest.raises(OSError, match="disk full"):

@@ -5,6 +5,9 @@ it, so it is an integrity check, not a signature: loading stays safe by never ru
 The fingerprint covers itself too: ``self_sha256`` is the sha256 of its canonical JSON
 (``{"algorithm", "files"}``, sorted keys, no spaces), so damage to it is never mistaken for a
 damaged model file (fingerprints without the field, from older savepoint versions, still load).
+sha256 runs at a few hundred MB/s, so big files are hashed in helper threads (hashlib releases
+the GIL): ``Pending`` lets a save hash the variables while it writes the rest, and a load verify
+every file while it rebuilds the model (``verify_in_background``).
 
 Example:
     >>> import tempfile, os
@@ -19,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from typing import Any, Callable
 
 from savepoint.errors import FormatError
 from savepoint.saving import storage
@@ -50,9 +55,40 @@ def list_files(directory: str) -> list[str]:
     return [rel for rel in storage.list_tree(directory) if rel != FINGERPRINT_FILE]
 
 
-def write_fingerprint(directory: str) -> None:
-    """Write ``fingerprint.json``: ``{"algorithm": "sha256", "files": {path: hexdigest}}``."""
-    files = {rel: sha256_file(os.path.join(directory, rel)) for rel in list_files(directory)}
+class Pending:
+    """``fn()`` running in a helper thread; ``result()`` waits and returns or re-raises.
+
+    Example:
+        >>> Pending(lambda: 2 + 2).result()
+        4
+    """
+
+    def __init__(self, fn: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as e:  # handed to result()
+                self._error = e
+        self._thread = threading.Thread(target=run, name="savepoint-fingerprint", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        """Wait for ``fn``; its return value, or its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def write_fingerprint(directory: str, known: dict[str, Pending] | None = None) -> None:
+    """Write ``fingerprint.json``: ``{"algorithm": "sha256", "files": {path: hexdigest}}``.
+    ``known`` maps relative paths to digests already being computed (``Pending`` sha256_file)."""
+    known = known or {}
+    files = {rel: known[rel].result() if rel in known else
+             sha256_file(os.path.join(directory, rel)) for rel in list_files(directory)}
     document = {"algorithm": "sha256", "files": files}
     document["self_sha256"] = _self_sha256(document)
     text = json.dumps(document, indent=1, sort_keys=True)
@@ -83,6 +119,11 @@ def verify_fingerprint(directory: str) -> list[str]:
                 f"{FINGERPRINT_FILE}: it was truncated, corrupted or modified after saving. "
                 f"Fix: copy the directory again from its source or re-save the model.")
     return present
+
+
+def verify_in_background(directory: str) -> Pending:
+    """``verify_fingerprint(directory)`` in a helper thread (``result()`` raises its error)."""
+    return Pending(lambda: verify_fingerprint(directory))
 
 
 def _self_sha256(document: dict) -> str:

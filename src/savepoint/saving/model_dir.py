@@ -91,6 +91,9 @@ def _write_contents(model: Any, temp: str, meta: dict, include_optimizer: bool) 
     root = model if include_optimizer else _WithoutOptimizer(model)
     storage.makedirs(os.path.join(temp, "variables"))
     save_tree(root, os.path.join(temp, VARIABLES))
+    hashing = {f"variables/{rel}": fingerprint.Pending(
+        lambda rel=rel: fingerprint.sha256_file(os.path.join(temp, "variables", rel)))
+        for rel in storage.list_tree(os.path.join(temp, "variables"))}  # while we go on
     meta["assets"] = _write_assets(model, temp)
     keys = {id(var.value): key for key, var in collect(root).keyed_variables}
     exported = _export(model, meta["model_config"], keys)
@@ -106,7 +109,7 @@ def _write_contents(model: Any, temp: str, meta: dict, include_optimizer: bool) 
     else:
         meta["inference"] = {"available": False, "reason": exported.error}
     storage.replace_text_atomically(os.path.join(temp, META_FILE), _to_json(meta))
-    fingerprint.write_fingerprint(temp)
+    fingerprint.write_fingerprint(temp, hashing)
 
 
 def _export(model: Any, config: dict, keys: dict[int, str]) -> inference.Exported:
@@ -185,15 +188,25 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     """Load a model directory (see the module docstring for the rules)."""
     from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
-    meta = read_meta(path)
-    with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
-        model = _rebuild(path, meta, custom_objects)
-        if isinstance(model, inference_model_cls()):
-            return model
-        _load_assets(model, path, meta)
-        if compile:
-            _compile(model, meta, custom_objects)
-    _restore(model, path, compile)
+    _check_directory(path)
+    # Every file is verified against fingerprint.json in a helper thread while the model is
+    # rebuilt and its variables read (each value is validated by the bundle reader anyway);
+    # nothing is returned before it passes, and its error wins over any other.
+    verifying = fingerprint.verify_in_background(path)
+    try:
+        meta = _parse_meta(path)
+        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+            model = _rebuild(path, meta, custom_objects)
+            if not isinstance(model, inference_model_cls()):
+                _load_assets(model, path, meta)
+                if compile:
+                    _compile(model, meta, custom_objects)
+        if not isinstance(model, inference_model_cls()):
+            _restore(model, path, compile)
+    except BaseException:
+        verifying.result()
+        raise
+    verifying.result()
     return model
 
 
@@ -204,6 +217,12 @@ def inference_model_cls() -> type:
 
 def read_meta(path: str) -> dict:
     """Check that ``path`` is an intact model directory of a version we read; its metadata."""
+    _check_directory(path)
+    fingerprint.verify_fingerprint(path)
+    return _parse_meta(path)
+
+
+def _check_directory(path: str) -> None:
     if not storage.isdir(path):
         raise FormatError(f"Expected a savepoint model directory at {path!r}. Received a file. "
                           f"Fix: pass the directory model.save() wrote (or a '.h5'/'.keras' file "
@@ -219,7 +238,9 @@ def read_meta(path: str) -> dict:
         raise FormatError(f"Model directory {path!r} has no {fingerprint.FINGERPRINT_FILE}, which "
                           f"a finished save always writes (the save was interrupted or files "
                           f"were lost). Fix: re-save the model or copy the whole directory.")
-    fingerprint.verify_fingerprint(path)
+
+
+def _parse_meta(path: str) -> dict:
     meta_path = os.path.join(path, META_FILE)
     try:
         meta = json.loads(storage.read_text(meta_path))
