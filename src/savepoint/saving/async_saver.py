@@ -1,4 +1,4 @@
-"""Asynchronous checkpointing: snapshot into reusable host buffers, persist in one background thread.
+"""Asynchronous checkpointing: snapshot into reusable host buffers, persist in a background thread.
 
 A save is split as DESIGN.md 4 says. The *snapshot* copies every tensor into host buffers (the
 only part that blocks training); the *persist* (write bundle, fsync, atomic commit, then the
@@ -130,6 +130,7 @@ class _Job:
     tensors: dict[str, Any]
     buffers: HostBuffers
     then: Callable[[], None] | None
+    state_dir: str | None = None
 
 
 class AsyncSaver:
@@ -169,7 +170,8 @@ class AsyncSaver:
         with self._cond:
             return sum(b.allocations for b in self._sets)
 
-    def save_tree(self, root: Any, prefix: str, then: Callable[[], None] | None = None) -> None:
+    def save_tree(self, root: Any, prefix: str, then: Callable[[], None] | None = None,
+                  state_dir: str | None = None) -> None:
         """Snapshot ``root`` now; write it as a checkpoint at ``prefix`` in the background, then
         run ``then`` (state file, pruning) there if the write succeeded.
 
@@ -181,7 +183,7 @@ class AsyncSaver:
         except BaseException:
             self._release(buffers)
             raise
-        self._submit(_Job(str(prefix), tensors, buffers, then))
+        self._submit(_Job(str(prefix), tensors, buffers, then, state_dir))
 
     def wait(self, raise_errors: bool = True) -> None:
         """Block until every pending save is committed; raise the first background error
@@ -248,7 +250,7 @@ class AsyncSaver:
     def _execute(self, job: _Job) -> None:
         try:
             job.buffers.wait_ready()
-            checkpoint_io.persist(job.tensors, job.prefix)
+            checkpoint_io.persist(job.tensors, job.prefix, job.state_dir)
             if job.then is not None:
                 job.then()
         except BaseException as e:  # kept and raised in the training thread, never lost

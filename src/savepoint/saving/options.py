@@ -97,7 +97,8 @@ class CheckpointOptions:
 
         Example:
             >>> seen = []
-            >>> CheckpointOptions(experimental_write_callbacks=[seen.append]).run_write_callbacks("p")
+            >>> opts = CheckpointOptions(experimental_write_callbacks=[seen.append])
+            >>> opts.run_write_callbacks("p")
             >>> seen
             ['p']
         """
