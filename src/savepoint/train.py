@@ -16,7 +16,8 @@ from savepoint.saving.checkpoint_manager import CheckpointManager
 from savepoint.saving.options import CheckpointOptions
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 from savepoint.saving.formats.tf_checkpoint.state_file import (get_checkpoint_state,
-                                                               latest_checkpoint)
+                                                               latest_checkpoint, resolve_latest)
+from savepoint.saving.verify import VerifyReport, verify
 
 
 def load_checkpoint(ckpt_dir_or_file: str) -> BundleReader:
@@ -38,13 +39,11 @@ def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
 
 def _resolve(path: str) -> str:
     path = os.fspath(path)
-    if os.path.isdir(path):
-        latest = latest_checkpoint(path)
-        if latest is not None:
-            return latest
+    if os.path.isdir(path) and not os.path.exists(path + ".index"):
+        return resolve_latest(path)  # a damaged or dangling state file raises, naming it
     return path
 
 
 __all__ = ["BundleReader", "Checkpoint", "CheckpointManager", "CheckpointOptions",
-           "get_checkpoint_state",
-           "latest_checkpoint", "list_variables", "load_checkpoint"]
+           "VerifyReport", "get_checkpoint_state",
+           "latest_checkpoint", "list_variables", "load_checkpoint", "verify"]

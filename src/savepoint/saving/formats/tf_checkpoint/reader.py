@@ -133,7 +133,8 @@ class BundleReader:
                               f"{self.header.num_shards} shard(s). The index is damaged.")
         limit = self._shard_sizes[e.shard_id]
         if e.offset < 0 or e.size < 0 or e.offset + e.size > limit:
-            raise FormatError(f"Expected the bytes of {where} inside its data file "
+            data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
+            raise FormatError(f"Expected the bytes of {where} inside its data file {data!r} "
                               f"({limit} bytes). Received [offset {e.offset}, size {e.size}). "
                               "The data file is truncated or the index is damaged.")
         count = math.prod(e.shape)
@@ -218,8 +219,9 @@ class BundleReader:
         e, payload = self._verified_payload(name)
         assert e.shape is not None
         if e.dtype == DT_STRING:
+            data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
             values = layout.decode_strings(payload, math.prod(e.shape), crc.unmask(e.crc32c),
-                                           self._where(name))
+                                           f"{self._where(name)} (data file {data!r})")
             if not e.shape:
                 return values[0]
             out = np.empty(len(values), dtype=object)
