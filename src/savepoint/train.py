@@ -39,7 +39,8 @@ def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
 
 def _resolve(path: str) -> str:
     path = os.fspath(path)
-    if os.path.isdir(path) and not os.path.exists(path + ".index"):
+    if os.path.isdir(path) and not os.path.exists(path + ".index") and \
+            os.path.exists(os.path.join(path, "checkpoint")):
         return resolve_latest(path)  # a damaged or dangling state file raises, naming it
     return path
 
