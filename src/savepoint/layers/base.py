@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 from typing import Any, Iterator
@@ -20,6 +21,23 @@ _CALL_CONTEXT = threading.local()
 # Keyword arguments tf.keras 2.x code passes that have no effect here but must be accepted.
 _ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights",
                            "activity_regularizer"}
+
+
+@contextlib.contextmanager
+def skip_initializers() -> Iterator[None]:
+    """Create weights uninitialized inside the block: loaders that assign every weight (and
+    discard the model if any is missing) skip running initializers they would overwrite.
+
+    Example:
+        >>> with skip_initializers():
+        ...     pass
+    """
+    previous = getattr(_CALL_CONTEXT, "skip_init", False)
+    _CALL_CONTEXT.skip_init = True
+    try:
+        yield
+    finally:
+        _CALL_CONTEXT.skip_init = previous
 
 
 class Layer(torch.nn.Module):
@@ -73,7 +91,12 @@ class Layer(torch.nn.Module):
         """Create a named weight, registered with torch and tracked in Keras order."""
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         tdtype = backend.torch_dtype(dtype or self.dtype)
-        value = init(tuple(backend.shape_tuple(shape)), dtype=tdtype).to(backend.get_device())
+        if getattr(_CALL_CONTEXT, "skip_init", False):
+            # Every value is about to be overwritten by a load that checks it assigns them all.
+            value = torch.empty(tuple(backend.shape_tuple(shape)), dtype=tdtype,
+                                device=backend.get_device())
+        else:
+            value = init(tuple(backend.shape_tuple(shape)), dtype=tdtype).to(backend.get_device())
         param = torch.nn.Parameter(value, requires_grad=bool(trainable) and self.trainable)
         self.register_parameter(name, param)
         var = Variable(name=name, path=f"{self.name}/{name}", trainable=bool(trainable),

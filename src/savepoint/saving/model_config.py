@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from savepoint.errors import ConfigError, UnknownObjectError
+from savepoint.errors import ConfigError, SavepointError, UnknownObjectError
 from savepoint.saving.serialization import deserialize, serialize
 
 
@@ -32,17 +32,31 @@ def model_to_config(model: Any) -> dict:
     return config
 
 
-def model_from_config(config: dict, custom_objects: dict | None = None) -> Any:
+def model_from_config(config: dict, custom_objects: dict | None = None,
+                      initialize: bool = True) -> Any:
     """Rebuild a model from ``model_to_config`` output; classes resolve only through built-ins,
-    registrations, ``custom_object_scope`` and ``custom_objects``."""
+    registrations, ``custom_object_scope`` and ``custom_objects``. ``initialize=False`` leaves
+    the weights uninitialized, for loaders that then assign every one of them."""
+    if not initialize:
+        from savepoint.layers.base import skip_initializers
+        with skip_initializers():
+            return model_from_config(config, custom_objects)
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConfigError(f"Expected a model config with 'class_name' and 'config'. Received "
                           f"{type(config).__name__}: {str(config)[:200]!r}.")
-    cls_config = {k: v for k, v in config.items() if k != "build_config"}
-    model = _deserialize_model(cls_config, custom_objects)
-    build = config.get("build_config")
-    if build and not model.built and build.get("input_shape") is not None:
-        model.build(_shape(build["input_shape"]))
+    try:
+        cls_config = {k: v for k, v in config.items() if k != "build_config"}
+        model = _deserialize_model(cls_config, custom_objects)
+        build = config.get("build_config")
+        if build and not model.built and build.get("input_shape") is not None:
+            model.build(_shape(build["input_shape"]))
+    except SavepointError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as e:
+        # A file's config is untrusted input: a malformed one is a ConfigError, never a crash.
+        raise ConfigError(f"Expected a valid model config. Received one that cannot be rebuilt "
+                          f"({type(e).__name__}: {str(e)[:200]}). Fix: re-save the model, or "
+                          f"check its custom classes' from_config.") from e
     return model
 
 

@@ -161,7 +161,7 @@ def _json_attr(reader: H5Reader, name: str) -> Any:
 def _rebuild(config: dict, custom_objects: dict | None, path: str) -> Any:
     from savepoint.saving.model_config import model_from_config
     try:
-        model = model_from_config(config, custom_objects)
+        model = model_from_config(config, custom_objects, initialize=False)
     except UnknownObjectError as e:
         error = UnknownObjectError(f"{e} (while loading {path!r}; savepoint never imports "
                                    f"modules named in a file.)")

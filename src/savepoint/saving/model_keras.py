@@ -118,7 +118,7 @@ def _rebuild(native: dict, compile_config: dict | None, custom_objects: dict | N
              path: str) -> Any:
     from savepoint.saving.model_config import compile_from_config, model_from_config
     try:
-        model = model_from_config(native, custom_objects)
+        model = model_from_config(native, custom_objects, initialize=False)
         if compile_config:
             compile_from_config(model, compile_config, custom_objects)
     except SavepointError:
