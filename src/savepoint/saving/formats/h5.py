@@ -27,7 +27,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from savepoint.errors import CheckpointNotFoundError, DTypeError, FormatError, ShapeError
+from savepoint.errors import (CheckpointNotFoundError, DTypeError, FormatError, SavepointError,
+                              ShapeError)
 from savepoint.saving import storage
 from savepoint.saving.formats import h5_checksum
 
@@ -252,15 +253,30 @@ class H5Reader:
     def attr(self, group_path: str, name: str, default: Any = None) -> Any:
         """A scalar attribute, strings decoded to ``str``; ``default`` if absent."""
         attrs = self.group(group_path).attrs
-        if name not in attrs:
-            return default
-        value = attrs[name]
+        try:
+            if name not in attrs:
+                return default
+            value = attrs[name]
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise self._damaged(group_path, name, exc) from None
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return value
 
     def string_list(self, group_path: str, name: str) -> list[str] | None:
         """A list-of-names attribute (Keras 2 chunked form too); ``None`` if absent."""
+        try:
+            return self._string_list(group_path, name)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            if isinstance(exc, SavepointError):
+                raise
+            raise self._damaged(group_path, name, exc) from None
+
+    def _damaged(self, group_path: str, name: str, exc: BaseException) -> FormatError:
+        return FormatError(f"HDF5 file {self.path!r} is damaged: cannot read attribute {name!r} "
+                           f"of {group_path or '/'!r} ({exc}).")
+
+    def _string_list(self, group_path: str, name: str) -> list[str] | None:
         attrs = self.group(group_path).attrs
         if name in attrs:
             return _names(attrs[name], self.path, group_path, name)
