@@ -127,7 +127,8 @@ def test_bit_flip_in_data_names_the_tensor(saved, target):
         byte = f.read(1)[0]
     patch_bytes(data_file(saved), e.offset + 5, bytes([byte ^ 0x10]))
     with pytest.raises(FormatError, match=r'Checksum mismatch for tensor "layer_with_weights-0/kernel/\.ATTRIBUTES/'
-                       r"VARIABLE_VALUE\" of checkpoint .*The data file is damaged"):
+                       r"VARIABLE_VALUE\" of checkpoint .*The data file .*cp\.ckpt\.data-00000-of-00001' "
+                       r"is damaged"):
         model.load_weights(saved)
     assert_unchanged(model, before)
 
