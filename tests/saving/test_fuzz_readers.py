@@ -240,6 +240,17 @@ def test_keras_member_names_cannot_escape(files: dict, tmp_path: os.PathLike,
     assert not os.path.exists(os.path.join(root, "evil.txt"))
 
 
+def test_keras_unsupported_zip_version_is_a_format_error(files: dict,
+                                                        tmp_path: os.PathLike) -> None:
+    data = bytearray(files["m.keras"])
+    central = bytes(data).find(b"PK\x01\x02")
+    data[central + 6] = 84  # "version needed to extract" 8.4: zipfile raises NotImplementedError
+    path = os.path.join(str(tmp_path), "m.keras")
+    storage.write_bytes_atomically(path, bytes(data))
+    with pytest.raises(SavepointError, match="cannot be read as a zip file .*zip file version"):
+        keras.models.load_model(path)
+
+
 def test_keras_member_claiming_huge_size_fails_fast(files: dict, tmp_path: os.PathLike) -> None:
     data = bytearray(files["m.keras"])
     valid = zipfile.ZipFile(io.BytesIO(files["m.keras"]))

@@ -243,7 +243,8 @@ class KerasArchive:
         self._crc_check: tuple[threading.Thread, dict, int] | None = None
         try:
             self._zip = zipfile.ZipFile(self._file, "r")
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                NotImplementedError) as e:
             self._file.close()
             raise FormatError(
                 f"Expected a Keras '.keras' zip archive at {self.path!r}, but it cannot be read "
