@@ -35,6 +35,15 @@ def test_demo_one_epoch_subprocess(tmp_path):
     assert float(trained.group(1)) > 60.0
     assert float(untrained.group(1)) < 30.0
     assert workdir.is_dir()
+    # The later tutorial steps: checkpoints, whole models, and a killed-and-resumed run.
+    assert sorted(os.listdir(workdir / "training_1")) == [
+        "checkpoint", "cp.ckpt.data-00000-of-00001", "cp.ckpt.index"]
+    assert "Epoch 5: saving model to training_2/cp-0005.ckpt" in out
+    assert "latest checkpoint: training_2/cp-0005.ckpt" in out
+    for path in ("saved_model/my_model", "my_model.h5", "my_model.keras"):
+        assert re.search(rf"^Reloaded {re.escape(path)} model, accuracy: ", out, re.M)
+    assert "SIGKILL after 45 batches" in out
+    assert "Killed-and-resumed weights equal the uninterrupted run's bit for bit: True" in out
 
 
 def test_console_script_is_declared():

@@ -165,10 +165,12 @@ DEMO_STEPS: list[DemoStep] = [
 def demo_steps() -> list[DemoStep]:
     """Every step of the demo, in the tutorial's order (saving steps come from their modules)."""
     from savepoint.demo_checkpoints import CHECKPOINT_STEPS, WHOLE_MODEL_STEPS
+    from savepoint.demo_resume import step_kill_and_resume
     return DEMO_STEPS + CHECKPOINT_STEPS[:1] + [
         DemoStep("Evaluate the trained model", step_evaluate_trained),
         DemoStep("Evaluate an untrained model", step_evaluate_untrained),
-    ] + CHECKPOINT_STEPS[1:] + WHOLE_MODEL_STEPS
+    ] + CHECKPOINT_STEPS[1:] + WHOLE_MODEL_STEPS + [
+        DemoStep("Kill training mid-epoch and resume it exactly", step_kill_and_resume)]
 
 
 @contextlib.contextmanager
