@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 
 import savepoint
 from savepoint.errors import SavepointError

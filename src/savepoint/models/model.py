@@ -7,7 +7,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from savepoint import backend
 from savepoint.errors import ConfigError, NotBuiltError
 from savepoint.layers.base import Layer, _dedup
 from savepoint.layers.symbolic import flatten, map_structure
@@ -288,7 +287,6 @@ def _node_config(node) -> dict:
 
 def functional_from_config(cls, config: dict, custom_objects: dict | None) -> Model:
     """Rebuild a functional model by re-calling each layer on its recorded inputs."""
-    from savepoint.layers.symbolic import KerasTensor
     from savepoint.saving.serialization import deserialize
     created: dict[str, Layer] = {}
     for entry in config["layers"]:

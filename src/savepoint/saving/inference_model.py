@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
+from savepoint.utils.structure import concat_batches
 
 
 class InferenceModel:
@@ -70,7 +71,7 @@ class InferenceModel:
                 outputs.append(self._module(*[t[start:start + size] for t in flat]))
         if not outputs:
             raise ConfigError("predict() received no data: the input is empty.")
-        return _concat(outputs)
+        return concat_batches(outputs)
 
     def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
         if self._structure is None:
@@ -126,17 +127,6 @@ def _check_shape(t: torch.Tensor, spec: dict, name: str) -> None:
     if not ok:
         raise ShapeError(f"Input '{spec['name']}' of model '{name}' expected shape "
                          f"{tuple(expected)}. Received {tuple(t.shape)}.")
-
-
-def _concat(batches: list) -> Any:
-    first = batches[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(batches).cpu().numpy()
-    if isinstance(first, (list, tuple)):
-        return type(first)(_concat([b[i] for b in batches]) for i in range(len(first)))
-    if isinstance(first, dict):
-        return {k: _concat([b[k] for b in batches]) for k in first}
-    return np.asarray(batches)
 
 
 __all__ = ["InferenceModel"]

@@ -19,6 +19,7 @@ from savepoint.layers.symbolic import flatten, map_structure
 from savepoint.metrics.base import Mean
 from savepoint.trainer.compile_utils import CompiledLoss, CompiledMetrics
 from savepoint.trainer.data_adapters import make_adapter, unpack_validation
+from savepoint.utils.structure import concat_batches
 
 
 class Trainer:
@@ -313,7 +314,7 @@ class Trainer:
         cblist.on_predict_end({})
         if not outputs:
             raise ConfigError("predict() received no data: the input is empty.")
-        return _concat(outputs)
+        return concat_batches(outputs)
 
     def predict_on_batch(self, x: Any) -> Any:
         self._track_function("predict")
@@ -365,14 +366,3 @@ def _detach(t: Any) -> Any:
 
 def _to_numpy(t: Any) -> Any:
     return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t
-
-
-def _concat(batches: list) -> Any:
-    first = batches[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(batches).cpu().numpy()
-    if isinstance(first, (list, tuple)):
-        return type(first)(_concat([b[i] for b in batches]) for i in range(len(first)))
-    if isinstance(first, dict):
-        return {k: _concat([b[k] for b in batches]) for k in first}
-    return np.asarray(batches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Iterable, TextIO
 
 
 def _is_dynamic(stream: TextIO) -> bool:
