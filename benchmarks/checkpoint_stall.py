@@ -157,7 +157,12 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=400)
     parser.add_argument("--only", choices=["tutorial", "big"], default=None)
     parser.add_argument("--dir", default=None, help="where checkpoints go (default: a temp dir)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads for training (0: torch's default). On 2 cores, 1 "
+                             "leaves the background writer a core of its own.")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(dir=args.dir) as directory:
         if args.only in (None, "tutorial"):
