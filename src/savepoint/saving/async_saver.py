@@ -103,12 +103,16 @@ class HostBuffers:
         return sum(b.numel() * b.element_size() for bufs in self._pool.values() for b in bufs)
 
 
+_POOL_COPY_BYTES = 16 << 20
+
+
 def _copy(buffer: torch.Tensor, tensor: torch.Tensor, pinned: bool) -> None:
     """Device tensors: an async copy into pinned memory. CPU tensors: one plain memcpy of the
     bytes (``torch.copy_`` would wake the intra-op thread pool, which on a busy machine costs
     far more than the copy itself)."""
-    if pinned or not tensor.is_contiguous() or tensor.numel() == 0:
-        buffer.copy_(tensor, non_blocking=pinned)
+    if pinned or not tensor.is_contiguous() or tensor.numel() == 0 or \
+            tensor.numel() * tensor.element_size() >= _POOL_COPY_BYTES:
+        buffer.copy_(tensor, non_blocking=pinned)  # big tensors: worth the thread pool
         return
     np.copyto(buffer.reshape(-1).view(torch.uint8).numpy(),
               tensor.reshape(-1).view(torch.uint8).numpy())
