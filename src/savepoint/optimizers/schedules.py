@@ -51,8 +51,27 @@ def _positive(name: str, value: Any) -> Any:
     return value
 
 
+class _StepDecay(LearningRateSchedule):
+    """Shared by the decays of ``step / decay_steps`` (floored with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str | None = None):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def _progress(self, step: Any) -> float:
+        p = _step(step) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
 @builtin("schedules", "exponential_decay")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_StepDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase`` the
     exponent is floored.
 
@@ -61,22 +80,8 @@ class ExponentialDecay(LearningRateSchedule):
         0.05
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str | None = None):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive("decay_steps", decay_steps)
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
-
     def __call__(self, step: Any) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 @builtin("schedules", "piecewise_constant_decay")
@@ -115,7 +120,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 @builtin("schedules", "inverse_time_decay")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with ``staircase``
     ``step / decay_steps`` is floored.
 
@@ -124,22 +129,8 @@ class InverseTimeDecay(LearningRateSchedule):
         0.05
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str | None = None):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive("decay_steps", decay_steps)
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
-
     def __call__(self, step: Any) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 @builtin("schedules", "polynomial_decay")
