@@ -26,51 +26,8 @@ RNG = np.random.default_rng(0)
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "keras")
 
 
-# ----------------------------------------------------------------------------- model families
-def sequential():
-    return keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(5,)),
-                             keras.layers.Dropout(0.2), keras.layers.Dense(3)])
-
-
-def conv_sequential():
-    return keras.Sequential([keras.layers.Conv2D(3, 3, activation="relu", input_shape=(7, 7, 1)),
-                             keras.layers.BatchNormalization(), keras.layers.MaxPooling2D(),
-                             keras.layers.Flatten(), keras.layers.Dense(4)])
-
-
-def functional():
-    image = keras.Input((6, 6, 1), name="image")
-    tokens = keras.Input((5,), dtype="int32", name="tokens")
-    x = keras.layers.Conv2D(2, 3)(image)
-    x = keras.layers.Flatten()(keras.layers.BatchNormalization()(x))
-    e = keras.layers.Embedding(12, 3)(tokens)
-    e = keras.layers.GlobalAveragePooling1D()(keras.layers.LayerNormalization()(e))
-    merged = keras.layers.Concatenate()([x, e])
-    return keras.Model([image, tokens], [keras.layers.Dense(3, name="cls")(merged),
-                                         keras.layers.Dense(1, name="reg")(merged)])
-
-
-@keras.saving.register_serializable(package="test_model_keras")
-class TwoLayer(keras.Model):
-    """A registered subclassed model with a config."""
-
-    def __init__(self, units=4, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.hidden = keras.layers.Dense(units, activation="tanh")
-        self.out = keras.layers.Dense(2)
-
-    def call(self, inputs, training=None):
-        return self.out(self.hidden(inputs))
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-def subclassed():
-    model = TwoLayer(6)
-    model(np.zeros((1, 5), "float32"))
-    return model
+from saving_model_families import (sequential, conv_sequential, functional, TwoLayer,  # noqa: E402
+                                    subclassed, data_for)
 
 
 class Scale(keras.layers.Layer):
@@ -94,14 +51,6 @@ class Scale(keras.layers.Layer):
 def custom_layer_model():
     return keras.Sequential([keras.layers.Dense(4, input_shape=(5,)), Scale(3.0),
                              keras.layers.Dense(2)])
-
-
-def data_for(model):
-    if isinstance(model.inputs, list) and len(model.inputs) == 2:
-        return [RNG.random((8, 6, 6, 1), dtype=np.float32),
-                RNG.integers(0, 12, (8, 5)).astype("int32")]
-    shape = (8,) + tuple(model.inputs[0].shape[1:]) if model.inputs else (8, 5)
-    return RNG.random(shape, dtype=np.float32)
 
 
 def targets_for(model, n=8):
