@@ -19,7 +19,7 @@ from savepoint.utils import set_random_seed
 RNG = np.random.default_rng(0)
 
 
-from saving_model_families import (sequential, conv_sequential, functional, TwoLayer, subclassed, data_for)  # noqa: E402
+from saving_model_families import (sequential, conv_sequential, functional, subclassed, data_for)  # noqa: E402
 
 
 def targets_for(model, n=8):

@@ -26,7 +26,7 @@ RNG = np.random.default_rng(0)
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "keras")
 
 
-from saving_model_families import (sequential, conv_sequential, functional, TwoLayer,  # noqa: E402
+from saving_model_families import (sequential, conv_sequential, functional,  # noqa: E402
                                     subclassed, data_for)
 
 
