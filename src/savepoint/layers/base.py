@@ -231,7 +231,9 @@ class Layer(torch.nn.Module):
         return self.call(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and is_symbolic(args[0]) or is_symbolic(kwargs.get("inputs")):
+        # The training hot path calls layers on plain tensors: skip the structure walk then.
+        if not (args and isinstance(args[0], torch.Tensor) and "inputs" not in kwargs) and (
+                args and is_symbolic(args[0]) or is_symbolic(kwargs.get("inputs"))):
             return self._symbolic_call(args, kwargs)
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]

@@ -72,7 +72,15 @@ class Reduce(Metric):
         self.add_state("count")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        values = torch.as_tensor(values)
+        if not isinstance(values, torch.Tensor):
+            values = torch.as_tensor(values)
+        if isinstance(sample_weight, (int, float)) and values.is_floating_point():
+            # One weight for the whole batch (fit's loss tracker): two in-place adds.
+            total, count = self._state("total", values), self._state("count", values)
+            with torch.no_grad():
+                total.add_(values.detach().sum(), alpha=sample_weight)
+                count.add_(float(sample_weight) * max(values.numel(), 1))
+            return
         if not values.is_floating_point():
             values = values.to(backend.torch_dtype(self.dtype))
         total, count = self._state("total", values), self._state("count", values)
