@@ -27,7 +27,8 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
         labels = labels.squeeze(-1)
     labels = labels.long()
     num_classes = y_pred.shape[axis]
-    _check_labels(labels, num_classes, ignore_class)
+    if ignore_class is not None:
+        _check_labels(labels, num_classes, ignore_class)
     if axis not in (-1, y_pred.dim() - 1):
         y_pred = y_pred.movedim(axis, -1)
     # From probabilities Keras clips, takes the log and applies softmax cross-entropy to it.
@@ -35,24 +36,44 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
     flat_labels = labels.reshape(-1)
     if ignore_class is not None:
         flat_labels = torch.where(flat_labels == ignore_class, -100, flat_labels)
-    losses = F.cross_entropy(logits.reshape(-1, num_classes), flat_labels, reduction="none",
-                             ignore_index=-100)
+    # Without ignore_class no label is ignored: torch's range check then covers every label,
+    # and costs the training step nothing until it fails (then we say which label and why).
+    ignore_index = -100 if ignore_class is not None else _NO_IGNORE
+    try:
+        losses = F.cross_entropy(logits.reshape(-1, num_classes), flat_labels,
+                                 reduction="none", ignore_index=ignore_index)
+    except (IndexError, RuntimeError):
+        error = _label_error(labels, num_classes, ignore_class)
+        if error is not None:
+            raise error from None
+        raise
     return losses.reshape(labels.shape)
 
 
+_NO_IGNORE = -(2 ** 62)
+
+
 def _check_labels(labels: torch.Tensor, num_classes: int, ignore_class: int | None) -> None:
+    error = _label_error(labels, num_classes, ignore_class)
+    if error is not None:
+        raise error
+
+
+def _label_error(labels: torch.Tensor, num_classes: int,
+                 ignore_class: int | None) -> ConfigError | None:
     if labels.device.type != "cpu" or labels.numel() == 0:
-        return  # a device-side check would force a sync every step
+        return None  # a device-side check would force a sync every step
     if ignore_class is not None:
         labels = labels[labels != ignore_class]
         if labels.numel() == 0:
-            return
+            return None
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= num_classes:
-        raise ConfigError(
+        return ConfigError(
             f"Received a label value of {high if high >= num_classes else low} which is outside "
             f"the valid range of [0, {num_classes - 1}] for sparse categorical crossentropy "
             f"with {num_classes} classes. Check the labels or the size of the last layer.")
+    return None
 
 
 def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
