@@ -5,6 +5,7 @@ and a registered subclassed model, with matching input data."""
 import numpy as np
 
 import savepoint as keras
+from savepoint.utils import set_random_seed
 
 RNG = np.random.default_rng(0)
 
@@ -62,3 +63,22 @@ def data_for(model):
                 RNG.integers(0, 12, (8, 5)).astype("int32")]
     shape = (8,) + tuple(model.inputs[0].shape[1:]) if model.inputs else (8, 5)
     return RNG.random(shape, dtype=np.float32)
+
+
+def targets_for(model, n=8):
+    if isinstance(model.outputs, list) and len(model.outputs) == 2:
+        return [RNG.integers(0, 3, n), RNG.random((n, 1), dtype=np.float32)]
+    return RNG.integers(0, 2, n)
+
+
+def trained(factory):
+    set_random_seed(3)
+    model = factory()
+    if isinstance(model.outputs, list) and len(model.outputs) == 2:
+        model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
+    else:
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+    x = data_for(model)
+    model.fit(x, targets_for(model), epochs=2, batch_size=4, verbose=0)
+    return model, x

@@ -19,26 +19,8 @@ from savepoint.utils import set_random_seed
 RNG = np.random.default_rng(0)
 
 
-from saving_model_families import (sequential, conv_sequential, functional, subclassed, data_for)  # noqa: E402
-
-
-def targets_for(model, n=8):
-    if isinstance(model.outputs, list) and len(model.outputs) == 2:
-        return [RNG.integers(0, 3, n), RNG.random((n, 1), dtype=np.float32)]
-    return RNG.integers(0, 2, n)
-
-
-def trained(factory):
-    set_random_seed(3)
-    model = factory()
-    if isinstance(model.outputs, list) and len(model.outputs) == 2:
-        model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
-    else:
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-    x = data_for(model)
-    model.fit(x, targets_for(model), epochs=2, batch_size=4, verbose=0)
-    return model, x
+from saving_model_families import (conv_sequential, functional,  # noqa: E402
+                                   sequential, subclassed, targets_for, trained)
 
 
 def summary_text(model):

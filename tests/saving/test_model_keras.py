@@ -26,8 +26,8 @@ RNG = np.random.default_rng(0)
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "keras")
 
 
-from saving_model_families import (sequential, conv_sequential, functional,  # noqa: E402
-                                    subclassed, data_for)
+from saving_model_families import (conv_sequential, functional,  # noqa: E402
+                                   sequential, subclassed, targets_for, trained)
 
 
 class Scale(keras.layers.Layer):
@@ -51,25 +51,6 @@ class Scale(keras.layers.Layer):
 def custom_layer_model():
     return keras.Sequential([keras.layers.Dense(4, input_shape=(5,)), Scale(3.0),
                              keras.layers.Dense(2)])
-
-
-def targets_for(model, n=8):
-    if isinstance(model.outputs, list) and len(model.outputs) == 2:
-        return [RNG.integers(0, 3, n), RNG.random((n, 1), dtype=np.float32)]
-    return RNG.integers(0, 2, n)
-
-
-def trained(factory):
-    set_random_seed(3)
-    model = factory()
-    if isinstance(model.outputs, list) and len(model.outputs) == 2:
-        model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
-    else:
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-    x = data_for(model)
-    model.fit(x, targets_for(model), epochs=2, batch_size=4, verbose=0)
-    return model, x
 
 
 def flat(outputs):
