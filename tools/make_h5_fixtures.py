@@ -22,23 +22,17 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "interop"))
+import keras_models  # noqa: E402  (the architectures, shared with savepoint's tests)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "h5")
 
 
 def build(k, name: str):
     """The fixture model ``name`` built with the Keras module ``k`` (tf_keras or keras)."""
-    if name == "seq":
-        return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="relu"),
-                             k.layers.BatchNormalization(), k.layers.Dense(3)])
-    if name == "conv":
-        x = k.Input((6, 6, 2))
-        y = k.layers.Conv2D(3, 3, activation="relu")(x)
-        y = k.layers.Dense(2)(k.layers.Flatten()(k.layers.MaxPooling2D()(y)))
-        return k.Model(x, y)
-    x = k.Input((5,), dtype="int32")
-    y = k.layers.LayerNormalization()(k.layers.Embedding(10, 4)(x))
-    return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(y)))
+    return keras_models.h5_fixture(k, name)
 
 
 def inputs(name: str, np):

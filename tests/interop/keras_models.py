@@ -82,3 +82,19 @@ def data(name: str, count: int, seed: int) -> tuple[list[np.ndarray], np.ndarray
 
 
 BUILDERS = {"tutorial": tutorial, "functional": functional, "conv_sequential": conv_sequential}
+
+
+def h5_fixture(keras: Any, name: str) -> Any:
+    """The HDF5 fixtures' architectures (``seq``, ``conv``, ``emb``; tools/make_h5_fixtures.py)."""
+    k = keras
+    if name == "seq":
+        return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="relu"),
+                             k.layers.BatchNormalization(), k.layers.Dense(3)])
+    if name == "conv":
+        x = k.Input((6, 6, 2))
+        y = k.layers.Conv2D(3, 3, activation="relu")(x)
+        y = k.layers.Dense(2)(k.layers.Flatten()(k.layers.MaxPooling2D()(y)))
+        return k.Model(x, y)
+    x = k.Input((5,), dtype="int32")
+    y = k.layers.LayerNormalization()(k.layers.Embedding(10, 4)(x))
+    return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(y)))

@@ -12,24 +12,14 @@ import os
 import numpy as np
 
 import savepoint as keras
+from keras_models import h5_fixture
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "h5")
 
 
 def build(name: str) -> keras.Model:
-    """The fixture architecture ``name`` in savepoint (as tools/make_h5_fixtures.build)."""
-    k = keras
-    if name == "seq":
-        return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="relu"),
-                             k.layers.BatchNormalization(), k.layers.Dense(3)])
-    if name == "conv":
-        x = k.Input((6, 6, 2))
-        y = k.layers.Conv2D(3, 3, activation="relu")(x)
-        y = k.layers.Dense(2)(k.layers.Flatten()(k.layers.MaxPooling2D()(y)))
-        return k.Model(x, y)
-    x = k.Input((5,), dtype="int32")
-    y = k.layers.LayerNormalization()(k.layers.Embedding(10, 4)(x))
-    return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(y)))
+    """The fixture architecture ``name`` in savepoint (as tools/make_h5_fixtures.py builds it)."""
+    return h5_fixture(keras, name)
 
 
 def _trained(name: str) -> tuple[keras.Model, np.ndarray]:

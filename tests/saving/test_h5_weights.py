@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import os
 import warnings
 
@@ -20,20 +21,18 @@ from savepoint.saving.formats import h5 as h5_format
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "h5")
 
 
+def _zoo():
+    spec = importlib.util.spec_from_file_location(
+        "sp_keras_models", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+            __file__))), "interop", "keras_models.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def build(name: str) -> keras.Model:
     """The architectures of tools/make_h5_fixtures.py, in savepoint."""
-    k = keras
-    if name == "seq":
-        return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="relu"),
-                             k.layers.BatchNormalization(), k.layers.Dense(3)])
-    if name == "conv":
-        x = k.Input((6, 6, 2))
-        y = k.layers.Conv2D(3, 3, activation="relu")(x)
-        y = k.layers.Dense(2)(k.layers.Flatten()(k.layers.MaxPooling2D()(y)))
-        return k.Model(x, y)
-    x = k.Input((5,), dtype="int32")
-    y = k.layers.LayerNormalization()(k.layers.Embedding(10, 4)(x))
-    return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(y)))
+    return _zoo().h5_fixture(keras, name)
 
 
 class Sub(keras.Model):
