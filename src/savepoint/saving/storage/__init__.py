@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import mmap
 import os
 import secrets
 import sys
@@ -317,90 +316,6 @@ def _missing(path: str) -> CheckpointNotFoundError:
         "Fix: check the path or prefix (and that the save finished).")
 
 
-def read_bytes(path: PathLike) -> bytes:
-    """Return the whole content of ``path``; a missing file raises ``CheckpointNotFoundError``.
-
-    Example:
-        >>> read_bytes("/nonexistent/file")  # doctest: +IGNORE_EXCEPTION_DETAIL
-        Traceback (most recent call last):
-        savepoint.errors.CheckpointNotFoundError: ...
-    """
-    path = _fspath(path)
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise _missing(path) from None
-
-
-def read_text(path: PathLike) -> str:
-    """Return the UTF-8 text of ``path``.
-
-    Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "t.txt"); replace_text_atomically(p, "hi")
-        >>> read_text(p)
-        'hi'
-    """
-    return read_bytes(path).decode("utf-8")
-
-
-def open_read(path: PathLike) -> BinaryIO:
-    """Open ``path`` for binary reading (the caller closes it).
-
-    Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"ab")
-        >>> with open_read(p) as f: f.read()
-        b'ab'
-    """
-    path = _fspath(path)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise _missing(path) from None
-
-
-def map_file(path: PathLike) -> memoryview:
-    """Map ``path`` read-only into memory and return a ``memoryview`` of its bytes.
-
-    The mapping stays alive as long as the returned view (or arrays made from it with
-    ``np.frombuffer``) is referenced. An empty file returns an empty view.
-
-    Example:
-        >>> import numpy as np, tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"\\x01\\x00")
-        >>> np.frombuffer(map_file(p), dtype="<u2")[0]
-        np.uint16(1)
-    """
-    path = _fspath(path)
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                return memoryview(b"")
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError:
-        raise _missing(path) from None
-    return memoryview(mapped)
-
-
-def file_size(path: PathLike) -> int:
-    """Size of ``path`` in bytes.
-
-    Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"abc")
-        >>> file_size(p)
-        3
-    """
-    path = _fspath(path)
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        raise _missing(path) from None
-
-
 def exists(path: PathLike) -> bool:
     """Whether ``path`` exists (file or directory).
 
@@ -518,6 +433,9 @@ def storage_error(error: OSError, path: str) -> StorageError:
                         f"if any, is intact. Fix: {fix}, then save again.")
 
 
-# Directory-level operations live beside this module; imported last (they use the above).
+# Reading and directory-level operations live beside this module; imported last (they use
+# the above).
+from savepoint.saving.storage.reading import (file_size, map_file, open_read,  # noqa: E402
+                                              read_bytes, read_text)
 from savepoint.saving.storage.directories import (commit_directory, list_tree,  # noqa: E402
                                                   remove_stale_temp_files, temp_dir_for)
