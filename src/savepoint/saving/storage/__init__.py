@@ -3,7 +3,11 @@
 Every byte savepoint writes or reads goes through this module. Writers never expose a
 half-written file under its final name: they write ``.<name>.tmp-<random>`` in the target's
 directory, fsync it, ``os.replace`` it over the target and fsync the directory. If anything fails
-before the commit, the temporary file is removed and the target is left as it was.
+before the commit, the temporary file is removed and the target is left as it was. A writer
+killed before it could clean up leaves its temporary behind; the next write of the same target
+removes it (``remove_stale_temps_of``: only temporaries of dead processes). OS failures become
+``StorageError`` (``storage_error`` / ``read_error``), and readers refuse anything that is not a
+regular file (a directory, a FIFO) with ``FormatError``.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -119,6 +123,7 @@ class AtomicWriter:
 
     def __init__(self, path: PathLike) -> None:
         self.path = _fspath(path)
+        remove_stale_temps_of(self.path)
         self.temp_path = temp_name_for(self.path)
         try:
             self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=_BUFFER_BYTES)
@@ -249,6 +254,7 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         b'x'
     """
     path = _fspath(path)
+    remove_stale_temps_of(path)
     temp = temp_name_for(path)
     _OPEN_TEMPS.add(temp)
     try:
@@ -259,11 +265,14 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         finally:
             os.close(fd)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.remove(temp)
-        except FileNotFoundError:
-            pass
+        except OSError:
+            pass  # never there, or the disk refuses: the error that matters is ``e``
+        if isinstance(e, OSError) and not isinstance(e, SavepointError):
+            # the library writing into ``temp`` (h5py, zipfile) or the commit hit the OS
+            raise storage_error(e, path) from e
         raise
     finally:
         _OPEN_TEMPS.discard(temp)
@@ -293,8 +302,11 @@ def append_bytes(path: PathLike, data: Buffer) -> None:
         >>> append_bytes(p, b"c"); read_bytes(p)
         b'abc'
     """
-    with open(_fspath(path), "ab") as f:
-        f.write(data)
+    try:
+        with open(_fspath(path), "ab") as f:
+            f.write(data)
+    except OSError as e:
+        raise storage_error(e, _fspath(path)) from e
 
 
 def replace_text_atomically(path: PathLike, text: str) -> None:
@@ -349,6 +361,8 @@ def listdir(path: PathLike) -> list[str]:
         return sorted(os.listdir(path))
     except FileNotFoundError:
         raise _missing(path) from None
+    except OSError as e:
+        raise read_error(e, path) from e
 
 
 def remove(path: PathLike, missing_ok: bool = True) -> None:
@@ -363,6 +377,8 @@ def remove(path: PathLike, missing_ok: bool = True) -> None:
     except FileNotFoundError:
         if not missing_ok:
             raise _missing(path) from None
+    except OSError as e:
+        raise storage_error(e, path) from e
 
 
 def remove_tree(path: PathLike) -> None:
@@ -372,7 +388,12 @@ def remove_tree(path: PathLike) -> None:
         >>> remove_tree("/nonexistent/dir")
     """
     import shutil
-    shutil.rmtree(_fspath(path), ignore_errors=False) if os.path.isdir(_fspath(path)) else None
+    path = _fspath(path)
+    _OPEN_TEMPS.discard(path)  # a temporary directory (``temp_dir_for``) given up
+    try:
+        shutil.rmtree(path) if os.path.isdir(path) else None
+    except OSError as e:
+        raise storage_error(e, path) from e
 
 
 def link_replace(source: PathLike, target: PathLike) -> None:
@@ -398,7 +419,8 @@ def link_replace(source: PathLike, target: PathLike) -> None:
                 os.fsync(f.fileno())
         os.replace(temp, target)
     except OSError as e:
-        remove(temp)
+        with contextlib.suppress(OSError):
+            os.remove(temp)
         raise storage_error(e, target) from e
     fsync_dir(os.path.dirname(target) or ".")
 
@@ -412,7 +434,10 @@ def makedirs(path: PathLike) -> None:
     """
     path = _fspath(path)
     if path:
-        os.makedirs(path, exist_ok=True)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:
+            raise storage_error(e, path) from e
 
 
 def storage_error(error: OSError, path: str) -> StorageError:
@@ -424,13 +449,31 @@ def storage_error(error: OSError, path: str) -> StorageError:
         >>> e.errno == errno.ENOSPC and "Could not write '/d/cp.index'" in str(e)
         True
     """
-    reason = error.strerror or str(error)
+    fix = {errno.ENOSPC: "free space on that device or save to another directory",
+           errno.EROFS: "save to a writable filesystem (this one is mounted read-only)",
+           errno.EISDIR: "remove the directory in the way or choose another path",
+           }.get(error.errno or 0, "check the path, its permissions and the device")
+    return StorageError(error.errno, f"Could not write {path!r}: {_reason(error)}. Nothing was "
+                        f"replaced: the previous file, if any, is intact. Fix: {fix}, then save "
+                        f"again.")
+
+
+def read_error(error: OSError, path: str) -> StorageError:
+    """``error`` (a failed read, e.g. EIO or EACCES) as a ``StorageError`` naming ``path``.
+
+    Example:
+        >>> import errno
+        >>> e = read_error(OSError(errno.EIO, "Input/output error"), "/d/cp.index")
+        >>> e.errno == errno.EIO and "Could not read '/d/cp.index'" in str(e)
+        True
+    """
+    return StorageError(error.errno, f"Could not read {path!r}: {_reason(error)}. Fix: check "
+                        f"the path, its permissions and the device, then try again.")
+
+
+def _reason(error: OSError) -> str:
     code = errno.errorcode.get(error.errno or 0, "")
-    fix = ("free space on that device or save to another directory" if error.errno == errno.ENOSPC
-           else "check the path, its permissions and the device")
-    return StorageError(error.errno, f"Could not write {path!r}: {reason}"
-                        f"{f' ({code})' if code else ''}. Nothing was replaced: the previous file, "
-                        f"if any, is intact. Fix: {fix}, then save again.")
+    return f"{error.strerror or error}{f' ({code})' if code else ''}"
 
 
 # Reading and directory-level operations live beside this module; imported last (they use
@@ -438,4 +481,5 @@ def storage_error(error: OSError, path: str) -> StorageError:
 from savepoint.saving.storage.reading import (file_size, map_file, open_read,  # noqa: E402
                                               read_bytes, read_text)
 from savepoint.saving.storage.directories import (commit_directory, list_tree,  # noqa: E402
-                                                  remove_stale_temp_files, temp_dir_for)
+                                                  remove_stale_temp_files,
+                                                  remove_stale_temps_of, temp_dir_for)

@@ -1,5 +1,11 @@
 """Directory-level storage: stale temporary files, whole directories committed by rename.
 
+A killed writer leaves ``.<name>.tmp-<pid>-<hex>`` behind (a file, or a directory being
+assembled). Every writer of a target first removes the temporaries of that target whose process
+is dead (``remove_stale_temps_of``), so kills never pile up full-size copies. The one exception
+is a directory ``commit_directory`` had set aside (``...<hex>.aside``) when the kill came between
+its two renames: while the target is missing it is the only copy, so it is put back instead.
+
 Example:
     >>> import tempfile, os
     >>> target = os.path.join(tempfile.mkdtemp(), "m")
@@ -10,10 +16,14 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 
 from savepoint.saving.storage import (_OPEN_TEMPS, _TMP_MARKER, PathLike, _fspath, fsync_dir,
                                       is_temp_name, listdir, makedirs, remove, remove_tree,
-                                      temp_name_for, write_bytes_atomically)
+                                      storage_error, temp_name_for, write_bytes_atomically)
+
+_ASIDE = ".aside"  # suffix of an old directory commit_directory renamed out of the way
+_TEMP_TAIL = re.compile(r"^(?:\d+-)?[0-9a-f]+(?:\.aside)?$")  # after ``.<name>.tmp-``
 
 
 def _writer_alive(name: str) -> bool:
@@ -42,9 +52,53 @@ def remove_stale_temp_files(directory: PathLike) -> list[str]:
     removed = [n for n in listdir(directory) if is_temp_name(n) and
                os.path.join(_fspath(directory), n) not in _OPEN_TEMPS and not _writer_alive(n)]
     for name in removed:
-        full = os.path.join(_fspath(directory), name)
-        remove_tree(full) if os.path.isdir(full) else remove(full)
+        _discard(os.path.join(_fspath(directory), name))
     return removed
+
+
+def remove_stale_temps_of(path: PathLike) -> list[str]:
+    """Delete the temporaries killed writers of ``path`` left beside it; return their names.
+
+    Only names made by ``temp_name_for(path)`` count (not those of other targets in the same
+    directory), and only those of dead processes that no writer of this process has open. It
+    never raises: a directory that cannot be listed or cleaned is the save's to report.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp(); stale = os.path.join(d, ".m.h5.tmp-999999999-abc")
+        >>> _ = open(stale, "wb").write(b"x"); _ = open(os.path.join(d, ".n.h5.tmp-1-abc"), "wb")
+        >>> remove_stale_temps_of(os.path.join(d, "m.h5")), sorted(os.listdir(d))
+        (['.m.h5.tmp-999999999-abc'], ['.n.h5.tmp-1-abc'])
+    """
+    directory, name = os.path.split(_fspath(path))
+    head = f".{name}{_TMP_MARKER}"
+    try:
+        names = sorted(n for n in os.listdir(directory or ".")
+                       if n.startswith(head) and _TEMP_TAIL.match(n[len(head):]))
+    except OSError:
+        return []
+    removed = []
+    for n in names:
+        full = os.path.join(directory, n)
+        if full in _OPEN_TEMPS or _writer_alive(n):
+            continue
+        try:
+            _discard(full)
+        except OSError:
+            continue
+        removed.append(n)
+    return removed
+
+
+def _discard(temp: str) -> None:
+    """Delete a stale temporary, or put back the old directory a killed commit set aside."""
+    if temp.endswith(_ASIDE):
+        directory, name = os.path.split(temp)
+        target = os.path.join(directory, name[1:].rsplit(_TMP_MARKER, 1)[0])
+        if not os.path.lexists(target):
+            os.rename(temp, target)
+            return
+    remove_tree(temp) if os.path.isdir(temp) and not os.path.islink(temp) else remove(temp)
 
 
 def temp_dir_for(path: PathLike) -> str:
@@ -59,8 +113,13 @@ def temp_dir_for(path: PathLike) -> str:
     """
     path = _fspath(path)
     makedirs(os.path.dirname(path))
+    remove_stale_temps_of(path)
     temp = temp_name_for(path)
-    os.mkdir(temp)
+    try:
+        os.mkdir(temp)
+    except OSError as e:
+        raise storage_error(e, path) from e
+    _OPEN_TEMPS.add(temp)  # live until committed or removed: same-process writers keep off it
     return temp
 
 
@@ -85,24 +144,36 @@ def commit_directory(temp_dir: PathLike, path: PathLike) -> None:
         ['a']
     """
     temp_dir, path = _fspath(temp_dir), _fspath(path)
+    try:
+        _swap_in(temp_dir, path)
+    except OSError as e:
+        raise storage_error(e, path) from e
+    _OPEN_TEMPS.discard(temp_dir)
+
+
+def _swap_in(temp_dir: str, path: str) -> None:
     _fsync_tree(temp_dir)
     parent = os.path.dirname(path)
     if not os.path.lexists(path):
         os.rename(temp_dir, path)
         fsync_dir(parent)
         return
-    aside = temp_name_for(path)
-    os.rename(path, aside)
+    aside = temp_name_for(path) + _ASIDE
+    _OPEN_TEMPS.add(aside)  # the only copy until the new one is in: no cleanup may touch it
     try:
-        os.rename(temp_dir, path)
-    except BaseException:
-        os.rename(aside, path)
-        raise
+        os.rename(path, aside)
+        try:
+            os.rename(temp_dir, path)
+        except BaseException:
+            os.rename(aside, path)
+            raise
+    finally:
+        _OPEN_TEMPS.discard(aside)
     fsync_dir(parent)
-    if os.path.isdir(aside) and not os.path.islink(aside):
-        remove_tree(aside)
-    else:
-        os.remove(aside)
+    try:
+        _discard(aside)
+    except OSError:
+        pass  # committed; the next save to ``path`` removes the leftover
 
 
 def list_tree(directory: PathLike) -> list[str]:

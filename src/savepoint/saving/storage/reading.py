@@ -11,10 +11,51 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from typing import BinaryIO
 
+from savepoint.errors import FormatError
 from savepoint.saving.storage import (PathLike, _fspath, _missing,  # noqa: F401 (doctests)
-                                      replace_text_atomically, write_bytes_atomically)
+                                      read_error, replace_text_atomically,
+                                      write_bytes_atomically)
+
+_KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"),
+          (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+          (stat.S_ISBLK, "block device"))
+
+
+def _not_a_file(path: str, mode: int) -> FormatError:
+    kind = next((name for test, name in _KINDS if test(mode)), "special file")
+    return FormatError(f"Expected a regular file at {path!r}. Received a {kind}. Fix: pass the "
+                       f"path of the file itself, or move the {kind} away and re-save.")
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting
+
+
+def _open_file(path: PathLike, buffering: int = -1) -> BinaryIO:
+    """``path`` opened for binary reading, refused unless it is a regular file: a directory, a
+    FIFO (which would block the reader forever) or a device raises ``FormatError``; a missing
+    file ``CheckpointNotFoundError``; any other OS failure ``StorageError``."""
+    path = _fspath(path)
+    try:
+        f = open(path, "rb", buffering=buffering, opener=_nonblocking)
+    except FileNotFoundError:
+        raise _missing(path) from None
+    except IsADirectoryError as e:
+        raise _not_a_file(path, stat.S_IFDIR) from e
+    except OSError as e:
+        raise read_error(e, path) from e
+    try:
+        mode = os.fstat(f.fileno()).st_mode
+    except OSError as e:
+        f.close()
+        raise read_error(e, path) from e
+    if not stat.S_ISREG(mode):
+        f.close()
+        raise _not_a_file(path, mode)
+    return f
 
 
 def read_bytes(path: PathLike) -> bytes:
@@ -25,12 +66,11 @@ def read_bytes(path: PathLike) -> bytes:
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    path = _fspath(path)
-    try:
-        with open(path, "rb") as f:
+    with _open_file(path) as f:
+        try:
             return f.read()
-    except FileNotFoundError:
-        raise _missing(path) from None
+        except OSError as e:
+            raise read_error(e, _fspath(path)) from e
 
 
 def read_text(path: PathLike) -> str:
@@ -54,11 +94,7 @@ def open_read(path: PathLike) -> BinaryIO:
         >>> with open_read(p) as f: f.read()
         b'ab'
     """
-    path = _fspath(path)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise _missing(path) from None
+    return _open_file(path)
 
 
 def map_file(path: PathLike) -> memoryview:
@@ -73,15 +109,14 @@ def map_file(path: PathLike) -> memoryview:
         >>> np.frombuffer(map_file(p), dtype="<u2")[0]
         np.uint16(1)
     """
-    path = _fspath(path)
-    try:
-        with open(path, "rb") as f:
+    with _open_file(path, buffering=0) as f:
+        try:
             size = os.fstat(f.fileno()).st_size
             if size == 0:
                 return memoryview(b"")
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError:
-        raise _missing(path) from None
+        except OSError as e:
+            raise read_error(e, _fspath(path)) from e
     return memoryview(mapped)
 
 
@@ -96,6 +131,11 @@ def file_size(path: PathLike) -> int:
     """
     path = _fspath(path)
     try:
-        return os.stat(path).st_size
+        info = os.stat(path)
     except FileNotFoundError:
         raise _missing(path) from None
+    except OSError as e:
+        raise read_error(e, path) from e
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_a_file(path, info.st_mode)
+    return info.st_size
