@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Sequence
 
@@ -49,6 +50,29 @@ def data_path(prefix: str, shard_id: int = 0, num_shards: int = 1) -> str:
         'ckpt/cp.ckpt.data-00001-of-00002'
     """
     return f"{prefix}.data-{shard_id:05d}-of-{num_shards:05d}"
+
+
+_DATA_SUFFIX = re.compile(r"\.data-([0-9]{5})-of-([0-9]{5})")
+
+
+def is_bundle_file(name: str, base: str) -> bool:
+    """Whether file name ``name`` is exactly one the layout gives bundle ``base``: ``base.index``
+    or a shard ``base.data-SSSSS-of-NNNNN`` with ``SSSSS < NNNNN``.
+
+    Pruning deletes only such names, so a neighbour such as ``base.data-notes.txt`` is never
+    taken for a shard.
+
+    Example:
+        >>> [is_bundle_file(n, "cp") for n in ("cp.index", "cp.data-00001-of-00002",
+        ...                                    "cp.data-00002-of-00002", "cp.data-precious.txt")]
+        [True, True, False, False]
+    """
+    if name == index_path(base):
+        return True
+    if not name.startswith(base):
+        return False
+    match = _DATA_SUFFIX.fullmatch(name, len(base))
+    return match is not None and int(match.group(1)) < int(match.group(2))
 
 
 def _length_bytes(length: int) -> bytes:
@@ -84,8 +108,15 @@ def decode_strings(payload: memoryview, count: int, expected_crc: int, where: st
         Traceback (most recent call last):
         savepoint.errors.FormatError: ...
     """
-    if len(payload) == 0 and count > 0:
-        return [b""] * count  # TensorFlow's reader treats size 0 as all-empty
+    if count == 0 and len(payload) == 0:
+        return []
+    if len(payload) < count + 4:
+        # Checked before decoding: each length takes at least one byte, so a declared count
+        # beyond the payload is damage, and must not cost memory or time proportional to it.
+        raise FormatError(f"Expected at least {count + 4} bytes for {where} ({count} string "
+                          f"lengths and a 4-byte checksum). Received {len(payload)}. The data "
+                          "file or its index is damaged. Fix: restore it from a backup or "
+                          "re-save.")
     lengths, pos, length_crc = [], 0, 0
     for _ in range(count):
         n, pos = read_varint(payload, pos, where)

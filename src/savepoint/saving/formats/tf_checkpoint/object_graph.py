@@ -27,6 +27,9 @@ from savepoint.saving.formats.tf_checkpoint.proto import (LEN, VARINT, Buffer, a
                                                           put_len, put_str, to_signed)
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+# Decoded objects cost ~100x their 2-byte minimum encoding: a cap keeps a hostile graph's
+# memory bounded. Real graphs hold a few objects per variable, far below it.
+MAX_GRAPH_OBJECTS = 4_000_000
 
 
 @dataclass
@@ -132,10 +135,6 @@ def encode_object_graph(graph: TrackableObjectGraph) -> bytes:
 _WHERE = "the checkpoint's object graph (_CHECKPOINTABLE_OBJECT_GRAPH)"
 
 
-def _fields(buf: Buffer) -> list[tuple[int, int, Union[int, memoryview]]]:
-    return list(iter_fields(buf, _WHERE))
-
-
 def _int(num: int, wt: int, val: Union[int, memoryview]) -> int:
     expect_wire(num, wt, VARINT, _WHERE)
     return to_signed(int(val), 32)
@@ -149,7 +148,7 @@ def _text(num: int, wt: int, val: Union[int, memoryview]) -> str:
 def _decode_message(buf: Buffer, cls: type, schema: dict[int, tuple[str, str]]) -> Any:
     """Decode a flat message whose fields are varint ints/bools or strings."""
     obj = cls()
-    for num, wt, val in _fields(buf):
+    for num, wt, val in iter_fields(buf, _WHERE):
         if num in schema:
             attr, kind = schema[num]
             value: Any = _text(num, wt, val) if kind == "str" else _int(num, wt, val)
@@ -165,12 +164,22 @@ _SLOT = {1: ("original_variable_node_id", "int"), 2: ("slot_name", "str"),
 _SAVER = {1: ("name", "str"), 2: ("object_name", "str")}
 
 
-def _decode_node(buf: Buffer) -> TrackableObject:
+def _spend(budget: list[int]) -> None:
+    """Count one decoded object against the graph's cap, refusing once it is exhausted."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise FormatError(f"Expected at most {MAX_GRAPH_OBJECTS} nodes, references, attributes "
+                          f"and slots in {_WHERE}. Received more. The checkpoint is damaged or "
+                          "hostile. Fix: re-save it or restore it from a backup.")
+
+
+def _decode_node(buf: Buffer, budget: list[int]) -> TrackableObject:
     node = TrackableObject()
-    for num, wt, val in _fields(buf):
+    for num, wt, val in iter_fields(buf, _WHERE):
         if num not in (1, 2, 3, 4, 5):
             continue
         expect_wire(num, wt, LEN, _WHERE)
+        _spend(budget)
         assert isinstance(val, memoryview)
         if num == 1:
             node.children.append(_decode_message(val, ObjectReference, _REF))
@@ -182,7 +191,7 @@ def _decode_node(buf: Buffer) -> TrackableObject:
             node.registered_saver = _decode_message(val, RegisteredSaver, _SAVER)
         else:
             node.has_checkpoint_values = any(
-                bool(_int(n, w, v)) for n, w, v in _fields(val) if n == 1)
+                bool(_int(n, w, v)) for n, w, v in iter_fields(val, _WHERE) if n == 1)
     return node
 
 
@@ -207,10 +216,12 @@ def decode_object_graph(data: Buffer) -> TrackableObjectGraph:
         savepoint.errors.FormatError: Node 0 of the checkpoint's object graph ... references child node 5, ...
     """
     graph = TrackableObjectGraph()
-    for num, wt, val in _fields(data):
+    budget = [MAX_GRAPH_OBJECTS]
+    for num, wt, val in iter_fields(data, _WHERE):
         if num == 1:
             expect_wire(num, wt, LEN, _WHERE)
-            graph.nodes.append(_decode_node(val))  # type: ignore[arg-type]
+            _spend(budget)
+            graph.nodes.append(_decode_node(val, budget))  # type: ignore[arg-type]
     _check_ids(graph)
     return graph
 

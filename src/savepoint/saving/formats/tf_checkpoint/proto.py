@@ -26,6 +26,8 @@ Buffer = Union[bytes, bytearray, memoryview]
 
 VARINT, FIXED64, LEN, FIXED32 = 0, 1, 2, 5
 _U64 = (1 << 64) - 1
+MAX_RANK = 254  # TensorShape::MaxDimensions(): a longer shape can only be damage
+MAX_ELEMENTS = (1 << 63) - 1  # a tensor's element count is an int64 in TensorFlow
 
 
 # ----------------------------------------------------------------------------- wire: encoding
@@ -124,6 +126,24 @@ def to_signed(value: int, bits: int = 64) -> int:
     """
     value &= (1 << bits) - 1
     return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def element_count(shape: tuple[int, ...], where: str) -> int:
+    """The number of elements of ``shape``, refused past ``MAX_ELEMENTS`` (an int64 overflow
+    in TensorFlow: only a damaged file declares that many).
+
+    Example:
+        >>> element_count((2, 3), "demo")
+        6
+    """
+    count = 1
+    for d in shape:
+        count *= d
+        if count > MAX_ELEMENTS:
+            raise FormatError(f"Expected at most {MAX_ELEMENTS} elements in {where}. Received "
+                              f"shape {list(shape)}. The index is damaged. Fix: re-save the "
+                              "checkpoint or restore it from a backup.")
+    return count
 
 
 def iter_fields(buf: Buffer, where: str) -> Iterator[tuple[int, int, Union[int, memoryview]]]:
@@ -349,12 +369,18 @@ def decode_header(buf: Buffer, where: str) -> BundleHeader:
 
 
 def decode_shape(buf: Buffer, where: str) -> tuple[tuple[int, ...], bool]:
-    """Parse a TensorShapeProto into ``(dims, unknown_rank)``."""
+    """Parse a TensorShapeProto into ``(dims, unknown_rank)``; more than ``MAX_RANK`` dims is
+    damage (TensorFlow's own limit), refused before the rest of the list is decoded."""
     dims: list[int] = []
     unknown = False
     for num, wt, val in iter_fields(buf, where):
         if num == 2:
             expect_wire(num, wt, LEN, where)
+            if len(dims) == MAX_RANK:
+                raise FormatError(f"Expected at most {MAX_RANK} dimensions in the shape of "
+                                  f"{where} (TensorFlow's limit). Received more. The index is "
+                                  "damaged. Fix: re-save the checkpoint or restore it from a "
+                                  "backup.")
             size = 0
             for dnum, dwt, dval in iter_fields(val, where):  # type: ignore[arg-type]
                 if dnum == 1:

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 from types import TracebackType
 from typing import Callable, Iterable, Iterator, Mapping, Union
@@ -68,10 +67,10 @@ class BundleReader:
         for key, value in rows[1:]:
             name = self._decode_key(key)
             self._entries[name] = proto.decode_entry(value, self._where(name))
+        self._maps: dict[int, memoryview] = {}
         self._shard_sizes = self._data_file_sizes()
         for name, entry in self._entries.items():
             self._validate_entry(name, entry)
-        self._maps: dict[int, memoryview] = {}
 
     # ------------------------------------------------------------------ validation at open
     def _where(self, name: str) -> str:
@@ -115,7 +114,10 @@ class BundleReader:
             path = layout.data_path(self.prefix, shard, self.header.num_shards)
             if not storage.exists(path):
                 raise self._fail(f"its data file {path!r} is missing")
-            sizes[shard] = storage.file_size(path)
+            # mapped now, right after the index was read: a save that links new files over
+            # this prefix later cannot change what this reader sees (rewrite.py)
+            self._maps[shard] = storage.map_file(path)
+            sizes[shard] = len(self._maps[shard])
         return sizes
 
     def _validate_entry(self, name: str, e: proto.BundleEntry) -> None:
@@ -137,15 +139,28 @@ class BundleReader:
             raise FormatError(f"Expected the bytes of {where} inside its data file {data!r} "
                               f"({limit} bytes). Received [offset {e.offset}, size {e.size}). "
                               "The data file is truncated or the index is damaged.")
-        count = math.prod(e.shape)
+        count = proto.element_count(e.shape, where)
         if e.dtype == DT_STRING:
-            if e.size != 0 and e.size < count + 4:
-                raise FormatError(f"Expected at least {count + 4} bytes for {where} "
-                                  f"({count} strings). Received size {e.size}.")
+            self._check_string_size(where, e, count, limit)
         elif count * dtypes.numpy_dtype(e.dtype).itemsize != e.size:
             raise FormatError(f"Expected {count * dtypes.numpy_dtype(e.dtype).itemsize} bytes for "
                               f"{where} (shape {list(e.shape)}, {dtypes.dtype_name(e.dtype)}). "
                               f"Received size {e.size}. The index is damaged.")
+
+    def _check_string_size(self, where: str, e: proto.BundleEntry, count: int,
+                           limit: int) -> None:
+        """A DT_STRING tensor stores a varint length per element and a 4-byte checksum, so its
+        element count is bounded by its size, and that by the data file: checked here, before
+        a single length is decoded, so a hostile shape cannot make the reader allocate."""
+        if count == 0 and e.size in (0, 4):
+            return
+        if e.size < count + 4:
+            data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
+            raise FormatError(
+                f"Expected at least {count + 4} bytes for {where} (shape {list(e.shape)}: "
+                f"{count} string lengths and a 4-byte checksum) inside its data file {data!r} "
+                f"({limit} bytes). Received size {e.size}. The index is damaged. Fix: re-save "
+                "the checkpoint or restore its files from a backup.")
 
     # ------------------------------------------------------------------ metadata
     def keys(self) -> list[str]:
@@ -220,7 +235,8 @@ class BundleReader:
         assert e.shape is not None
         if e.dtype == DT_STRING:
             data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
-            values = layout.decode_strings(payload, math.prod(e.shape), crc.unmask(e.crc32c),
+            values = layout.decode_strings(payload, proto.element_count(e.shape, name),
+                                           crc.unmask(e.crc32c),
                                            f"{self._where(name)} (data file {data!r})")
             if not e.shape:
                 return values[0]

@@ -42,6 +42,9 @@ DEFAULT_BLOCK_SIZE = 262144
 DEFAULT_RESTART_INTERVAL = 16
 _NO_COMPRESSION = 0
 _SNAPPY = 1
+# Keys rebuilt from shared prefixes may total this many times the file's size (plus 1 MiB);
+# TensorFlow's restart interval of 16 keeps real tables far below it.
+_KEY_EXPANSION = 64
 
 
 class _BlockBuilder:
@@ -225,8 +228,12 @@ def _read_block(data: memoryview, offset: int, size: int, limit: int, name: str,
     return contents
 
 
-def _parse_block(block: memoryview, name: str, what: str) -> list[tuple[bytes, bytes]]:
-    """Decode every entry of a block, validating the restart array and key sharing."""
+def _parse_block(block: memoryview, name: str, what: str,
+                 key_budget: int) -> list[tuple[bytes, bytes]]:
+    """Decode every entry of a block, validating the restart array and key sharing.
+
+    Shared prefixes let a few bytes stand for a long key, so the keys' total length is capped
+    by ``key_budget`` as they are rebuilt: memory stays proportional to the file's size."""
     if len(block) < 4:
         raise _fail(name, f"the {what} block is {len(block)} bytes, shorter than its restart count")
     (num_restarts,) = struct.unpack_from("<I", block, len(block) - 4)
@@ -248,6 +255,10 @@ def _parse_block(block: memoryview, name: str, what: str) -> list[tuple[bytes, b
             raise _fail(name, f"entry at offset {start} of the {what} block overruns its key or "
                               "the block")
         key = key[:shared] + bytes(block[pos:pos + unshared])
+        key_budget -= len(key)
+        if key_budget < 0:
+            raise _fail(name, f"the keys of the {what} block expand to more than "
+                              f"{_KEY_EXPANSION} times the file's size through shared prefixes")
         pos += unshared
         entries.append((key, bytes(block[pos:pos + value_len])))
         pos += value_len
@@ -286,12 +297,14 @@ def read_table(data: Buffer, name: str) -> list[tuple[bytes, bytes]]:
     if magic != MAGIC:
         raise _fail(name, f"bad magic number {magic:#018x} (expected {MAGIC:#018x})")
     footer = view[footer_at:len(view) - 8]
+    budget = _KEY_EXPANSION * len(view) + (1 << 20)
     meta_off, meta_size, pos = _decode_handle(footer, 0, name, "metaindex")
     index_off, index_size, _ = _decode_handle(footer, pos, name, "index")
     _parse_block(_read_block(view, meta_off, meta_size, footer_at, name, "metaindex"), name,
-                 "metaindex")
+                 "metaindex", budget)
     index = _parse_block(_read_block(view, index_off, index_size, footer_at, name, "index"),
-                         name, "index")
+                         name, "index", budget)
+    budget -= sum(len(k) for k, _ in index)
     _check_sorted([k for k, _ in index], name)
     entries: list[tuple[bytes, bytes]] = []
     for i, (separator, handle) in enumerate(index):
@@ -299,7 +312,8 @@ def read_table(data: Buffer, name: str) -> list[tuple[bytes, bytes]]:
         if end != len(handle):
             raise _fail(name, f"index entry {i} has {len(handle) - end} trailing bytes")
         block = _parse_block(_read_block(view, off, size, footer_at, name, f"data block {i}"),
-                             name, f"data block {i}")
+                             name, f"data block {i}", budget)
+        budget -= sum(len(k) for k, _ in block)
         if not block:
             raise _fail(name, f"data block {i} is empty")
         if block[-1][0] > separator or (entries and block[0][0] <= entries[-1][0]):
