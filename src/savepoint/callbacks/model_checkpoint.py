@@ -175,6 +175,8 @@ def _delete_all(paths: list[str]) -> None:
 
 
 def _delete_saved(path: str) -> None:
+    """Delete one older save: a checkpoint prefix loses exactly its ``.index`` and
+    ``.data-NNNNN-of-NNNNN`` files (never a neighbour such as ``<prefix>.data-notes.txt``)."""
     from savepoint.saving import storage
     from savepoint.saving.checkpoint_manager import delete_checkpoint_files
     if storage.exists(path + ".index"):

@@ -2,6 +2,9 @@
 
 The new checkpoint is committed first, then the ``checkpoint`` state file is replaced, and only
 then are old checkpoints deleted, so a crash at any point leaves a valid latest checkpoint.
+Pruning deletes only the files the bundle layout names exactly (``<prefix>.index`` and
+``<prefix>.data-NNNNN-of-NNNNN``) and only inside the manager's directory; a state file naming
+a checkpoint elsewhere is refused with ``FormatError`` when the manager is created.
 
 Example:
     >>> import savepoint as keras, tempfile
@@ -21,16 +24,32 @@ from typing import Any, Callable
 
 from savepoint.errors import ConfigError
 from savepoint.saving import storage
-from savepoint.saving.formats.tf_checkpoint import state_file
+from savepoint.saving.formats.tf_checkpoint import layout, state_file
 
 
-def delete_checkpoint_files(prefix: str) -> None:
-    """Remove ``prefix.index`` and every ``prefix.data-*`` shard."""
-    directory, base = os.path.split(prefix)
-    storage.remove(f"{prefix}.index")
-    for name in storage.listdir(directory or "."):
-        if name.startswith(f"{base}.data-"):
-            storage.remove(os.path.join(directory, name))
+def delete_checkpoint_files(prefix: str, directory: str | None = None) -> None:
+    """Remove ``prefix.index`` and every ``prefix.data-SSSSS-of-NNNNN`` shard, and nothing else:
+    a neighbour such as ``prefix.data-notes.txt`` stays. With ``directory``, a prefix outside it
+    raises ``ConfigError`` before anything is removed.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> for n in ("cp.index", "cp.data-00000-of-00001", "cp.data-notes.txt"):
+        ...     open(os.path.join(d, n), "w").close()
+        >>> delete_checkpoint_files(os.path.join(d, "cp"), d)
+        >>> os.listdir(d)
+        ['cp.data-notes.txt']
+    """
+    if directory is not None and not state_file.is_inside(prefix, directory):
+        raise ConfigError(f"Expected a checkpoint inside {directory!r} to delete. Received "
+                          f"{prefix!r}, which lies outside it. Fix: prune only checkpoints this "
+                          f"manager wrote into its directory.")
+    parent, base = os.path.split(prefix)
+    storage.remove(layout.index_path(prefix))  # first: without it the rest is no checkpoint
+    for name in storage.listdir(parent or "."):
+        if layout.is_bundle_file(name, base):
+            storage.remove(os.path.join(parent, name))
 
 
 class CheckpointManager:
@@ -131,10 +150,10 @@ class CheckpointManager:
             # Unrecorded, the new checkpoint would never be pruned: take it back out.
             self._maybe_delete = before
             if all(p != prefix for p, _ in before):
-                delete_checkpoint_files(prefix)
+                delete_checkpoint_files(prefix, self._directory)
             raise
         for path in doomed:
-            delete_checkpoint_files(path)
+            delete_checkpoint_files(path, self._directory)
 
     def sync(self) -> None:
         """Wait until every async save is committed (and recorded); raise a background error."""

@@ -9,7 +9,7 @@ A directory of checkpoints holds a file named ``checkpoint`` such as::
     all_model_checkpoint_timestamps: 1795695618.5112896
     last_preserved_timestamp: 1795695617.4749908
 
-Paths are stored relative to the directory (absolute ones stay absolute when they lie elsewhere).
+Paths are stored relative to the directory.
 We write it exactly as ``text_format.MessageToString`` does and replace it atomically; the
 parser accepts what protobuf's text parser accepts for this message (quotes, escapes, adjacent
 string concatenation, ``[a, b]`` lists, ``#`` comments) and rejects anything else.
@@ -22,6 +22,14 @@ names a checkpoint whose own checksums are verified when it is read) or raises `
 naming the file. ``latest_checkpoint`` keeps TensorFlow's answer ``None`` for a consistent state
 naming a checkpoint whose files are gone; ``resolve_latest`` (used by ``load_checkpoint`` and
 ``verify`` on a directory) raises ``CheckpointNotFoundError`` naming the state file instead.
+
+Containment: a state file names checkpoints inside its own directory only (a relative name, a
+name in a subdirectory, or an absolute path under the directory), because a ``CheckpointManager``
+deletes what it names. Reading one that names a path outside (``../victim/cp``, an absolute path
+elsewhere) raises ``FormatError`` naming the file and the path, from every reader here,
+``latest_checkpoint`` included: it never returns an outside path. ``write_state`` refuses to
+record such a path with ``ConfigError``. Containment is lexical (``..`` is resolved, symlinks
+are not followed).
 
 Example:
     >>> import tempfile
@@ -39,7 +47,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from savepoint.errors import CheckpointNotFoundError, FormatError
+from savepoint.errors import CheckpointNotFoundError, ConfigError, FormatError
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint.layout import index_path
 
@@ -108,6 +116,24 @@ def _relative_to(path: str, directory: str) -> str:
     return path  # relative path with an absolute directory: already relative to it
 
 
+def is_inside(path: str, directory: str) -> bool:
+    """Whether checkpoint prefix ``path`` (absolute, or relative to ``directory``) lies strictly
+    inside ``directory``, after resolving ``..`` (symlinks are not followed).
+
+    Example:
+        >>> [is_inside(p, "/ckpts") for p in ("cp-1", "sub/cp-1", "/ckpts/cp-1", "../v/cp",
+        ...                                    "/elsewhere/cp", ".")]
+        [True, True, True, False, False, False]
+    """
+    base = os.path.abspath(os.fspath(directory))
+    target = os.path.abspath(os.path.join(base, os.fspath(path)))
+    try:
+        rel = os.path.relpath(target, base)
+    except ValueError:  # another drive (Windows)
+        return False
+    return rel not in (os.curdir, os.pardir) and not rel.startswith(os.pardir + os.sep)
+
+
 def write_state(directory: str, model_checkpoint_path: str,
                 all_model_checkpoint_paths: Optional[Sequence[str]] = None,
                 all_model_checkpoint_timestamps: Optional[Sequence[float]] = None,
@@ -117,7 +143,8 @@ def write_state(directory: str, model_checkpoint_path: str,
 
     Paths are given as TensorFlow takes them (e.g. ``"training_1/cp.ckpt"`` or absolute) and
     stored relative to ``directory``. ``model_checkpoint_path`` is appended to the list when it
-    is not its last element.
+    is not its last element. A path outside ``directory`` raises ``ConfigError`` (a manager
+    would later delete what the file names) and leaves the file as it was.
 
     Example:
         >>> import tempfile, os
@@ -132,8 +159,14 @@ def write_state(directory: str, model_checkpoint_path: str,
         paths.append(model_checkpoint_path)
     stamps = [float(t) for t in all_model_checkpoint_timestamps or []]
     if stamps and len(stamps) != len(paths):
-        raise ValueError(f"Expected one timestamp per checkpoint path ({len(paths)}). Received "
-                         f"{len(stamps)} timestamps. Fix: pass matching lists.")
+        raise ConfigError(f"Expected one timestamp per checkpoint path ({len(paths)}). Received "
+                          f"{len(stamps)} timestamps. Fix: pass matching lists.")
+    for given in [model_checkpoint_path, *paths]:
+        if not is_inside(_relative_to(given, directory), directory):
+            raise ConfigError(
+                f"Expected checkpoint paths inside the state file's directory {directory!r}. "
+                f"Received {given!r}, which lies outside it. Fix: save the checkpoint inside "
+                f"{directory!r}, or record it in a state file in its own directory.")
     state = CheckpointState(_relative_to(model_checkpoint_path, directory),
                             [_relative_to(p, directory) for p in paths], stamps,
                             last_preserved_timestamp)
@@ -280,6 +313,7 @@ def read_state(directory: str, filename: str = STATE_FILENAME) -> Optional[Check
                           "or repair the file.") from None
     state = parse_state(text, repr(path))
     _check_consistent(state, path)
+    _check_contained(state, os.fspath(directory), path)
     return state
 
 
@@ -297,6 +331,17 @@ def _check_consistent(state: CheckpointState, path: str) -> None:
         raise FormatError(f"The checkpoint state file {path!r} is damaged or inconsistent: "
                           f"{problem}. Expected the file a checkpoint save writes. Fix: delete "
                           f"it (it is only an index of checkpoints) or save a new checkpoint.")
+
+
+def _check_contained(state: CheckpointState, directory: str, path: str) -> None:
+    for named in [state.model_checkpoint_path, *state.all_model_checkpoint_paths]:
+        if not is_inside(named, directory):
+            raise FormatError(
+                f"The checkpoint state file {path!r} names checkpoint {named!r}, which lies "
+                f"outside its directory. Expected a checkpoint inside {directory!r} (a name "
+                f"relative to it or an absolute path under it); savepoint refuses others "
+                f"because pruning deletes the checkpoints a state file names. Fix: delete the "
+                f"state file, or rewrite it to name checkpoints inside {directory!r}.")
 
 
 def resolve_latest(directory: str, filename: str = STATE_FILENAME) -> str:
@@ -345,7 +390,8 @@ def get_checkpoint_state(directory: str,
 
 def latest_checkpoint(directory: str, filename: str = STATE_FILENAME) -> Optional[str]:
     """The newest checkpoint prefix in ``directory`` if its ``.index`` exists, else ``None``
-    (``tf.train.latest_checkpoint``).
+    (``tf.train.latest_checkpoint``). A damaged state file, or one naming a checkpoint outside
+    ``directory``, raises ``FormatError``: an outside path is never returned.
 
     Example:
         >>> import tempfile
