@@ -28,13 +28,14 @@ def load_checkpoint(ckpt_dir_or_file: str) -> BundleReader:
     """
     path = _resolve(ckpt_dir_or_file)
     checkpoint_io.require_checkpoint(path)
-    return BundleReader(path)
+    return checkpoint_io.open_whole(path)
 
 
 def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
     """``[(name, shape), ...]`` of every tensor in the checkpoint, sorted by name."""
-    with load_checkpoint(ckpt_dir_or_file) as reader:
-        return sorted(reader.get_variable_to_shape_map().items())
+    path = _resolve(ckpt_dir_or_file)
+    checkpoint_io.require_checkpoint(path)
+    return sorted(checkpoint_io.variable_shapes(path).items())
 
 
 def _resolve(path: str) -> str:

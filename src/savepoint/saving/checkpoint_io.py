@@ -34,7 +34,7 @@ from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, 
 from savepoint.layers.variable import Variable
 from savepoint.saving import object_graph as graph_lib
 from savepoint.saving import storage
-from savepoint.saving.formats.tf_checkpoint import layout, state_file
+from savepoint.saving.formats.tf_checkpoint import rewrite
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader, write_bundle
 from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
@@ -66,27 +66,12 @@ def persist(tensors: dict[str, Any], prefix: str, state_dir: str | None = None) 
     """Write a ``snapshot`` as a bundle at ``prefix`` (data, index; each fsynced and renamed).
 
     With ``state_dir``, the directory's ``checkpoint`` state file is pointed at ``prefix`` last.
-    Rewriting an existing prefix (the tutorial's ``cp.ckpt`` every epoch) cannot swap two files
-    at once, so the new bundle is first written complete under a staging prefix that the state
-    file names while ``prefix``'s files are replaced: at every instant the state file names a
-    whole checkpoint."""
+    Rewriting an existing prefix (the tutorial's ``cp.ckpt`` every epoch) goes through a staged
+    copy (``rewrite``), so that neither the prefix nor the state file ever names a torn bundle."""
     graph = tensors.get(OBJECT_GRAPH_KEY)
     if isinstance(graph, og.TrackableObjectGraph):  # same place in the order, encoded
         tensors = {**tensors, OBJECT_GRAPH_KEY: og.encode_object_graph(graph)}
-    prefix = os.fspath(prefix)
-    if state_dir is None or not storage.exists(layout.index_path(prefix)):
-        write_bundle(prefix, tensors)
-        if state_dir is not None:
-            state_file.write_state(state_dir, prefix, [prefix])
-        return
-    staged = f"{prefix}.staged"
-    write_bundle(staged, tensors)
-    state_file.write_state(state_dir, staged, [staged])
-    storage.link_replace(layout.data_path(staged, 0, 1), layout.data_path(prefix, 0, 1))
-    storage.link_replace(layout.index_path(staged), layout.index_path(prefix))
-    state_file.write_state(state_dir, prefix, [prefix])
-    storage.remove(layout.index_path(staged))
-    storage.remove(layout.data_path(staged, 0, 1))
+    rewrite.save_bundle(os.fspath(prefix), tensors, state_dir)
 
 
 def host_array(t: torch.Tensor) -> Any:
@@ -101,6 +86,8 @@ def host_array(t: torch.Tensor) -> Any:
 def save_tree(root: Any, prefix: str, state_dir: str | None = None) -> None:
     """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``
     (and, with ``state_dir``, make it the directory's latest checkpoint)."""
+    from savepoint.saving import async_saver  # it imports this module
+    async_saver.wait_all(raise_errors=False)  # an older async save must not land after this one
     persist(snapshot(root), prefix, state_dir)
 
 
@@ -166,7 +153,13 @@ def restore_tree(root: Any, prefix: str, where: str = "model",
 
     ``required`` variables must all find a value (``load_weights`` passes the model's weights:
     a checkpoint of another architecture is refused before anything is assigned)."""
-    prefix = os.fspath(prefix)
+    return rewrite.read_whole(os.fspath(prefix),
+                              lambda path: _restore_from(root, path, where, required))
+
+
+def _restore_from(root: Any, prefix: str, where: str,
+                  required: list[Variable] | None) -> LoadStatus:
+    """``restore_tree`` of exactly ``prefix``; raises before assigning anything if it is bad."""
     with BundleReader(prefix) as reader:
         if OBJECT_GRAPH_KEY not in reader:
             raise FormatError(
@@ -313,9 +306,47 @@ def _read_deferred(reader: BundleReader, deferred: list[tuple[Any, int, str]]) -
     return list(grouped.values())
 
 
+def open_whole(prefix: str) -> BundleReader:
+    """A reader of the checkpoint at ``prefix`` whose every checksum was verified, or of the
+    staged copy standing in for it while a save rewrites it (never a torn pair).
+
+    Example:
+        >>> open_whole("/nonexistent/cp.ckpt")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    return rewrite.read_whole(os.fspath(prefix), _open_checked)
+
+
+def variable_shapes(prefix: str) -> dict[str, list[int]]:
+    """Tensor name -> shape of the checkpoint at ``prefix``, from its index alone (one file, so
+    always whole: a rewrite replaces it in one rename).
+
+    Example:
+        >>> variable_shapes("/nonexistent/cp.ckpt")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    def shapes(path: str) -> dict[str, list[int]]:
+        with BundleReader(path) as reader:
+            return reader.get_variable_to_shape_map()
+    return rewrite.read_whole(os.fspath(prefix), shapes)
+
+
+def _open_checked(prefix: str) -> BundleReader:
+    reader = BundleReader(prefix)
+    try:
+        reader.check_all()
+    except BaseException:
+        reader.close()
+        raise
+    return reader
+
+
 def require_checkpoint(prefix: str) -> None:
-    """Raise ``CheckpointNotFoundError`` unless ``prefix.index`` exists."""
-    if not storage.exists(f"{os.fspath(prefix)}.index"):
+    """Raise ``CheckpointNotFoundError`` unless ``prefix.index`` exists (or, for a prefix being
+    rewritten, the index of the staged copy that stands in for it)."""
+    if not any(storage.exists(f"{p}.index") for p in rewrite.candidates(os.fspath(prefix))):
         raise CheckpointNotFoundError(
             f"Expected a checkpoint at {prefix!r} ({prefix}.index). Received a path that names "
             f"no checkpoint. Fix: check the path, or find the newest one with "

@@ -31,7 +31,7 @@ from savepoint.errors import CheckpointNotFoundError, FormatError
 from savepoint.saving import storage
 from savepoint.saving.formats import keras_zip
 from savepoint.saving.formats.h5 import H5Reader
-from savepoint.saving.formats.tf_checkpoint import layout, object_graph, state_file
+from savepoint.saving.formats.tf_checkpoint import layout, object_graph, rewrite, state_file
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 
 _GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -84,6 +84,12 @@ def verify(path: str) -> VerifyReport:
 
 
 def _verify_bundle(prefix: str, fmt: str = "tf_checkpoint") -> VerifyReport:
+    """The bundle at ``prefix``, or the staged copy a load of it falls back to (``rewrite``);
+    the report's ``path`` says which was checked."""
+    return rewrite.read_whole(prefix, lambda path: _verify_bundle_files(path, fmt))
+
+
+def _verify_bundle_files(prefix: str, fmt: str) -> VerifyReport:
     n, total = 0, 0
     with BundleReader(prefix) as reader:
         for name in reader.keys():
