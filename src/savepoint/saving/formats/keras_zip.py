@@ -34,6 +34,7 @@ import os
 import shutil
 import stat
 import struct
+import sys
 import tempfile
 import threading
 import zipfile
@@ -385,6 +386,9 @@ class KerasArchive:
             value = json.loads(self.read_member(name).decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise self._error(f"{name} is not valid UTF-8 JSON ({e})") from None
+        except RecursionError:  # nesting deeper than the interpreter's stack, within the cap
+            raise self._error(f"{name} nests JSON arrays or objects deeper than Python's "
+                              f"recursion limit ({sys.getrecursionlimit()})") from None
         if not isinstance(value, dict):
             raise self._error(f"{name} must hold a JSON object; it holds "
                               f"{type(value).__name__}")
