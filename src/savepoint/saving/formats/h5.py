@@ -39,6 +39,7 @@ MAX_NAMES = 1_000_000          # entries in one name-list attribute
 MAX_NAME_LENGTH = 65536        # characters in one name
 MAX_ATTR_CHUNKS = 100_000      # ``name0`` ... ``nameN`` pieces of one list
 MAX_GROUP_KEYS = 1_000_000     # members listed from one group
+MAX_COMPRESSION_RATIO = 1100   # DEFLATE cannot expand beyond ~1032:1
 _ASCII = h5py.string_dtype("ascii")
 _UTF8 = h5py.string_dtype("utf-8")
 
@@ -256,7 +257,9 @@ class H5Reader:
         try:
             if name not in attrs:
                 return default
-            value = attrs[name]
+            value = self._attr_value(attrs, group_path, name)
+        except SavepointError:
+            raise
         except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise self._damaged(group_path, name, exc) from None
         if isinstance(value, bytes):
@@ -276,17 +279,31 @@ class H5Reader:
         return FormatError(f"HDF5 file {self.path!r} is damaged: cannot read attribute {name!r} "
                            f"of {group_path or '/'!r} ({exc}).")
 
+    def _attr_value(self, attrs: h5py.AttributeManager, group_path: str, name: str) -> Any:
+        """An attribute's value, once its declared size is known to fit in the file (each
+        element takes at least one stored byte), so reading it cannot allocate more."""
+        attr = attrs.get_id(name)
+        count = int(np.prod(attr.shape or (), dtype=object))
+        declared = count * attr.dtype.itemsize
+        if max(declared, count) > self._size():
+            raise FormatError(f"HDF5 file {self.path!r}: attribute {name!r} of "
+                              f"{group_path or '/'!r} claims {count} elements ({declared} "
+                              f"bytes); expected at most the file's {self._size()} bytes. The "
+                              f"file is damaged. Fix: re-save it or restore it from a backup.")
+        return attrs[name]
+
     def _string_list(self, group_path: str, name: str) -> list[str] | None:
         attrs = self.group(group_path).attrs
         if name in attrs:
-            return _names(attrs[name], self.path, group_path, name)
+            return _names(self._attr_value(attrs, group_path, name), self.path, group_path, name)
         if f"{name}0" not in attrs:
             return None
         out: list[str] = []
         for i in range(MAX_ATTR_CHUNKS):
             if f"{name}{i}" not in attrs:
                 return out
-            out += _names(attrs[f"{name}{i}"], self.path, group_path, name)
+            out += _names(self._attr_value(attrs, group_path, f"{name}{i}"), self.path,
+                          group_path, name)
             _check_count(out, self.path, group_path, name)
         raise FormatError(f"HDF5 file {self.path!r}: attribute {name!r} of {group_path!r} is "
                           f"split into more than {MAX_ATTR_CHUNKS} pieces.")
@@ -359,10 +376,16 @@ class H5Reader:
         if dataset.dtype.kind not in "biuf":
             raise DTypeError(f"HDF5 file {self.path!r}: dataset {dataset.name!r} for {what} "
                              f"has dtype {dataset.dtype}; expected numbers.")
-        if dataset.compression is None and \
-                dataset.size * dataset.dtype.itemsize > self._size():
+        # Unwritten chunks read as the fill value and compression expands, so only the file's
+        # size bounds what a dataset may claim: refused before anything is allocated.
+        declared = dataset.size * dataset.dtype.itemsize
+        limit = self._size() * (1 if dataset.compression is None else MAX_COMPRESSION_RATIO)
+        if declared > limit:
             raise FormatError(f"HDF5 file {self.path!r}: dataset {dataset.name!r} for {what} "
-                              f"claims shape {dataset.shape}, more bytes than the file holds.")
+                              f"claims shape {dataset.shape}, more bytes than the file holds "
+                              f"(expected at most {limit} bytes from a {self._size()}-byte "
+                              f"file, received {declared}). The file is damaged. Fix: re-save "
+                              f"it or restore it from a backup.")
         out = np.empty(dataset.shape, dtype=dataset.dtype)
         self.read_into(group_path, name, out, what)
         return out
