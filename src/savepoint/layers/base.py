@@ -91,6 +91,7 @@ class Layer(torch.nn.Module):
         """Create a named weight, registered with torch and tracked in Keras order."""
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         tdtype = backend.torch_dtype(dtype or self.dtype)
+        _check_weight_size(self.name, name, tuple(backend.shape_tuple(shape)), tdtype)
         if getattr(_CALL_CONTEXT, "skip_init", False):
             # Every value is about to be overwritten by a load that checks it assigns them all.
             value = torch.empty(tuple(backend.shape_tuple(shape)), dtype=tdtype,
@@ -369,6 +370,23 @@ class Layer(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name}"
+
+
+MAX_WEIGHT_BYTES = 1 << 40  # one weight (1 TiB): past it a size is a typo or a hostile config
+MAX_WEIGHT_DIM = (1 << 31) - 1
+
+
+def _check_weight_size(layer: str, name: str, shape: tuple, dtype: torch.dtype) -> None:
+    """Refuse a weight no machine could hold before torch tries to allocate it."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * torch.empty((), dtype=dtype).element_size()
+    if any(int(d) > MAX_WEIGHT_DIM for d in shape) or nbytes > MAX_WEIGHT_BYTES:
+        raise ConfigError(f"Expected weight {name!r} of layer {layer!r} to have dimensions of at "
+                          f"most {MAX_WEIGHT_DIM} and at most {MAX_WEIGHT_BYTES} bytes. Received "
+                          f"shape {list(shape)} ({nbytes} bytes). Fix: check the layer's sizes "
+                          f"(units, filters, input shape).")
 
 
 def _batch_shape(input_shape, batch_input_shape, kwargs) -> tuple | None:

@@ -44,6 +44,7 @@ def model_from_config(config: dict, custom_objects: dict | None = None,
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConfigError(f"Expected a model config with 'class_name' and 'config'. Received "
                           f"{type(config).__name__}: {str(config)[:200]!r}.")
+    check_declared_sizes(config)
     try:
         cls_config = {k: v for k, v in config.items() if k != "build_config"}
         model = _deserialize_model(cls_config, custom_objects)
@@ -57,7 +58,78 @@ def model_from_config(config: dict, custom_objects: dict | None = None,
         raise ConfigError(f"Expected a valid model config. Received one that cannot be rebuilt "
                           f"({type(e).__name__}: {str(e)[:200]}). Fix: re-save the model, or "
                           f"check its custom classes' from_config.") from e
+    except (MemoryError, RuntimeError) as e:
+        # Sizes within the caps can still exceed this machine (torch's allocator raises
+        # RuntimeError): the config asks for more than there is, it does not crash the caller.
+        raise ConfigError(f"Expected a model config whose layers fit in memory. Received one "
+                          f"that cannot be built here ({type(e).__name__}: {str(e)[:200]}). "
+                          f"Fix: load it on a machine with more memory, or check the file's "
+                          f"layer sizes.") from e
     return model
+
+
+MAX_DIM = (1 << 31) - 1         # one dimension of a layer (units, filters, a shape entry ...)
+MAX_SHAPE_ELEMENTS = 1 << 31    # elements of one declared input or target shape
+# Config keys holding one size or a shape; a custom layer's other keys are checked where its
+# weights are created (``Layer.add_weight``).
+_SIZE_KEYS = frozenset({"units", "filters", "input_dim", "output_dim", "kernel_size",
+                        "pool_size", "strides", "dilation_rate", "input_length", "size"})
+_SHAPE_KEYS = frozenset({"batch_input_shape", "input_shape", "batch_shape", "shape",
+                         "target_shape"})
+
+
+def check_declared_sizes(config: Any, layer: str = "model", depth: int = 0) -> None:
+    """Refuse, with a ``ConfigError`` naming the layer and the number, a config whose sizes
+    or shapes no machine could allocate, before any layer is built (``units=10**12`` would
+    otherwise reach torch's allocator). Walks nested layer configs.
+
+    Example:
+        >>> check_declared_sizes({"class_name": "Dense", "config": {"name": "d", "units": 10**12}})
+        Traceback (most recent call last):
+        savepoint.errors.ConfigError: Expected sizes of at most 2147483647 in layer 'd'. Received units=1000000000000. Fix: check the file's config; it is damaged or hostile.
+    """
+    if depth > 200:  # deeper than any model: deserialization refuses it as a RecursionError
+        return
+    if isinstance(config, list):
+        for item in config:
+            check_declared_sizes(item, layer, depth + 1)
+        return
+    if not isinstance(config, dict):
+        return
+    if isinstance(config.get("config"), dict) and isinstance(config.get("config", {}).get("name"),
+                                                             str):
+        layer = config["config"]["name"]
+    for key, value in config.items():
+        if key in _SIZE_KEYS:
+            _check_dims(layer, key, value if isinstance(value, (list, tuple)) else [value])
+        elif key in _SHAPE_KEYS and isinstance(value, (list, tuple)):
+            _check_shape(layer, key, value)
+        elif isinstance(value, (dict, list)):
+            check_declared_sizes(value, layer, depth + 1)
+
+
+def _check_dims(layer: str, key: str, values: Any) -> None:
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_DIM:
+            raise ConfigError(f"Expected sizes of at most {MAX_DIM} in layer {layer!r}. Received "
+                              f"{key}={v}. Fix: check the file's config; it is damaged or "
+                              f"hostile.")
+
+
+def _check_shape(layer: str, key: str, shape: Any) -> None:
+    if any(isinstance(d, (list, tuple)) for d in shape):  # several inputs
+        for inner in shape:
+            if isinstance(inner, (list, tuple)):
+                _check_shape(layer, key, inner)
+        return
+    _check_dims(layer, key, shape)
+    count = 1
+    for d in shape:
+        count *= d if isinstance(d, int) and not isinstance(d, bool) and d > 0 else 1
+    if count > MAX_SHAPE_ELEMENTS:
+        raise ConfigError(f"Expected a shape of at most {MAX_SHAPE_ELEMENTS} elements in layer "
+                          f"{layer!r}. Received {key}={list(shape)} ({count} elements). Fix: "
+                          f"check the file's config; it is damaged or hostile.")
 
 
 def _deserialize_model(config: dict, custom_objects: dict | None) -> Any:
