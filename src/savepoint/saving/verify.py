@@ -6,7 +6,9 @@ Every checksum and structural invariant a load would check is checked here, with
 state files, model directories (``fingerprint.json`` over every file, ``saved_model.json``, the
 variables bundle, the inference program's JSON), HDF5 files (the checksum trailer savepoint
 writes and every dataset read back; tf.keras / Keras 3 files: every dataset read) and ``.keras``
-archives (every member's CRC-32, the JSON members, the inner weights file as HDF5).
+archives (every member's CRC-32, the JSON members, the inner weights file as HDF5). An HDF5
+file that would read another file (external link, virtual dataset, external raw storage) or holds
+a soft link fails with the ``FormatError`` a load raises (see ``formats/h5_isolation.py``).
 
 Example:
     >>> import numpy as np, tempfile, os

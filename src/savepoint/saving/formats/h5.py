@@ -30,7 +30,7 @@ import numpy as np
 from savepoint.errors import (CheckpointNotFoundError, DTypeError, FormatError, SavepointError,
                               ShapeError)
 from savepoint.saving import storage
-from savepoint.saving.formats import h5_checksum
+from savepoint.saving.formats import h5_checksum, h5_isolation
 
 # HDF5 keeps attributes in the object header (64 KiB); Keras 2 splits longer name lists into
 # ``name0``, ``name1``, ... attributes. We do the same on write and accept both on read.
@@ -202,6 +202,11 @@ class H5Reader:
             raise FormatError(
                 f"Expected an HDF5 file at {self.path!r}, but it cannot be opened as one "
                 f"({exc}). The file is damaged, truncated or in another format.") from None
+        try:
+            h5_isolation.check_file(self._file, self.path)  # before anything is read
+        except BaseException:
+            self._file.close()
+            raise
 
     def __enter__(self) -> "H5Reader":
         return self
@@ -215,10 +220,7 @@ class H5Reader:
 
     def has(self, path: str) -> bool:
         """Whether a group or dataset exists at ``path``."""
-        try:
-            return path in self._file
-        except (OSError, RuntimeError, KeyError):
-            return False
+        return h5_isolation.exists(self._file, path)
 
     def has_group(self, path: str) -> bool:
         """Whether a group exists at ``path`` ("" is the root)."""
@@ -226,7 +228,9 @@ class H5Reader:
 
     def _get(self, path: str) -> Any:
         try:
-            return self._file[path] if path else self._file
+            return h5_isolation.open_object(self._file, path, self.path) if path else self._file
+        except SavepointError:
+            raise  # a refused link or layout (FormatError is also a ValueError)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise FormatError(f"HDF5 file {self.path!r} is damaged: cannot read {path!r} "
                               f"({exc}).") from None
@@ -311,7 +315,7 @@ class H5Reader:
     def dataset(self, group_path: str, name: str, what: str = "") -> h5py.Dataset:
         """The dataset ``group_path/name``; ``FormatError`` (naming ``what``) if missing."""
         group = self.group(group_path, what)
-        if name not in group:
+        if not self.has(f"{group_path}/{name}" if group_path else name):
             raise FormatError(
                 f"HDF5 file {self.path!r} has no dataset {name!r} in group "
                 f"{group_path or '/'!r}{_for(what)}. Fix: load a file saved from the same "
