@@ -141,9 +141,10 @@ def check_dataset(dataset: h5py.h5d.DatasetID, where: str, path: str) -> None:
     """
     plist = dataset.get_create_plist()
     if plist.get_layout() == h5py.h5d.VIRTUAL:
-        sources = [f"'{_text(plist.get_virtual_filename(i))}:{_text(plist.get_virtual_dsetname(i))}'"
-                   for i in range(min(plist.get_virtual_count(), 3))]
-        raise _refusal(where, path, f"a virtual dataset mapping {', '.join(sources) or 'nothing'}",
+        sources = ", ".join(f"'{_text(plist.get_virtual_filename(i))}:"
+                            f"{_text(plist.get_virtual_dsetname(i))}'"
+                            for i in range(min(plist.get_virtual_count(), 3)))
+        raise _refusal(where, path, f"a virtual dataset mapping {sources or 'nothing'}",
                        "store the values in a regular dataset")
     if plist.get_external_count():
         raise _refusal(where, path, f"a dataset with external raw storage in "
