@@ -8,7 +8,9 @@ the seconds an import of torch takes.
 
 Modes: ``model_checkpoint`` (``ModelCheckpoint(save_freq=2)``, a new file name per save, as
 ``cp-{epoch}-{batch}.ckpt``), ``fixed`` (``ModelCheckpoint`` rewriting one ``cp.ckpt``), and
-``manager`` (``CheckpointManager.save()`` every 2 ``train_on_batch`` steps); ``backup`` runs a
+``manager`` (``CheckpointManager.save()`` every 2 ``train_on_batch`` steps), ``fixed_mixed``
+(an async ``ModelCheckpoint`` of ``cp.ckpt`` every batch and a synchronous ``save_weights`` of the
+same prefix every 3 batches); ``backup`` runs a
 fixed fit with ``BackupAndRestore`` to its end (rerun after a kill, it resumes).
 """
 
@@ -45,6 +47,14 @@ def train_forever(mode: str, directory: str, generation: int) -> None:
                 model.train_on_batch(x[i:i + 8], y[i:i + 8])
                 if i % 16 == 8:
                     manager.save()
+    if mode == "fixed_mixed":
+        prefix = os.path.join(directory, "cp.ckpt")
+        sync_save = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (
+            model.save_weights(prefix) if batch % 3 == 2 else None))
+        checkpoint = keras.callbacks.ModelCheckpoint(prefix, save_freq=1, save_weights_only=True,
+                                                     save_async=True)
+        model.fit(x, y, batch_size=8, epochs=10**6, callbacks=[checkpoint, sync_save],
+                  verbose=0)
     name = "cp.ckpt" if mode == "fixed" else f"g{generation:04d}-cp-{{epoch:06d}}-{{batch}}.ckpt"
     checkpoint = keras.callbacks.ModelCheckpoint(os.path.join(directory, name), save_freq=2,
                                                  save_weights_only=True, max_to_keep=3)

@@ -27,7 +27,7 @@ import os
 import secrets
 import sys
 from types import TracebackType
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Callable, Iterator, Union
 
 from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError
 
@@ -38,6 +38,14 @@ _TMP_MARKER = ".tmp-"
 _OPEN_TEMPS: set[str] = set()  # temporary paths this process's open writers own
 _WRITEBACK_BYTES = 32 << 20  # start the disk write of every 32 MiB written (see _start_writeback)
 _BUFFER_BYTES = 1 << 20
+# Crash-injection tests set this: it is called as (operation, path) before every rename, link and
+# removal, the steps whose order crash consistency rests on (tests/saving/test_prefix_rewrite.py).
+FAULT_HOOK: "Callable[[str, str], None] | None" = None
+
+
+def _step(operation: str, path: str) -> None:
+    if FAULT_HOOK is not None:
+        FAULT_HOOK(operation, path)
 
 
 def _load_sync_file_range():  # Linux only: the fallback is to let fsync write everything
@@ -186,6 +194,7 @@ class AtomicWriter:
                 os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
+            _step("replace", self.path)
             os.replace(self.temp_path, self.path)
         except BaseException as e:
             self.abort()
@@ -264,6 +273,7 @@ def atomic_path(path: PathLike) -> Iterator[str]:
             os.fsync(fd)
         finally:
             os.close(fd)
+        _step("replace", path)
         os.replace(temp, path)
     except BaseException as e:
         try:
@@ -372,6 +382,7 @@ def remove(path: PathLike, missing_ok: bool = True) -> None:
         >>> remove("/nonexistent/file")
     """
     path = _fspath(path)
+    _step("remove", path)
     try:
         os.remove(path)
     except FileNotFoundError:
@@ -417,6 +428,7 @@ def link_replace(source: PathLike, target: PathLike) -> None:
             shutil.copyfile(source, temp)
             with open(temp, "rb+") as f:
                 os.fsync(f.fileno())
+        _step("link", target)
         os.replace(temp, target)
     except OSError as e:
         with contextlib.suppress(OSError):

@@ -52,6 +52,7 @@ from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint.layout import index_path
 
 STATE_FILENAME = "checkpoint"
+_LATEST_ROUNDS = 8
 _STRING_FIELDS = ("model_checkpoint_path", "all_model_checkpoint_paths")
 _FLOAT_FIELDS = ("all_model_checkpoint_timestamps", "last_preserved_timestamp")
 _REPEATED = ("all_model_checkpoint_paths", "all_model_checkpoint_timestamps")
@@ -398,8 +399,16 @@ def latest_checkpoint(directory: str, filename: str = STATE_FILENAME) -> Optiona
         >>> latest_checkpoint(tempfile.mkdtemp()) is None
         True
     """
-    state = get_checkpoint_state(directory, filename)
-    if state is None or not state.model_checkpoint_path:
-        return None
-    path = state.model_checkpoint_path
-    return path if storage.exists(index_path(path)) else None
+    path = None
+    for _ in range(_LATEST_ROUNDS):
+        state = get_checkpoint_state(directory, filename)
+        if state is None or not state.model_checkpoint_path:
+            return None
+        if state.model_checkpoint_path == path:
+            return None  # named twice in a row and still without an index: it is gone
+        path = state.model_checkpoint_path
+        if storage.exists(index_path(path)):
+            return path
+        # A save may have moved the state file on and removed the staged copy it named
+        # between our two looks (rewrite.py): read the state file again.
+    return None
