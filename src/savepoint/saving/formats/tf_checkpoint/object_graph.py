@@ -29,7 +29,7 @@ from savepoint.saving.formats.tf_checkpoint.proto import (LEN, VARINT, Buffer, a
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 # Decoded objects cost ~100x their 2-byte minimum encoding: a cap keeps a hostile graph's
 # memory bounded. Real graphs hold a few objects per variable, far below it.
-MAX_GRAPH_OBJECTS = 4_000_000
+MAX_GRAPH_OBJECTS = 2_000_000
 
 
 @dataclass

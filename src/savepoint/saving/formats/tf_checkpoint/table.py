@@ -257,8 +257,8 @@ def _parse_block(block: memoryview, name: str, what: str,
         key = key[:shared] + bytes(block[pos:pos + unshared])
         key_budget -= len(key)
         if key_budget < 0:
-            raise _fail(name, f"the keys of the {what} block expand to more than "
-                              f"{_KEY_EXPANSION} times the file's size through shared prefixes")
+            raise _fail(name, f"the keys of {what} expand, through shared prefixes, to more "
+                              f"than {_KEY_EXPANSION} times the file's size plus 1 MiB")
         pos += unshared
         entries.append((key, bytes(block[pos:pos + value_len])))
         pos += value_len
