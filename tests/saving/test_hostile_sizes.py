@@ -300,3 +300,16 @@ def test_weights_no_machine_could_hold_are_a_config_error():
         keras.Sequential([keras.layers.Dense(2 ** 30, input_shape=(3000,), name="big")])
     with pytest.raises(ConfigError, match=r"Received shape \[3, 1000000000000\]"):
         keras.Sequential([keras.layers.Dense(10 ** 12, input_shape=(3,), name="big")])
+
+
+def test_a_non_scalar_object_graph_is_refused(tmp_path):
+    from savepoint.saving.formats.tf_checkpoint.bundle import write_bundle
+    prefix = str(tmp_path / "cp.ckpt")
+    graph = object_graph.encode_object_graph(object_graph.TrackableObjectGraph(
+        [object_graph.TrackableObject()]))
+    write_bundle(prefix, {GRAPH_KEY: np.array([graph, graph], dtype=object)})
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(FormatError, match=r"Expected the checkpoint's object graph "
+                                          r"\(_CHECKPOINTABLE_OBJECT_GRAPH\) to be a scalar string "
+                                          r"tensor\. Received ndarray of shape \[2\]"):
+        model.load_weights(prefix)

@@ -215,6 +215,12 @@ def decode_object_graph(data: Buffer) -> TrackableObjectGraph:
         Traceback (most recent call last):
         savepoint.errors.FormatError: Node 0 of the checkpoint's object graph ... references child node 5, ...
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        # get_tensor returns an array for a non-scalar entry: its memory is not the proto.
+        raise FormatError(f"Expected {_WHERE} to be a scalar string tensor. Received "
+                          f"{type(data).__name__} of shape {list(getattr(data, 'shape', []))}. "
+                          "The checkpoint is damaged. Fix: re-save it or restore it from a "
+                          "backup.")
     graph = TrackableObjectGraph()
     budget = [MAX_GRAPH_OBJECTS]
     for num, wt, val in iter_fields(data, _WHERE):
