@@ -355,6 +355,9 @@ def resolve_latest(directory: str, filename: str = STATE_FILENAME) -> str:
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
+    latest = latest_checkpoint(directory, filename)  # rereads a state file that moved on
+    if latest is not None:
+        return latest
     state = get_checkpoint_state(directory, filename)
     state_path = os.path.join(os.fspath(directory), filename)
     if state is None:
