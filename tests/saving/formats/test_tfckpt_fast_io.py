@@ -163,3 +163,63 @@ def test_restore_writes_in_place_and_stages_what_cannot_be_viewed(tmp_path):
         assert torch.equal(ours.value, theirs.value)
     assert fresh[0].value.data_ptr() == memory  # written in place, straight from the file
     assert fresh[0].value._version > version  # marked written, as copy_ would
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_crc_combine_equals_one_pass_crc_on_odd_lengths(seed):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, int(rng.integers(1, 200_000)), dtype=np.uint8).tobytes()
+    cuts = sorted({0, len(data), *rng.integers(0, len(data), 5).tolist()})
+    parts = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    assert crc.combine_all([crc.value(p) for p in parts], [len(p) for p in parts]) == \
+        crc.value(data)
+    assert crc.combine(crc.value(b""), crc.value(data), len(data)) == crc.value(data)
+    assert crc.combine(crc.value(data), crc.value(b""), 0) == crc.value(data)
+
+
+def test_crc_combine_refuses_a_negative_length():
+    with pytest.raises(ValueError, match="Expected a byte count >= 0 for the second piece"):
+        crc.combine(1, 2, -1)
+
+
+def _pieces_small(monkeypatch, size: int = 4096) -> None:
+    from savepoint.saving.formats.tf_checkpoint import reader
+    monkeypatch.setattr(reader, "_CHUNK_BYTES", size)
+    monkeypatch.setattr(parallel, "BIG_TASK_BYTES", 1)  # every piece goes to a helper thread
+
+
+def test_big_tensors_are_checksummed_in_pieces(tmp_path, monkeypatch):
+    _pieces_small(monkeypatch)
+    prefix = str(tmp_path / "cp")
+    state = {"w": np.random.default_rng(5).random(10_001, dtype=np.float32)}  # 40,004 bytes
+    write_bundle(prefix, state)
+    sizes, real = [], crc.value
+    out = np.zeros_like(state["w"])
+    with BundleReader(prefix) as r:
+        monkeypatch.setattr(crc, "value", lambda data: (sizes.append(len(memoryview(data))),
+                                                         real(data))[1])
+        r.read_many_into({"w": out})
+    assert sorted(sizes) == [40_004 - 9 * 4096] + [4096] * 9
+    assert np.array_equal(out, state["w"])
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_bit_flip_in_any_piece_of_a_big_tensor_is_caught_and_nothing_is_written(
+        tmp_path, monkeypatch, where):
+    _pieces_small(monkeypatch)
+    prefix = str(tmp_path / "cp")
+    state = {"a": np.arange(5, dtype=np.int64),
+             "w": np.random.default_rng(6).random(10_001, dtype=np.float32)}
+    write_bundle(prefix, state)
+    with BundleReader(prefix) as r:
+        entry = r.entry("w")
+    flip = {"first": 0, "middle": 4096 * 4 + 123, "last": entry.size - 1}[where]
+    path = layout.data_path(prefix, 0, 1)
+    data = bytearray(open(path, "rb").read())
+    data[entry.offset + flip] ^= 0x10
+    open(path, "wb").write(bytes(data))
+    outs = {"a": np.full(5, 7, np.int64), "w": np.full(10_001, 7, np.float32)}
+    with BundleReader(prefix) as r, pytest.raises(FormatError,
+                                                  match=r'Checksum mismatch for tensor "w"'):
+        r.read_many_into(outs)
+    assert (outs["a"] == 7).all() and (outs["w"] == 7).all()

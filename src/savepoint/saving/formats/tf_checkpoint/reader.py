@@ -211,8 +211,9 @@ class BundleReader:
             self._maps[e.shard_id] = mapped
         return self._maps[e.shard_id][e.offset:e.offset + e.size]
 
-    def _check_crc(self, name: str, e: proto.BundleEntry, payload: memoryview) -> None:
-        actual = crc.value(payload)
+    def _check_crc(self, name: str, e: proto.BundleEntry, payload: memoryview,
+                   actual: Union[int, None] = None) -> None:
+        actual = crc.value(payload) if actual is None else actual
         if actual != crc.unmask(e.crc32c):
             data = layout.data_path(self.prefix, e.shard_id, self.header.num_shards)
             raise FormatError(f"Checksum mismatch for {self._where(name)}: expected "
@@ -289,13 +290,30 @@ class BundleReader:
         jobs = [(name, self._target_bytes(name, out)) for name, out in items]
         payloads = [(name, self.entry(name), self._payload(name, self.entry(name)), dst)
                     for name, dst in jobs]
-        checked = {}
-        for name, e, payload, _ in payloads:  # each tensor once, even if it has several targets
-            checked.setdefault(name, (len(payload), lambda n=name, e=e, p=payload:
-                                      self._check_crc(n, e, p)))
-        parallel.run_all(list(checked.values()))
+        # each tensor once, even if it has several targets
+        self._check_crcs({name: (e, payload) for name, e, payload, _ in payloads})
         parallel.run_all([task for _, _, payload, dst in payloads
                           for task in _copy_tasks(payload, dst)])
+
+    def _check_crcs(self, checks: Mapping[str, tuple[proto.BundleEntry, memoryview]]) -> None:
+        """Verify these tensors' checksums. Big tensors are checksummed in pieces spread over
+        the helper threads, the pieces' CRCs combined (a 400 MB tensor does not hold one thread
+        while the others wait); raises for the first damaged tensor, in ``checks`` order."""
+        pieces = {name: [payload[i:i + _CHUNK_BYTES]
+                         for i in range(0, len(payload), _CHUNK_BYTES)] or [payload]
+                  for name, (_, payload) in checks.items()}
+        crcs = {name: [0] * len(parts) for name, parts in pieces.items()}
+
+        def piece_task(name: str, i: int) -> Callable[[], None]:
+            def run() -> None:
+                crcs[name][i] = crc.value(pieces[name][i])
+            return run
+
+        parallel.run_all([(len(part), piece_task(name, i))
+                          for name, parts in pieces.items() for i, part in enumerate(parts)])
+        for name, (e, payload) in checks.items():
+            actual = crc.combine_all(crcs[name], [len(part) for part in pieces[name]])
+            self._check_crc(name, e, payload, actual)
 
     def _target_bytes(self, name: str, out: Target) -> np.ndarray:
         """Check ``out`` against the entry; return a flat uint8 view of its memory."""
