@@ -5,6 +5,9 @@ only part that blocks training); the *persist* (write bundle, fsync, atomic comm
 caller's follow-up: state file, pruning) runs in one background thread per saver, in submission
 order, and writes exactly the bytes a synchronous save writes.
 
+- The persist writes its files with ``O_DIRECT`` where the file system allows it
+  (``storage.background_writes``): same bytes, same fsync + rename commit, less CPU taken from
+  training.
 - Buffers are pooled by ``(shape, dtype)``: after the first save of a state, saving it again
   allocates nothing. On CUDA they are pinned and filled with ``non_blocking`` copies; the worker
   waits on a CUDA event before writing, and later kernels on the stream are ordered after the copy.
@@ -39,7 +42,7 @@ import numpy as np
 import torch
 
 from savepoint.errors import AsyncSaveError
-from savepoint.saving import checkpoint_io
+from savepoint.saving import checkpoint_io, storage
 from savepoint.saving.options import CheckpointOptions
 
 _SAVERS: "weakref.WeakSet[AsyncSaver]" = weakref.WeakSet()
@@ -254,9 +257,12 @@ class AsyncSaver:
     def _execute(self, job: _Job) -> None:
         try:
             job.buffers.wait_ready()
-            checkpoint_io.persist(job.tensors, job.prefix, job.state_dir)
-            if job.then is not None:
-                job.then()
+            # O_DIRECT where the file system allows: the kernel's page-cache copy and
+            # bookkeeping would take CPU from training (storage.direct)
+            with storage.background_writes():
+                checkpoint_io.persist(job.tensors, job.prefix, job.state_dir)
+                if job.then is not None:
+                    job.then()
         except BaseException as e:  # kept and raised in the training thread, never lost
             error = AsyncSaveError(
                 f"Background checkpoint save to {job.prefix!r} failed: {type(e).__name__}: {e}. "

@@ -134,7 +134,7 @@ class AtomicWriter:
         remove_stale_temps_of(self.path)
         self.temp_path = temp_name_for(self.path)
         try:
-            self._file: BinaryIO | None = open(self.temp_path, "xb", buffering=_BUFFER_BYTES)
+            self._file: BinaryIO | None = direct.open_temp(self.temp_path, _BUFFER_BYTES)
         except OSError as e:
             raise storage_error(e, self.path) from e
         _OPEN_TEMPS.add(self.temp_path)
@@ -490,6 +490,8 @@ def _reason(error: OSError) -> str:
 
 # Reading and directory-level operations live beside this module; imported last (they use
 # the above).
+from savepoint.saving.storage import direct  # noqa: E402
+from savepoint.saving.storage.direct import background_writes  # noqa: E402,F401
 from savepoint.saving.storage.reading import (file_size, map_file, open_read,  # noqa: E402
                                               read_bytes, read_text)
 from savepoint.saving.storage.directories import (commit_directory, list_tree,  # noqa: E402
