@@ -203,7 +203,10 @@ def test_stale_temp_directories_are_cleaned(tmp_path):
     from savepoint.saving import storage
     temp = storage.temp_dir_for(str(tmp_path / "m"))
     open(os.path.join(temp, "x"), "wb").close()
-    assert storage.remove_stale_temp_files(str(tmp_path)) == [os.path.basename(temp)]
+    assert storage.remove_stale_temp_files(str(tmp_path)) == []  # ours, still being written
+    stale = str(tmp_path / ".m.tmp-999999999-abcdef")  # a killed writer's
+    os.rename(temp, stale)
+    assert storage.remove_stale_temp_files(str(tmp_path)) == [os.path.basename(stale)]
     assert os.listdir(tmp_path) == []
 
 

@@ -22,7 +22,7 @@ import os
 import time
 from typing import Any, Callable
 
-from savepoint.errors import ConfigError
+from savepoint.errors import ConfigError, FormatError
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint import layout, state_file
 
@@ -123,7 +123,15 @@ class CheckpointManager:
             if checkpoint_number <= newest:
                 checkpoint_number = newest + 1
                 if counter is not None:
-                    counter.fill_(checkpoint_number)
+                    try:
+                        counter.fill_(checkpoint_number)
+                    except (OverflowError, RuntimeError) as e:
+                        counter.add_(-1)  # a refused save leaves the counter as it was
+                        raise FormatError(
+                            f"The checkpoint state file in {self._directory!r} lists checkpoint "
+                            f"number {newest}, beyond what the save counter holds (int64). "
+                            f"Expected numbers below 2**63. Fix: remove that entry (and its "
+                            f"files), or pass checkpoint_number= to save().") from e
         prefix = os.path.join(self._directory, f"{self._name}-{int(checkpoint_number)}")
         stamp = time.time()
         if hasattr(self._checkpoint, "_save_to"):  # async-capable: bookkeeping after the commit

@@ -140,8 +140,9 @@ def _self_sha256(document: dict) -> str:
 
 def _read(directory: str) -> dict[str, str]:
     path = os.path.join(directory, FINGERPRINT_FILE)
+    raw = storage.read_bytes(path)  # a directory or FIFO in its place: storage's own error
     try:
-        data = json.loads(storage.read_text(path))
+        data = json.loads(raw.decode("utf-8"))
         files = data["files"]
         if data.get("algorithm") != "sha256" or not isinstance(files, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in files.items()):

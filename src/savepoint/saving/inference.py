@@ -33,7 +33,9 @@ from savepoint.errors import ConfigError, FormatError
 PROGRAM_FILE = "inference/program.json"
 TENSORS_PREFIX = "inference/tensors"
 
-_OP = re.compile(r"^torch\.ops\.(aten|prims)\.\w+\.\w+$")
+# op names may start with one "_" (aten._to_copy); no segment may be a dunder (__call__,
+# __setattr__...), and overloads never start with "_"
+_OP = re.compile(r"^torch\.ops\.(aten|prims)\.(?!__)\w+\.(?!_)\w+$")
 _PY_OPS = {f"_operator.{n}" for n in ("getitem", "add", "sub", "mul", "floordiv", "truediv",
                                       "mod", "neg", "pow", "eq", "ne", "lt", "le", "gt", "ge",
                                       "and_", "or_", "not_")} | {
@@ -229,6 +231,62 @@ def _refuse(where: str, what: str) -> None:
         f"The inference program {where!r} contains {what}, which savepoint does not run: a "
         f"program savepoint saved only calls aten/prims tensor operators. Fix: re-save the model "
         f"with savepoint, or load it with its Python class available.")
+
+
+def check_info(info: Any, where: str) -> dict:
+    """The ``inference`` section of ``saved_model.json`` (at ``where``), checked field by field
+    before anything uses it: ``FormatError`` names the first bad field.
+
+    Example:
+        >>> check_info({"available": False, "reason": "no export"}, "m/saved_model.json")
+        {'available': False, 'reason': 'no export'}
+    """
+    if not isinstance(info, dict):
+        _bad_info(where, "the section", "an object", info)
+    if not info.get("available"):
+        return info
+    inputs = info.get("inputs")
+    if not isinstance(inputs, list) or not inputs or not all(map(_is_input_spec, inputs)):
+        _bad_info(where, "'inputs'", 'a non-empty list of {"name": str, "shape": [int or null], '
+                  f'"dtype": one of {sorted(_DTYPES)}}}', inputs)
+    structure = info.get("structure")
+    if not (structure is None and len(inputs) == 1 or structure == {"list": len(inputs)} or
+            isinstance(structure, dict) and list(structure) == ["keys"] and
+            isinstance(structure["keys"], list) and len(structure["keys"]) == len(inputs) and
+            all(isinstance(k, str) for k in structure["keys"])):
+        _bad_info(where, "'structure'", 'null (one input), {"list": n} or {"keys": [names]} '
+                  "matching 'inputs'", structure)
+    tensors = info.get("tensors")
+    if not isinstance(tensors, dict) or not all(
+            isinstance(name, str) and _is_tensor_entry(entry) for name, entry in tensors.items()):
+        _bad_info(where, "'tensors'", 'a map of names to {"source": "variables" or '
+                  f'"{TENSORS_PREFIX}", "key": str, "kind": "state" or "constant", '
+                  '"parameter": bool}', tensors)
+    return info
+
+
+_DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+           "uint8", "bool", "complex64", "complex128"}
+
+
+def _is_input_spec(spec: Any) -> bool:
+    return (isinstance(spec, dict) and isinstance(spec.get("name"), str) and
+            spec.get("dtype") in _DTYPES and isinstance(spec.get("shape"), list) and
+            all(d is None or type(d) is int and d >= 0 for d in spec["shape"]))
+
+
+def _is_tensor_entry(entry: Any) -> bool:
+    return (isinstance(entry, dict) and entry.get("source") in ("variables", TENSORS_PREFIX) and
+            isinstance(entry.get("key"), str) and entry.get("kind") in ("state", "constant") and
+            isinstance(entry.get("parameter", False), bool))
+
+
+def _bad_info(where: str, field: str, expected: str, received: Any) -> None:
+    shown = repr(received)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    raise FormatError(f"The 'inference' section of {where!r} is damaged: expected {field} to be "
+                      f"{expected}. Received {shown}. Fix: re-save the model (or load it with its "
+                      f"Python class available, which does not use the inference program).")
 
 
 def load_program(program: bytes, state: dict[str, torch.Tensor],

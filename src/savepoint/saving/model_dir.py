@@ -277,7 +277,7 @@ def _rebuild(path: str, meta: dict, custom_objects: dict | None) -> Any:
         return model_from_config(meta["model_config"], custom_objects, initialize=False)
     except UnknownObjectError as e:
         missing = getattr(e, "object_name", None)
-        info = meta.get("inference") or {}
+        info = inference.check_info(meta.get("inference") or {}, os.path.join(path, META_FILE))
         if missing is None or not info.get("available"):
             reason = info.get("reason", "it was saved without one")
             raise UnknownObjectError(
@@ -293,7 +293,7 @@ def _rebuild(path: str, meta: dict, custom_objects: dict | None) -> Any:
 
 def load_inference(path: str, meta: dict, missing: str | None = None) -> Any:
     """The directory's inference program as an ``InferenceModel`` (no Python class needed)."""
-    info = meta.get("inference") or {}
+    info = inference.check_info(meta.get("inference") or {}, os.path.join(path, META_FILE))
     if not info.get("available"):
         raise FormatError(f"Model directory {path!r} has no inference program: "
                           f"{info.get('reason', 'none was saved')}.")

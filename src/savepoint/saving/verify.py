@@ -71,6 +71,9 @@ def verify(path: str) -> VerifyReport:
     path = os.fspath(path)
     if storage.exists(layout.index_path(path)):
         return _verify_bundle(path)
+    if storage.isdir(path) and path.lower().endswith((".h5", ".hdf5", ".keras")):
+        raise FormatError(f"Expected a file at {path!r} (its extension names an HDF5 or "
+                          f"'.keras' file). Received a directory. Fix: pass the file's path.")
     if storage.isdir(path):
         from savepoint.saving.model_dir import META_FILE
         if storage.exists(os.path.join(path, META_FILE)):

@@ -198,6 +198,8 @@ class H5Reader:
             self._bytes = h5_checksum.FileBytes(self.path, fileobj)
             self._trailer = h5_checksum.read_trailer(self._bytes, self.path)
             self._file = h5py.File(self.path if fileobj is None else fileobj, "r")
+        except SavepointError:
+            raise  # storage's own: a directory, a FIFO, an unreadable disk (StorageError)
         except OSError as exc:
             raise FormatError(
                 f"Expected an HDF5 file at {self.path!r}, but it cannot be opened as one "
