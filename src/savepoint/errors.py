@@ -56,5 +56,6 @@ class AsyncSaveError(SavepointError, RuntimeError):
 
 
 class StorageError(SavepointError, OSError):
-    """Writing a file failed (disk full, I/O error, permissions); ``errno`` is the system's code
-    and the previous file, if any, is left intact."""
+    """Writing or reading a file failed (disk full, read-only file system, I/O error,
+    permissions); ``errno`` is the system's code, ``__cause__`` the original ``OSError``, and a
+    failed write leaves the previous file, if any, intact."""
