@@ -29,7 +29,7 @@ import pytest
 import savepoint as keras
 from savepoint.errors import (ConfigError, FormatError, SavepointError, StorageError)
 from savepoint.saving import fingerprint, inference, storage
-from savepoint.saving.storage import reading
+from savepoint.saving.storage import direct, reading
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -116,6 +116,10 @@ class _NoSpaceFile:
         return getattr(self.real, name)
 
 
+# storage modules that create files with the built-in ``open`` (``direct`` opens temporaries)
+_WRITING_MODULES = [storage, direct]
+
+
 def full_disk_on_fsync(monkeypatch):
     monkeypatch.setattr(os, "fsync", _fail(errno.ENOSPC))
 
@@ -124,7 +128,8 @@ def full_disk_on_write(monkeypatch):
     def open_full(path, mode="r", *args, **kwargs):
         real = open(path, mode, *args, **kwargs)
         return real if "r" in mode else _NoSpaceFile(real)
-    monkeypatch.setattr(storage, "open", open_full, raising=False)
+    for module in _WRITING_MODULES:
+        monkeypatch.setattr(module, "open", open_full, raising=False)
     full_disk_on_fsync(monkeypatch)  # h5py and zipfile write past ``open``: their fsync fails
 
 
@@ -133,7 +138,8 @@ def read_only_filesystem(monkeypatch):
         if "r" not in mode:
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return open(path, mode, *args, **kwargs)
-    monkeypatch.setattr(storage, "open", open_read_only, raising=False)
+    for module in _WRITING_MODULES:
+        monkeypatch.setattr(module, "open", open_read_only, raising=False)
     for name in ("replace", "rename", "mkdir", "link", "makedirs"):
         monkeypatch.setattr(os, name, _fail(errno.EROFS))
 
