@@ -420,6 +420,7 @@ def link_replace(source: PathLike, target: PathLike) -> None:
     """
     source, target = _fspath(source), _fspath(target)
     temp = temp_name_for(target)
+    _OPEN_TEMPS.add(temp)  # a concurrent writer's stale-temp cleanup must not take it
     try:
         try:
             os.link(source, temp)
@@ -434,6 +435,8 @@ def link_replace(source: PathLike, target: PathLike) -> None:
         with contextlib.suppress(OSError):
             os.remove(temp)
         raise storage_error(e, target) from e
+    finally:
+        _OPEN_TEMPS.discard(temp)
     fsync_dir(os.path.dirname(target) or ".")
 
 
