@@ -13,6 +13,7 @@ from savepoint.errors import SavepointError
 from savepoint.layers import Input
 from savepoint.models import Model, Sequential
 from savepoint import models, train
+from savepoint import preprocessing  # noqa: E402  (keras.preprocessing)
 
 __version__ = "0.1.0"
 

@@ -232,6 +232,12 @@ def make_adapter(x: Any, y: Any = None, sample_weight: Any = None, batch_size: i
     """Pick the adapter for ``x``."""
     if x is None:
         raise ConfigError("Expected input data `x`. Received None.")
+    from savepoint.utils.data_sequence import Sequence, SequenceEpochs
+    if isinstance(x, Sequence):  # keras.utils.Sequence: batches by index, on_epoch_end after each
+        if y is not None:
+            raise ConfigError("`y` argument is not supported when using a Sequence as input: "
+                              "its __getitem__ must return (x, y) batches itself.")
+        return IterableAdapter(SequenceEpochs(x, shuffle), None, False, steps)
     if isinstance(x, (torch.utils.data.DataLoader, torch.utils.data.Dataset)) or (
             hasattr(x, "__next__") and hasattr(x, "__iter__")):
         if y is not None:

@@ -1,4 +1,5 @@
-"""Small user-facing utilities: seeding everything for reproducible runs."""
+"""``keras.utils``: seeding, label and sequence helpers, ``Sequence``, ``get_file``, ``Progbar``
+and the dataset builders; each lives in its own module and is re-exported here."""
 
 from __future__ import annotations
 
@@ -23,4 +24,13 @@ def set_random_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-__all__ = ["set_random_seed"]
+from savepoint.utils.data_sequence import Sequence  # noqa: E402
+from savepoint.utils.dataset_utils import (split_dataset,  # noqa: E402
+                                           timeseries_dataset_from_array)
+from savepoint.utils.file_utils import get_file  # noqa: E402
+from savepoint.utils.keras_progbar import Progbar  # noqa: E402
+from savepoint.utils.numerical_utils import normalize, to_categorical  # noqa: E402
+from savepoint.utils.sequence_utils import pad_sequences  # noqa: E402
+
+__all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "Sequence",
+           "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset"]
