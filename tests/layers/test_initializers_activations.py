@@ -181,7 +181,7 @@ def test_hard_sigmoid_keras2_values():
 def test_activation_lookup_rules():
     assert activations.get(None) is activations.linear
     assert activations.get(torch.relu) is torch.relu
-    assert activations.get({"class_name": "function", "config": {"name": "tanh"}}) is torch.tanh
+    assert activations.get({"class_name": "function", "config": {"name": "tanh"}}) is activations.tanh
     assert activations.serialize(activations.get("silu")) == "swish"
 
 

@@ -2,14 +2,20 @@
 
 from savepoint.layers import activations, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.layers.conv import Conv2D
+from savepoint.layers import convolutional, pooling, reshaping
+from savepoint.layers.convolutional import *  # noqa: F401,F403  (Conv1D ... SeparableConv2D)
 from savepoint.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
 from savepoint.layers.embedding import Embedding
 from savepoint.layers.lambda_layer import Lambda
 from savepoint.layers.merging import Add, Concatenate
+# activation, merging, attention, reshaping, regularization, group/unit normalization (issue 8.3/8.4)
+from savepoint.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
+from savepoint.layers.merging import (Average, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                                     average, concatenate, dot, maximum, minimum, multiply,
+                                     subtract)
 from savepoint.layers.normalization import BatchNormalization, LayerNormalization
-from savepoint.layers.pooling import (AveragePooling2D, GlobalAveragePooling1D,
-                                      GlobalAveragePooling2D, MaxPooling2D)
+from savepoint.layers.pooling import *  # noqa: F401,F403  (Max/Average/Global pooling)
+from savepoint.layers.reshaping import *  # noqa: F401,F403  (ZeroPadding, Cropping, UpSampling)
 from savepoint.layers.symbolic import KerasTensor
 from savepoint.layers.variable import Variable
 
@@ -18,3 +24,7 @@ __all__ = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Conca
            "GlobalAveragePooling2D", "Input", "InputLayer", "KerasTensor", "Lambda", "Layer",
            "LayerNormalization", "MaxPooling2D", "Reshape", "Variable", "activations",
            "initializers", "regularizers"]
+__all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__
+__all__ += ["Average", "Dot", "ELU", "LeakyReLU", "Maximum", "Minimum", "Multiply", "PReLU",
+            "ReLU", "Softmax", "Subtract", "ThresholdedReLU", "add", "average", "concatenate",
+            "dot", "maximum", "minimum", "multiply", "subtract"]

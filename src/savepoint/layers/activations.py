@@ -1,4 +1,14 @@
-"""Activation functions by Keras name, and the lookup that turns a name into a function."""
+"""``keras.activations``: every activation function tf.keras 2 knows, by name, with Keras 2's own
+definitions (``hard_sigmoid`` is ``clip(0.2 x + 0.5)``, ``gelu`` is exact by default), and
+``get``/``serialize``/``deserialize``.
+
+Example:
+    >>> import torch
+    >>> relu(torch.tensor([-2.0, 1.0, 8.0]), alpha=0.5, max_value=6.0).tolist()
+    [-1.0, 1.0, 6.0]
+    >>> serialize(get("silu"))
+    'swish'
+"""
 
 from __future__ import annotations
 
@@ -11,41 +21,152 @@ from savepoint.errors import ConfigError
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
+    """The identity. ``linear(torch.ones(1)).tolist()`` is ``[1.0]``."""
     return x
 
 
+def relu(x: torch.Tensor, alpha: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> torch.Tensor:
+    """Keras 2's ``relu``: ``x`` above ``threshold`` (capped at ``max_value``), else
+    ``alpha * (x - threshold)``.
+
+    Example:
+        >>> relu(torch.tensor([-1.0, 0.5, 2.0]), threshold=1.0).tolist()
+        [-0.0, 0.0, 2.0]
+    """
+    if max_value is None and threshold == 0:  # the hot path: one fused kernel
+        return torch.relu(x) if alpha == 0 else F.leaky_relu(x, alpha)
+    negative = None
+    if alpha != 0:
+        negative = torch.relu(threshold - x) if threshold != 0 else torch.relu(-x)
+    clip_max = max_value is not None
+    if threshold != 0:
+        # Keras 2 multiplies by the mask (so -0.0 stays -0.0), not a where().
+        x = x * (x > threshold).to(x.dtype)
+    elif max_value == 6:
+        x, clip_max = F.relu6(x), False
+    else:
+        x = torch.relu(x)
+    if clip_max:
+        x = torch.clamp(x, 0.0, float(max_value))
+    if negative is not None:
+        x = x - alpha * negative
+    return x
+
+
+def _check_rank(x: torch.Tensor, what: str) -> None:
+    if x.dim() <= 1:
+        raise ConfigError(f"Expected a tensor of rank >= 2 for {what}. Received: a tensor of "
+                          f"shape {tuple(x.shape)}. Fix: add a batch dimension.")
+
+
 def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """``exp(x) / sum(exp(x))`` along ``axis`` (rank >= 2, as Keras 2 requires).
+
+    Example:
+        >>> softmax(torch.zeros(1, 2)).tolist()
+        [[0.5, 0.5]]
+    """
+    _check_rank(x, "softmax")
     return torch.softmax(x, dim=axis)
 
 
 def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """``x - logsumexp(x)`` along ``axis``. ``log_softmax(torch.zeros(1, 1)).tolist()`` is
+    ``[[0.0]]``."""
     return torch.log_softmax(x, dim=axis)
 
 
-def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)  # tf.keras 2 (Keras 3 uses x / 6 + 0.5)
+def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``x`` if positive else ``alpha * (exp(x) - 1)``. ``elu(torch.zeros(1)).tolist()`` is
+    ``[0.0]``."""
+    return F.elu(x, alpha)
+
+
+def selu(x: torch.Tensor) -> torch.Tensor:
+    """Scaled ELU with the constants of Klambauer et al. (2017). ``selu(torch.zeros(1))`` is 0."""
+    return F.selu(x)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(exp(x) + 1)``. ``softplus(torch.zeros(1)).item()`` is ``log(2)``."""
+    return F.softplus(x)
+
+
+def softsign(x: torch.Tensor) -> torch.Tensor:
+    """``x / (|x| + 1)``. ``softsign(torch.ones(1)).tolist()`` is ``[0.5]``."""
+    return F.softsign(x)
+
+
+def swish(x: torch.Tensor) -> torch.Tensor:
+    """``x * sigmoid(x)`` (also named ``silu``). ``swish(torch.zeros(1)).tolist()`` is
+    ``[0.0]``."""
+    return F.silu(x)
+
+
+def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
+    """Gaussian error linear unit: exact ``0.5 x (1 + erf(x / sqrt(2)))`` by default, the tanh
+    form with ``approximate=True``. ``gelu(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """Hyperbolic tangent. ``tanh(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    return torch.tanh(x)
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``1 / (1 + exp(-x))``. ``sigmoid(torch.zeros(1)).tolist()`` is ``[0.5]``."""
+    return torch.sigmoid(x)
 
 
 def exponential(x: torch.Tensor) -> torch.Tensor:
+    """``exp(x)``. ``exponential(torch.zeros(1)).tolist()`` is ``[1.0]``."""
     return torch.exp(x)
 
 
-def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
-    return F.leaky_relu(x, negative_slope)
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras 2's piecewise sigmoid ``clip(0.2 x + 0.5, 0, 1)`` (Keras 3 uses ``x / 6``).
+    ``hard_sigmoid(torch.zeros(1)).tolist()`` is ``[0.5]``."""
+    return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """``x * tanh(softplus(x))``. ``mish(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    return F.mish(x)
+
+
+def relu6(x: torch.Tensor) -> torch.Tensor:
+    """``min(max(x, 0), 6)``. ``relu6(torch.tensor([9.0])).tolist()`` is ``[6.0]``."""
+    return F.relu6(x)
+
+
+def leaky_relu(x: torch.Tensor, alpha: float = 0.2) -> torch.Tensor:
+    """``tf.nn.leaky_relu`` (slope 0.2 below zero), the name tf.keras 2 resolves.
+    ``leaky_relu(torch.tensor([-1.0])).tolist()`` is ``[-0.2...]``."""
+    return F.leaky_relu(x, alpha)
 
 
 _ACTIVATIONS: dict[str, Callable] = {
-    "linear": linear, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-    "softmax": softmax, "log_softmax": log_softmax, "elu": F.elu, "selu": F.selu,
-    "gelu": F.gelu, "softplus": F.softplus, "softsign": F.softsign, "swish": F.silu,
-    "silu": F.silu, "relu6": F.relu6, "leaky_relu": leaky_relu, "mish": F.mish,
-    "hard_sigmoid": hard_sigmoid, "exponential": exponential,
+    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
+    "log_softmax": log_softmax, "elu": elu, "selu": selu, "gelu": gelu, "softplus": softplus,
+    "softsign": softsign, "swish": swish, "silu": swish, "relu6": relu6,
+    "leaky_relu": leaky_relu, "mish": mish, "hard_sigmoid": hard_sigmoid,
+    "exponential": exponential,
 }
-_NAMES = {id(fn): name for name, fn in _ACTIVATIONS.items() if name not in ("silu",)}
+# Functions that older savepoint code and users pass directly: they serialize by Keras name.
+_ALIASES: dict[int, str] = {id(torch.relu): "relu", id(torch.sigmoid): "sigmoid",
+                            id(torch.tanh): "tanh", id(F.elu): "elu", id(F.selu): "selu",
+                            id(F.gelu): "gelu", id(F.softplus): "softplus",
+                            id(F.softsign): "softsign", id(F.silu): "swish",
+                            id(F.relu6): "relu6", id(F.mish): "mish", id(torch.exp): "exponential"}
+_NAMES = {id(fn): name for name, fn in _ACTIVATIONS.items() if name != "silu"}
+_NAMES.update(_ALIASES)
 
 
-def get(identifier: str | Callable | None) -> Callable:
-    """Resolve an activation name (``"relu"``) or callable; ``None`` means linear.
+def get(identifier: str | Callable | dict | None) -> Callable:
+    """Resolve an activation name (``"relu"``), a serialized dict or a callable; ``None`` means
+    linear.
 
     Example:
         >>> get("relu")(torch.tensor([-1.0, 2.0]))
@@ -56,21 +177,52 @@ def get(identifier: str | Callable | None) -> Callable:
     if callable(identifier):
         return identifier
     if isinstance(identifier, dict):
-        identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
-    fn = _ACTIVATIONS.get(str(identifier))
+        config = identifier.get("config")
+        identifier = config if isinstance(config, str) else (config or {}).get(
+            "name", identifier.get("class_name"))
+    fn = _ACTIVATIONS.get(identifier) if isinstance(identifier, str) else None
     if fn is None:
+        from savepoint.saving.serialization import get_custom_objects
+        custom = [f for key, f in get_custom_objects().items()
+                  if isinstance(identifier, str) and identifier in (key, key.split(">")[-1])]
+        if custom and callable(custom[0]):
+            return custom[0]
         raise ConfigError(
-            f"Unknown activation '{identifier}'. Expected one of: {', '.join(sorted(_ACTIVATIONS))}.")
+            f"Unknown activation '{identifier}'. Expected one of: "
+            f"{', '.join(sorted(_ACTIVATIONS))}, or a function registered with "
+            f"register_serializable(). Received: {identifier!r}.")
     return fn
 
 
+def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callable:
+    """The function a serialized activation names (``custom_objects`` first).
+
+    Example:
+        >>> deserialize("tanh") is tanh
+        True
+    """
+    if custom_objects and isinstance(name, str) and name in custom_objects:
+        return custom_objects[name]
+    return get(name)
+
+
 def serialize(fn: Callable) -> str:
-    """The Keras name of an activation function (``"relu"``)."""
+    """The Keras name of an activation function (``"relu"``).
+
+    Example:
+        >>> serialize(torch.relu)
+        'relu'
+    """
     name = _NAMES.get(id(fn))
     if name is None:
         name = getattr(fn, "__name__", None)
-        if name is None or name not in _ACTIVATIONS and not hasattr(fn, "_registered_name"):
+        if name is None or (name not in _ACTIVATIONS and not hasattr(fn, "_registered_name")):
             raise ConfigError(
                 f"Cannot serialize activation {fn!r}. Expected a built-in activation or a "
-                f"function registered with register_serializable().")
+                f"function registered with register_serializable(). Fix: register it.")
     return name
+
+
+__all__ = ["deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "leaky_relu",
+           "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid",
+           "softmax", "softplus", "softsign", "swish", "tanh"]
