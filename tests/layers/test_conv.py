@@ -9,7 +9,7 @@ import torch
 import savepoint as keras
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import Conv2D, Input
-from savepoint.layers.conv import same_padding
+from savepoint.layers.convolutional.conv_utils import same_padding
 
 
 def tf_same_pads(size, k, s, d=1):

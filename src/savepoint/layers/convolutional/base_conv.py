@@ -1,0 +1,199 @@
+"""``BaseConv``: arguments, weights, shapes and configs shared by every convolution layer.
+
+Subclasses set ``rank`` and implement ``_kernel_shape``/``_convolve``; the base does the
+channels-last <-> channels-first views (no copies: a channels-last 4-D/5-D input viewed
+channels-first has torch's channels_last memory format), bias, activation and configs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers.base import Layer
+from savepoint.layers.convolutional.conv_utils import (check_rank, from_channels_first,
+                                                       normalize_data_format, normalize_padding,
+                                                       normalize_tuple, output_length,
+                                                       spatial_dims, to_channels_first,
+                                                       with_spatial)
+from savepoint.saving.serialization import serialize
+
+CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+# Keras 2 config keys with no effect here (constraints are not supported: refused unless None)
+_LEGACY_KEYS = ("activity_regularizer",)
+_CONSTRAINT_KEYS = ("kernel_constraint", "bias_constraint", "depthwise_constraint",
+                    "pointwise_constraint")
+
+
+def positive_int(value: Any, arg: str, layer: str) -> int:
+    """``value`` if it is a positive int, else a ``ConfigError``.
+
+    Example:
+        >>> positive_int(4, "filters", "Conv2D")
+        4
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{layer} expected `{arg}` to be a positive int. Received: "
+                          f"{arg}={value!r}.")
+    return value
+
+
+def refuse_constraints(layer: str, kwargs: dict) -> dict:
+    """Pop the ``*_constraint`` arguments; any that is not ``None`` is refused (not ignored).
+
+    Example:
+        >>> refuse_constraints("Conv2D", {"kernel_constraint": None, "name": "c"})
+        {'name': 'c'}
+    """
+    for key in _CONSTRAINT_KEYS:
+        if kwargs.get(key) is not None:
+            raise ConfigError(f"{layer} does not support `{key}` yet. Expected {key}=None. "
+                              f"Received: {key}={kwargs[key]!r}. Fix: remove the constraint.")
+        kwargs.pop(key, None)
+    return kwargs
+
+
+def require_one_group(layer: str, groups: Any) -> None:
+    """tf.keras keeps ``groups`` in these layers' configs but never uses it: only 1 is exact.
+
+    Example:
+        >>> require_one_group("DepthwiseConv2D", 1)
+    """
+    if groups != 1:
+        raise ConfigError(f"{layer} expected `groups` to be 1 (tf.keras does not apply groups "
+                          f"to this layer). Received: groups={groups!r}. Fix: remove it.")
+
+
+class BaseConv(Layer):
+    """Shared base of Conv/ConvTranspose/DepthwiseConv/SeparableConv in 1, 2 and 3 dimensions.
+
+    Example:
+        >>> from savepoint.layers import Conv1D
+        >>> Conv1D(4, 3)(torch.zeros(2, 10, 2)).shape
+        torch.Size([2, 8, 4])
+    """
+
+    rank = 2
+    _paddings: tuple[str, ...] = ("valid", "same")
+
+    def __init__(self, filters: int | None, kernel_size: Any, strides: Any = 1,
+                 padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1,
+                 groups: int = 1, activation: Any = None, use_bias: bool = True,
+                 bias_initializer: Any = "zeros", bias_regularizer: Any = None, **kwargs: Any):
+        kind = type(self).__name__
+        super().__init__(**refuse_constraints(kind, kwargs))
+        if filters is not None:
+            positive_int(filters, "filters", kind)
+        positive_int(groups, "groups", kind)
+        self.filters, self.groups, self.use_bias = filters, groups, bool(use_bias)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ConfigError(f"{kind} does not support strides > 1 together with "
+                              f"dilation_rate > 1. Received: strides={self.strides}, "
+                              f"dilation_rate={self.dilation_rate}. Set one of them to 1.")
+        if filters is not None and filters % groups:
+            raise ConfigError(f"{kind} expected `filters` to be divisible by `groups`. "
+                              f"Received: filters={filters}, groups={groups}.")
+        self.padding = normalize_padding(padding, kind, self._paddings)
+        self.data_format = normalize_data_format(data_format, kind)
+        if self.padding == "causal" and self.data_format == "channels_first":
+            raise ConfigError(f"{kind} supports padding='causal' only with "
+                              f"data_format='channels_last'. Received: "
+                              f"data_format='channels_first'.")
+        self.activation = activations.get(activation)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    # ----- shapes ---------------------------------------------------------------------------
+    def _channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    def _input_channels(self, input_shape: tuple) -> int:
+        check_rank(self, input_shape, self.rank + 2)
+        channels = input_shape[self._channel_axis()]
+        if channels is None:
+            raise ShapeError(f"Layer '{self.name}' expected the channel dimension of its input "
+                             f"to be known. Received input_shape={tuple(input_shape)}.")
+        if channels % self.groups:
+            raise ShapeError(
+                f"Layer '{self.name}': the number of input channels must be evenly divisible by "
+                f"the number of groups. Received groups={self.groups}, but the input has "
+                f"{channels} channels (full input shape is {tuple(input_shape)}).")
+        return int(channels)
+
+    def _check_input(self, inputs: torch.Tensor) -> None:
+        check_rank(self, tuple(inputs.shape), self.rank + 2)
+        if inputs.shape[self._channel_axis()] != self._in_channels:
+            raise ShapeError(
+                f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected axis "
+                f"{self._channel_axis()} of input shape to have value {self._in_channels}, but "
+                f"received input with shape {tuple(inputs.shape)}.")
+
+    def _output_channels(self) -> int:
+        return self.filters
+
+    def _output_spatial(self, spatial: tuple) -> tuple:
+        return tuple(output_length(s, k, st, self.padding, d) for s, k, st, d in
+                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        check_rank(self, input_shape, self.rank + 2)
+        spatial = self._output_spatial(spatial_dims(input_shape, self.data_format))
+        return with_spatial(input_shape, spatial, self._output_channels(), self.data_format)
+
+    # ----- weights and call -----------------------------------------------------------------
+    def build(self, input_shape: tuple) -> None:
+        self._in_channels = self._input_channels(input_shape)
+        self._build_kernels(self._in_channels)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self._output_channels(),),
+                                        self.bias_initializer, regularizer=self.bias_regularizer)
+        self.built = True
+
+    def _build_kernels(self, channels: int) -> None:
+        raise NotImplementedError
+
+    def _convolve(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        self._check_input(inputs)
+        out = self._convolve(to_channels_first(inputs, self.data_format))
+        return self.activation(from_channels_first(out, self.data_format))
+
+    # ----- config ---------------------------------------------------------------------------
+    def _base_config(self) -> dict:
+        return {**super().get_config(), "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "groups": self.groups, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias}
+
+    def _bias_config(self) -> dict:
+        return {"bias_initializer": serialize(self.bias_initializer),
+                "bias_regularizer": serialize(self.bias_regularizer),
+                "activity_regularizer": None}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "BaseConv":
+        return cls(**{k: v for k, v in config.items() if k not in _LEGACY_KEYS})
+
+
+def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
+    """Keras ``(k..., in, out)`` -> torch ``(out, in, k...)`` (a view).
+
+    Example:
+        >>> kernel_to_torch(torch.zeros(3, 3, 2, 8), 2).shape
+        torch.Size([8, 2, 3, 3])
+    """
+    return kernel.permute(rank + 1, rank, *range(rank))
+
+
+__all__ = ["BaseConv", "CONV_FN", "kernel_to_torch", "positive_int", "refuse_constraints",
+           "require_one_group"]

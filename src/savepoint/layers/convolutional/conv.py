@@ -1,0 +1,95 @@
+"""``Conv1D``/``Conv2D``/``Conv3D``: convolution with Keras's kernel ``(k..., in/groups, out)``.
+
+TensorFlow's ``'same'`` padding (asymmetric for even kernels and strides) and ``Conv1D``'s
+``'causal'`` padding are exact: the symmetric part goes to torch's kernel, the rest to one pad.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint.layers import initializers, regularizers
+from savepoint.layers.convolutional.base_conv import CONV_FN, BaseConv, kernel_to_torch
+from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
+from savepoint.saving.serialization import builtin, serialize
+
+
+class Conv(BaseConv):
+    """N-d convolution ``activation(conv(inputs, kernel) + bias)`` (base of Conv1D/2D/3D).
+
+    Example:
+        >>> Conv3D(2, 3)(torch.zeros(1, 5, 5, 5, 1)).shape
+        torch.Size([1, 3, 3, 3, 2])
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, bias_initializer, bias_regularizer,
+                         **kwargs)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+
+    def _build_kernels(self, channels: int) -> None:
+        shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+
+    def _convolve(self, x: torch.Tensor) -> torch.Tensor:
+        pads = explicit_padding(x.shape[2:], self.kernel_size, self.strides, self.padding,
+                                self.dilation_rate)
+        x, sym = split_padding(x, pads)
+        return CONV_FN[self.rank](x, kernel_to_torch(self.kernel, self.rank),
+                                  self.bias if self.use_bias else None, self.strides, sym,
+                                  self.dilation_rate, self.groups)
+
+    def get_config(self) -> dict:
+        return {**self._base_config(), "filters": self.filters,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "kernel_regularizer": serialize(self.kernel_regularizer),
+                **self._bias_config(), "kernel_constraint": None, "bias_constraint": None}
+
+
+@builtin("layers", "Convolution1D")
+class Conv1D(Conv):
+    """1-D convolution over ``(batch, steps, channels)``; ``padding='causal'`` pads on the left.
+
+    Example:
+        >>> Conv1D(4, 3, padding="causal")(torch.zeros(2, 10, 2)).shape
+        torch.Size([2, 10, 4])
+    """
+
+    rank = 1
+    _paddings = ("valid", "same", "causal")
+
+
+@builtin("layers", "conv2d", "Convolution2D")
+class Conv2D(Conv):
+    """2-D convolution, kernel ``(kh, kw, in/groups, out)``.
+
+    Example:
+        >>> Conv2D(32, 3)(torch.zeros(1, 28, 28, 1)).shape
+        torch.Size([1, 26, 26, 32])
+    """
+
+    rank = 2
+
+
+@builtin("layers", "Convolution3D")
+class Conv3D(Conv):
+    """3-D convolution, kernel ``(kd, kh, kw, in/groups, out)``.
+
+    Example:
+        >>> Conv3D(2, 2, padding="same")(torch.zeros(1, 4, 4, 4, 3)).shape
+        torch.Size([1, 4, 4, 4, 2])
+    """
+
+    rank = 3
+
+
+__all__ = ["Conv", "Conv1D", "Conv2D", "Conv3D"]
