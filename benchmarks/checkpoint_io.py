@@ -17,9 +17,11 @@ ratios are medians of the per-round ratios; the goals come from issue 3 ("Speed"
   library: RSS high-water mark (``VmHWM`` after resetting it) minus RSS before the save, and
   tracemalloc's peak (numpy/Python allocations only; torch's and Rust's are invisible to it).
 
-Loads read files the save just wrote (page cache warm for every library alike). torch keeps its
-default thread count (it parallelises ``copy_``). ``os.sync()`` runs before each timed save so
-that earlier writes and deletions do not land in the next library's fsync.
+Loads read files the save just wrote (page cache warm for every library alike). Each round loads
+twice per library: with torch's default thread count (it parallelises ``copy_``) and with
+``torch.set_num_threads(1)`` (``--threads``); savepoint's reader uses its own helper threads
+either way. ``os.sync()`` runs before each timed save so that earlier writes and deletions do
+not land in the next library's fsync.
 
     .venv/bin/python benchmarks/checkpoint_io.py                 # ~400 MB, 3 rounds
     .venv/bin/python benchmarks/checkpoint_io.py --small         # 2,000 small tensors
@@ -267,12 +269,15 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run_bundle_rounds(state, directory: str, pairs: int) -> tuple[dict, dict, dict]:
+def run_bundle_rounds(state, directory: str, pairs: int,
+                      threads: list[int]) -> tuple[dict, dict, dict]:
+    """Saves per library, loads per torch thread count then library, file sizes."""
     tensors = {k: torch.from_numpy(v) for k, v in state.items()}
     targets = {k: torch.empty_like(v) for k, v in tensors.items()}
     libs = [cls(directory) for cls in LIBS]
     saves: dict[str, list[float]] = {lib.name: [] for lib in libs}
-    loads: dict[str, list[float]] = {lib.name: [] for lib in libs}
+    loads: dict[int, dict[str, list[float]]] = {n: {lib.name: [] for lib in libs}
+                                                for n in threads}
     sizes: dict[str, int] = {}
     for lib in libs:  # warm-up round: imports, first-touch of the targets
         lib.save(state, tensors)
@@ -283,16 +288,36 @@ def run_bundle_rounds(state, directory: str, pairs: int) -> tuple[dict, dict, di
         for lib in order:
             os.sync()  # settle earlier writes and deletes (trims) outside the timings
             saves[lib.name].append(timed(lambda: lib.save(state, tensors)))
+        for n in threads[r % len(threads):] + threads[:r % len(threads)]:
+            with torch_threads(n):
+                for lib in order:
+                    for t in targets.values():
+                        t.zero_()
+                    loads[n][lib.name].append(timed(lambda: lib.load(targets)))
+                    for name, t in targets.items():
+                        if not torch.equal(t, tensors[name]):
+                            raise AssertionError(f"{lib.name} loaded wrong values for {name}")
         for lib in order:
-            for t in targets.values():
-                t.zero_()
-            loads[lib.name].append(timed(lambda: lib.load(targets)))
-            for name, t in targets.items():
-                if not torch.equal(t, tensors[name]):
-                    raise AssertionError(f"{lib.name} loaded wrong values for {name}")
             sizes[lib.name] = files_size(lib.files)
             lib.clear()
     return saves, loads, sizes
+
+
+DEFAULT_THREADS = torch.get_num_threads()
+
+
+class torch_threads:
+    """``with torch_threads(n):`` runs with ``n`` torch threads (0: torch's default)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n or DEFAULT_THREADS
+
+    def __enter__(self) -> None:
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)
 
 
 def run_model_rounds(directory: str, pairs: int) -> tuple[dict, dict]:
@@ -326,8 +351,9 @@ def _fmt(values: list[float]) -> str:
     return "/".join(f"{v:.2f}" for v in values)
 
 
-def report(state, saves, loads, sizes, memory) -> None:
+def report(state, saves, all_loads, sizes, memory) -> None:
     nbytes = sum(a.nbytes for a in state.values())
+    loads = next(iter(all_loads.values()))  # the first thread setting (torch's default)
     print(f"\nstate: {len(state)} float32 tensors, {nbytes / MB:.1f} MiB")
     print(f"{'library':<12}{'save s':>9}{'MB/s':>8}{'load s':>9}{'file MiB':>10}"
           f"{'rss+ MiB':>10}{'traced MiB':>11}")
@@ -348,14 +374,21 @@ def report(state, saves, loads, sizes, memory) -> None:
     }
     if "savepoint" in memory:
         ratios["memory"] = memory["savepoint"]["rss_extra"] / nbytes
+    for n, per_lib in list(all_loads.items())[1:]:
+        ratios[f"load@{n}"] = median_ratio(per_lib["savepoint"], per_lib["safetensors"])
+        print(f"loads with {n} torch thread(s): " + ", ".join(
+            f"{name} {statistics.median(times):.3f} s" for name, times in per_lib.items()))
     labels = {"save": f"save vs fastest peer+fsync ({best})",
               "throughput": "save throughput vs raw write+fsync",
               "load": "load vs safetensors (both into preallocated tensors)",
               "size": "file size vs raw bytes + 64 KiB",
               "memory": "peak extra RSS while saving vs state size"}
+    labels["load"] += f" [{DEFAULT_THREADS} torch threads]"
+    labels.update({f"load@{n}": f"load vs safetensors [{n} torch thread(s)]"
+                   for n in all_loads if n})
     print()
     for key, value in ratios.items():
-        print(f"  {labels[key]:<54} {value:6.3f}x   {verdict(key, value)}")
+        print(f"  {labels[key]:<68} {value:6.3f}x   {verdict(key.split('@')[0], value)}")
 
 
 def main() -> None:
@@ -365,6 +398,8 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="2,000 small tensors + a model")
     parser.add_argument("--dir", default=None, help="where to write (default: system temp dir)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    parser.add_argument("--threads", default="0,1",
+                        help="torch thread counts to load with, comma-separated (0: default)")
     parser.add_argument("--_memprobe", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._memprobe:
@@ -379,7 +414,8 @@ def main() -> None:
           f"torch {torch.__version__}, {os.cpu_count()} CPUs")
     try:
         state = make_small_state() if args.small else make_state(args.size_mb)
-        saves, loads, sizes = run_bundle_rounds(state, directory, args.pairs)
+        threads = [int(n) for n in args.threads.split(",")]
+        saves, loads, sizes = run_bundle_rounds(state, directory, args.pairs, threads)
         memory = {} if args.no_memory else {
             name: measure_memory(name, args, directory) for name in ("savepoint",) + PEERS}
         report(state, saves, loads, sizes, memory)

@@ -9,7 +9,9 @@
    every tensor into preallocated buffers (goal <= 1.5x).
 
 Runs are interleaved (each pair runs every variant once, in rotating order); medians of the
-per-pair ratios are printed.
+per-pair ratios are printed. The tutorial runs once with torch's default thread count and once
+with ``torch.set_num_threads(1)`` (``--threads 0,1``); on 2 cores the second leaves the
+background writer a core of its own.
 
     .venv/bin/python benchmarks/checkpoint_stall.py --epochs 50 --pairs 5 --size-mb 400
 """
@@ -70,7 +72,8 @@ def bench_tutorial(epochs: int, pairs: int, directory: str) -> None:
             times[mode].append(tutorial_fit(data, epochs, mode, directory))
     async_r = [a / n for a, n in zip(times["async"], times["none"])]
     sync_r = [s / n for s, n in zip(times["sync"], times["none"])]
-    print(f"[1] tutorial fit, {epochs} epochs, checkpoint every epoch ({pairs} interleaved runs)")
+    print(f"[1] tutorial fit, {epochs} epochs, checkpoint every epoch, {torch.get_num_threads()} "
+          f"torch thread(s) ({pairs} interleaved runs)")
     print(f"    no checkpoint   median {statistics.median(times['none']):.3f} s")
     print(f"    async           median {statistics.median(times['async']):.3f} s   ratio "
           f"{statistics.median(async_r):.3f}x  (goal <= 1.03x)   all: "
@@ -157,16 +160,18 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=400)
     parser.add_argument("--only", choices=["tutorial", "big"], default=None)
     parser.add_argument("--dir", default=None, help="where checkpoints go (default: a temp dir)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads for training (0: torch's default). On 2 cores, 1 "
-                             "leaves the background writer a core of its own.")
+    parser.add_argument("--threads", default="0,1",
+                        help="torch thread counts for the tutorial, comma-separated (0: torch's "
+                             "default). On 2 cores, 1 leaves the background writer a core.")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    default = torch.get_num_threads()
+    print(f"torch {torch.__version__}, {default} threads by default, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(dir=args.dir) as directory:
         if args.only in (None, "tutorial"):
-            bench_tutorial(args.epochs, args.pairs, directory)
+            for n in (int(t) for t in args.threads.split(",")):
+                torch.set_num_threads(n or default)
+                bench_tutorial(args.epochs, args.pairs, directory)
+            torch.set_num_threads(default)
         if args.only in (None, "big"):
             bench_big_state(args.size_mb, args.pairs, directory)
 
