@@ -1,0 +1,22 @@
+"""Preprocessing layers that live inside saved models (images, numbers, categories), as Keras.
+
+Augmentations (``Random*``) transform only in training (``training=True``, as ``fit`` calls
+them) and are the identity at inference (``RandomCrop`` center-crops and resizes, as tf.keras).
+Their draws come from torch's global generators, which ``savepoint.utils.set_random_seed`` seeds
+and checkpoints capture, so an exactly resumed ``fit`` repeats the augmentations bit for bit; a
+layer's ``seed`` is kept in its config for Keras compatibility.
+"""
+
+from savepoint.layers.preprocessing.category_encoding import CategoryEncoding
+from savepoint.layers.preprocessing.center_crop import CenterCrop
+from savepoint.layers.preprocessing.discretization import Discretization
+from savepoint.layers.preprocessing.normalization import Normalization
+from savepoint.layers.preprocessing.random_affine import (RandomRotation, RandomTranslation,
+                                                          RandomZoom)
+from savepoint.layers.preprocessing.random_image import RandomContrast, RandomCrop, RandomFlip
+from savepoint.layers.preprocessing.rescaling import Rescaling
+from savepoint.layers.preprocessing.resizing import Resizing
+
+__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "Normalization", "RandomContrast",
+           "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+           "Rescaling", "Resizing"]

@@ -1,0 +1,140 @@
+"""Regenerate the preprocessing-layer goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras.
+
+Run from the repository root (it re-runs itself in the TF venv):
+
+    .venv/bin/python tools/make_preprocessing_goldens.py
+
+For each case it writes ``<case>.json`` (``class_name``, the tf-keras ``config`` after building,
+``adapt``: whether ``adapt_data`` was adapted, ``training``: whether the output is the training
+path, ``grad``: whether an input gradient was recorded) and ``<case>.npz``: ``x`` (the input),
+``y`` (the output), ``w0``... (``get_weights()`` after adapt/build), ``adapt_data`` and ``dy``/
+``dx`` (the gradient of ``sum(y * dy)`` with respect to ``x``) where recorded. Random layers are
+recorded on deterministic settings only (a factor range ``[a, a]``), where their training path
+has one answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "goldens", "preprocessing")
+
+
+def cases(np):
+    """``name -> (class_name, kwargs, x, adapt_data, training, grad)``."""
+    rng = np.random.default_rng(7)
+    img = rng.uniform(0, 1, (2, 6, 8, 3)).astype("float32")
+    small = rng.uniform(0, 1, (2, 5, 7, 2)).astype("float32")
+    tab = rng.normal(2.0, 3.0, (6, 4)).astype("float32")
+    ints = rng.integers(0, 6, (5, 3)).astype("int64")
+    c = {
+        "rescaling": ("Rescaling", {"scale": 1 / 255.0, "offset": 0.5}, img * 255, None, False,
+                      True),
+        "rescaling_int": ("Rescaling", {"scale": 2.0}, ints.astype("int32"), None, False, False),
+        "normalization_adapt": ("Normalization", {"axis": -1}, tab, tab * 1.5 + 1, False, True),
+        "normalization_axes": ("Normalization", {"axis": (1, 2)}, small, small * 2, False, False),
+        "normalization_given": ("Normalization", {"mean": [1.0, 2.0, 3.0, 4.0],
+                                                  "variance": [1.0, 4.0, 0.25, 9.0]},
+                                tab, None, False, True),
+        "normalization_invert": ("Normalization", {"mean": [1.0, 2.0, 3.0, 4.0],
+                                                   "variance": [1.0, 4.0, 0.25, 9.0],
+                                                   "invert": True}, tab, None, False, False),
+        "normalization_scalar": ("Normalization", {"axis": None}, tab, tab, False, False),
+        "center_crop": ("CenterCrop", {"height": 3, "width": 5}, img, None, False, True),
+        "center_crop_upsize": ("CenterCrop", {"height": 8, "width": 10}, img, None, False, False),
+        "category_one_hot": ("CategoryEncoding", {"num_tokens": 6, "output_mode": "one_hot"},
+                             ints[:, :1], None, False, False),
+        "category_one_hot_rank1": ("CategoryEncoding", {"num_tokens": 6,
+                                                        "output_mode": "one_hot"},
+                                   ints[:, 0], None, False, False),
+        "category_multi_hot": ("CategoryEncoding", {"num_tokens": 6}, ints, None, False, False),
+        "category_count": ("CategoryEncoding", {"num_tokens": 7, "output_mode": "count"}, ints,
+                           None, False, False),
+        "discretization": ("Discretization", {"bin_boundaries": [0.0, 1.5, 4.0]}, tab, None,
+                           False, False),
+        "random_flip_inference": ("RandomFlip", {"seed": 1}, img, None, False, False),
+        "random_rotation_inference": ("RandomRotation", {"factor": 0.2, "seed": 1}, img, None,
+                                      False, False),
+        "random_zoom_inference": ("RandomZoom", {"height_factor": 0.3, "seed": 1}, img, None,
+                                  False, False),
+        "random_translation_inference": ("RandomTranslation", {"height_factor": 0.2,
+                                                               "width_factor": 0.2, "seed": 1},
+                                         img, None, False, False),
+        "random_contrast_inference": ("RandomContrast", {"factor": 0.5, "seed": 1}, img, None,
+                                      False, False),
+        "random_crop_inference": ("RandomCrop", {"height": 4, "width": 5, "seed": 1}, img, None,
+                                  False, False),
+        "random_crop_same_size_training": ("RandomCrop", {"height": 6, "width": 8, "seed": 1},
+                                           img, None, True, False),
+    }
+    for method in ("bilinear", "nearest", "bicubic", "area"):
+        for size in ((4, 5), (9, 13)):
+            c[f"resizing_{method}_{size[0]}x{size[1]}"] = (
+                "Resizing", {"height": size[0], "width": size[1], "interpolation": method},
+                img, None, False, method == "bilinear")
+    c["resizing_crop_to_aspect"] = ("Resizing", {"height": 4, "width": 4,
+                                                 "crop_to_aspect_ratio": True}, img, None, False,
+                                    False)
+    for fill in ("reflect", "wrap", "constant", "nearest"):
+        for interp in ("bilinear", "nearest"):
+            extra = {"fill_mode": fill, "interpolation": interp, "fill_value": 0.25}
+            c[f"random_rotation_{fill}_{interp}"] = (
+                "RandomRotation", {"factor": (0.1, 0.1), **extra}, img, None, True, False)
+        c[f"random_zoom_{fill}"] = ("RandomZoom", {"height_factor": (0.3, 0.3),
+                                                   "width_factor": (-0.2, -0.2), "fill_mode": fill,
+                                                   "fill_value": 0.25}, img, None, True, False)
+        c[f"random_translation_{fill}"] = ("RandomTranslation", {
+            "height_factor": (0.25, 0.25), "width_factor": (-0.3, -0.3), "fill_mode": fill,
+            "fill_value": 0.25}, img, None, True, False)
+    return c
+
+
+def make() -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow import keras
+    os.makedirs(OUT, exist_ok=True)
+    for name, (cls, kwargs, x, adapt_data, training, grad) in cases(np).items():
+        tf.keras.utils.set_random_seed(1)
+        layer = getattr(keras.layers, cls)(**kwargs)
+        if adapt_data is not None:
+            layer.adapt(adapt_data)
+        xt = tf.constant(x)
+        arrays = {"x": x}
+        if grad:
+            dy = None
+            with tf.GradientTape() as tape:
+                tape.watch(xt)
+                y = layer(xt, training=training)
+                dy = np.random.default_rng(1).normal(size=y.shape).astype("float32")
+                loss = tf.reduce_sum(y * dy)
+            arrays["dy"], arrays["dx"] = dy, tape.gradient(loss, xt).numpy()
+        else:
+            y = layer(xt, training=training)
+        arrays["y"] = y.numpy()
+        if adapt_data is not None:
+            arrays["adapt_data"] = adapt_data
+        for i, w in enumerate(layer.get_weights()):
+            arrays[f"w{i}"] = np.asarray(w)
+        config = json.loads(json.dumps(layer.get_config(), default=lambda v: np.asarray(v).tolist()))
+        meta = {"class_name": cls, "config": config, "adapt": adapt_data is not None,
+                "training": training, "grad": grad,
+                "weight_names": [w.name.split("/")[-1].split(":")[0] for w in layer.weights]}
+        with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+            json.dump(meta, f, indent=1, sort_keys=True)
+        np.savez_compressed(os.path.join(OUT, f"{name}.npz"), **arrays)
+        print(name, arrays["y"].shape, arrays["y"].dtype)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "tf_keras":
+        make()
+    else:
+        subprocess.run([os.path.join(ROOT, ".venvs", "tf", "bin", "python"), __file__, "tf_keras"],
+                       check=True, env=dict(os.environ, TF_USE_LEGACY_KERAS="1",
+                                            TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""))
