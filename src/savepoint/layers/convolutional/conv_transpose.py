@@ -77,12 +77,19 @@ class ConvTranspose(BaseConv):
             # kept cells of the full result: [before, before + length), past its end are zeros
             crops.append((before - common, before + length - (full - common)))
         weight = self.kernel.permute(self.rank + 1, self.rank, *range(self.rank))
-        out = _TRANSPOSE_FN[self.rank](x, weight, self.bias if self.use_bias else None,
-                                       self.strides, tuple(sym), 0, 1, self.dilation_rate)
+        extends = any(end > 0 for _, end in crops)
+        # Cells past the full result (a kernel smaller than the stride) still get the bias.
+        bias = self.bias if self.use_bias and not extends else None
+        out = _TRANSPOSE_FN[self.rank](x, weight, bias, self.strides, tuple(sym), 0, 1,
+                                       self.dilation_rate)
         extra: list[int] = []
         for start, end in reversed(crops):
             extra += [-start, end]
-        return F.pad(out, extra) if any(extra) else out
+        if any(extra):
+            out = F.pad(out, extra)
+        if self.use_bias and extends:
+            out = out + self.bias.reshape((-1,) + (1,) * self.rank)
+        return out
 
     def get_config(self) -> dict:
         return {**self._base_config(), "filters": self.filters,
@@ -90,6 +97,11 @@ class ConvTranspose(BaseConv):
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 **self._bias_config(), "kernel_constraint": None, "bias_constraint": None,
                 "output_padding": self.output_padding}
+
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3's transposed convolutions take no ``groups``."""
+        return {k: v for k, v in config.items() if k != "groups"}
 
 
 @builtin("layers", "Convolution1DTranspose")
@@ -126,6 +138,17 @@ class Conv3DTranspose(ConvTranspose):
     """
 
     rank = 3
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.dilation_rate == (1, 1, 1):
+            del config["dilation_rate"]  # tf.keras 2's Conv3DTranspose writes none
+        return config
+
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3 writes ``dilation_rate`` and no ``groups``."""
+        return {"dilation_rate": [1, 1, 1], **ConvTranspose.keras3_config_out(config)}
 
 
 __all__ = ["ConvTranspose", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"]

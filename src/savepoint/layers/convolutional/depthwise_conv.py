@@ -93,10 +93,15 @@ class DepthwiseConv(BaseConv):
                 "depthwise_regularizer": serialize(self.depthwise_regularizer),
                 "depthwise_constraint": None}
 
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3's depthwise convolutions take no ``groups``."""
+        return {k: v for k, v in config.items() if k != "groups"}
+
 
 @builtin("layers")
 class DepthwiseConv1D(DepthwiseConv):
-    """1-D depthwise convolution over ``(batch, steps, channels)`` (``'causal'`` allowed).
+    """1-D depthwise convolution over ``(batch, steps, channels)``.
 
     Example:
         >>> DepthwiseConv1D(3, padding="same")(torch.zeros(1, 6, 2)).shape
@@ -104,7 +109,6 @@ class DepthwiseConv1D(DepthwiseConv):
     """
 
     rank = 1
-    _paddings = ("valid", "same", "causal")
 
 
 @builtin("layers")

@@ -74,6 +74,12 @@ class SeparableConv(BaseConv):
                 "pointwise_regularizer": serialize(self.pointwise_regularizer),
                 "depthwise_constraint": None, "pointwise_constraint": None}
 
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3's separable convolutions take no ``groups`` and no unused kernel_* keys."""
+        unused = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
+        return {k: v for k, v in config.items() if k not in unused}
+
 
 @builtin("layers", "SeparableConvolution1D")
 class SeparableConv1D(SeparableConv):

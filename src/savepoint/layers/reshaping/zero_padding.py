@@ -66,6 +66,11 @@ class ZeroPadding1D(ZeroPadding):
             del config["data_format"]  # tf.keras 2's ZeroPadding1D takes no data_format
         return config
 
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3's ZeroPadding1D writes its ``data_format``."""
+        return {"data_format": "channels_last", **config}
+
 
 @builtin("layers")
 class ZeroPadding2D(ZeroPadding):
