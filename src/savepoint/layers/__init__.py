@@ -16,6 +16,8 @@ from savepoint.layers.merging import (Average, Dot, Maximum, Minimum, Multiply, 
 from savepoint.layers.normalization import BatchNormalization, LayerNormalization
 from savepoint.layers.pooling import *  # noqa: F401,F403  (Max/Average/Global pooling)
 from savepoint.layers.reshaping import *  # noqa: F401,F403  (ZeroPadding, Cropping, UpSampling)
+from savepoint.layers import preprocessing
+from savepoint.layers.preprocessing import *  # noqa: F401,F403  (Rescaling ... issue 8.5)
 from savepoint.layers.symbolic import KerasTensor
 from savepoint.layers.variable import Variable
 
@@ -28,3 +30,4 @@ __all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__
 __all__ += ["Average", "Dot", "ELU", "LeakyReLU", "Maximum", "Minimum", "Multiply", "PReLU",
             "ReLU", "Softmax", "Subtract", "ThresholdedReLU", "add", "average", "concatenate",
             "dot", "maximum", "minimum", "multiply", "subtract"]
+__all__ += preprocessing.__all__
