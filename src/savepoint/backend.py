@@ -27,6 +27,19 @@ def floatx() -> str:
     return _FLOATX
 
 
+def set_floatx(value: str) -> None:
+    """Set the default float type (``"float16"``, ``"bfloat16"``, ``"float32"``, ``"float64"``).
+
+    Example:
+        >>> set_floatx("float32")
+    """
+    global _FLOATX
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise DTypeError(f"Expected floatx 'float16', 'bfloat16', 'float32' or 'float64'. "
+                         f"Received: {value!r}.")
+    _FLOATX = str(value)
+
+
 def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
     """Map a Keras dtype name (``"float32"``) or a torch dtype to a torch dtype."""
     if name is None:
@@ -109,3 +122,12 @@ def shape_tuple(shape: Any) -> tuple:
     if isinstance(shape, int):
         return (shape,)
     return tuple(None if d is None else int(d) for d in shape)
+
+
+# keras.backend's math and shape functions (K.mean, K.dot, K.int_shape ...). They shadow the
+# builtins sum/max/min/abs/round/pow/any/all in this module, as tf.keras.backend does: code
+# above this line must not call those builtins (use the ``builtins`` module if needed).
+from savepoint.backend_tensors import *  # noqa: E402,F401,F403
+from savepoint.backend_tensors import __all__ as _tensor_names  # noqa: E402
+from savepoint.backend_math import *  # noqa: E402,F401,F403
+from savepoint.backend_math import __all__ as _math_names  # noqa: E402
