@@ -13,9 +13,20 @@ from savepoint.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax, Th
 from savepoint.layers.merging import (Average, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                      average, concatenate, dot, maximum, minimum, multiply,
                                      subtract)
+from savepoint.layers.attention import (AdditiveAttention, Attention, EinsumDense,
+                                        MultiHeadAttention)
+from savepoint.layers.group_normalization import GroupNormalization
+from savepoint.layers.regularization import (ActivityRegularization, AlphaDropout,
+                                             GaussianDropout, GaussianNoise, SpatialDropout1D,
+                                             SpatialDropout2D, SpatialDropout3D)
+from savepoint.layers.reshaping.permute import Permute
+from savepoint.layers.reshaping.repeat_vector import RepeatVector
+from savepoint.layers.unit_normalization import UnitNormalization
 from savepoint.layers.normalization import BatchNormalization, LayerNormalization
 from savepoint.layers.pooling import *  # noqa: F401,F403  (Max/Average/Global pooling)
 from savepoint.layers.reshaping import *  # noqa: F401,F403  (ZeroPadding, Cropping, UpSampling)
+from savepoint.layers import recurrent
+from savepoint.layers.recurrent import *  # noqa: F401,F403  (LSTM, GRU, Bidirectional ... issue 8.2)
 from savepoint.layers import preprocessing
 from savepoint.layers.preprocessing import *  # noqa: F401,F403  (Rescaling ... issue 8.5)
 from savepoint.layers.symbolic import KerasTensor
@@ -29,5 +40,10 @@ __all__ = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Conca
 __all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__
 __all__ += ["Average", "Dot", "ELU", "LeakyReLU", "Maximum", "Minimum", "Multiply", "PReLU",
             "ReLU", "Softmax", "Subtract", "ThresholdedReLU", "add", "average", "concatenate",
-            "dot", "maximum", "minimum", "multiply", "subtract"]
+            "dot", "maximum", "minimum", "multiply", "subtract", "ActivityRegularization",
+            "AdditiveAttention", "AlphaDropout", "Attention", "EinsumDense", "GaussianDropout",
+            "GaussianNoise", "GroupNormalization", "MultiHeadAttention", "Permute",
+            "RepeatVector", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+            "UnitNormalization"]
+__all__ += recurrent.__all__
 __all__ += preprocessing.__all__

@@ -99,9 +99,12 @@ def _node_out(node: dict, layer: str) -> list:
                           f"the Keras 2 .h5 format records exactly one (a tensor or a list of "
                           f"tensors). Fix: pass the inputs as one list, or save as a directory.")
     refs = args[0] if isinstance(args[0], list) else [args[0]]
-    if any(_is_tensor(v) for v in kwargs.values()) or not all(_is_tensor(r) for r in refs):
+    if not all(_is_tensor(r) for r in refs):
         raise ConfigError(f"Layer '{layer}' takes tensors outside its first argument, which the "
                           f"Keras 2 .h5 format cannot record. Fix: save as a directory instead.")
+    # tf.keras 2 writes a tensor keyword argument (MultiHeadAttention's value=) as its history.
+    kwargs = {k: list(v["config"]["keras_history"]) if _is_tensor(v) else v
+              for k, v in kwargs.items()}
     return [[*r["config"]["keras_history"], kwargs] for r in refs]
 
 
@@ -243,6 +246,8 @@ def _node_in(node: Any, layer: str) -> dict:
     refs = [{"class_name": "__keras_tensor__", "config": {"keras_history": list(r[:3])}}
             for r in node]
     kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+    kwargs = {k: {"class_name": "__keras_tensor__", "config": {"keras_history": list(v)}}
+              if _is_ref(v, 3, 3) else v for k, v in kwargs.items()}
     return {"args": [refs[0] if len(refs) == 1 else refs], "kwargs": kwargs}
 
 

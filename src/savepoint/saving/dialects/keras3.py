@@ -148,6 +148,12 @@ def _out_layer_args(class_name: str, config: dict) -> dict:
                 "name": config.get("name"), "optional": False}
     if "dtype" in out and "trainable" in out:  # a layer: Keras 3 wants a dtype policy
         out["dtype"] = _policy(out["dtype"])
+    if out.get("time_major") is False:  # tf.keras 2 recurrent layers only (issue 8.2)
+        out.pop("time_major")
+    elif out.get("time_major"):
+        raise ConfigError(f"{class_name} '{config.get('name')}' has time_major=True, which "
+                          f"Keras 3 does not support. Fix: use time_major=False (batch-major "
+                          f"inputs), or save as .h5 or a model directory.")
     if class_name == "BatchNormalization" and isinstance(out.get("axis"), list) \
             and len(out["axis"]) == 1:
         out["axis"] = out["axis"][0]
@@ -159,7 +165,14 @@ def _out_layer_args(class_name: str, config: dict) -> dict:
         if isinstance(out.get(key), list) and len(out[key]) == 1 and \
                 isinstance(out[key][0], list):
             out[key] = out[key][0]
-    return out
+    return _layer_hook(class_name, "keras3_config_out", out)
+
+
+def _layer_hook(class_name: str, hook: str, config: dict) -> dict:
+    """A built-in layer's own Keras 3 renames (``LeakyReLU.keras3_config_out``), if it has any."""
+    from savepoint.saving.serialization import builtin_objects
+    fn = getattr(builtin_objects("layers").get(class_name), hook, None)
+    return fn(config) if fn is not None else config
 
 
 def _lambda_out(config: dict) -> dict:
@@ -284,6 +297,7 @@ def _nodes_in(nodes: Any) -> Any:
 
 def _in_layer_args(class_name: str, config: dict, custom_objects: dict | None) -> dict:
     out = {}
+    config = _layer_hook(class_name, "keras3_config_in", config)
     for key, value in config.items():
         if key in _KERAS3_ONLY:
             default = _KERAS3_ONLY[key]

@@ -1,0 +1,133 @@
+"""``EinsumDense``: a dense layer whose kernel contraction is an einsum equation (the projection
+layer of MultiHeadAttention), with Keras's kernel and bias shapes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers.base import Layer
+from savepoint.saving.serialization import builtin, serialize
+
+_EQUATION = re.compile(r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$")
+
+
+def analyze(equation: str, bias_axes: str | None, input_shape: tuple,
+            output_shape: list) -> tuple[tuple, tuple | None, tuple]:
+    """``(kernel_shape, bias_shape, full_output_shape)`` of an equation without ellipses, as
+    Keras's ``_analyze_einsum_string`` computes them.
+
+    Example:
+        >>> analyze("abc,cde->abde", "de", (None, 4, 6), [None, 2, 3])
+        ((6, 2, 3), (2, 3), (None, 4, 2, 3))
+    """
+    match = _EQUATION.match(equation.replace(" ", ""))
+    if not match:
+        raise ConfigError(f"EinsumDense expected an equation of the form 'ab,bc->ac' without "
+                          f"ellipses. Received: equation={equation!r}.")
+    in_spec, kernel_spec, out_spec = match.groups()
+    if len(in_spec) != len(input_shape):
+        raise ShapeError(f"EinsumDense equation {equation!r} expects inputs of rank "
+                         f"{len(in_spec)}. Received input shape {tuple(input_shape)}.")
+    output_shape = list(output_shape)
+    if len(output_shape) == len(out_spec) - 1:
+        output_shape = [input_shape[0]] + output_shape
+    if len(output_shape) != len(out_spec):
+        raise ConfigError(f"EinsumDense expected output_shape of rank {len(out_spec) - 1} for "
+                          f"{equation!r}. Received: output_shape={output_shape}.")
+    full = []
+    for i, letter in enumerate(out_spec):
+        dim = output_shape[i]
+        if letter in in_spec:
+            dim = input_shape[in_spec.index(letter)]
+        full.append(dim)
+    kernel = []
+    for letter in kernel_spec:
+        if letter in in_spec:
+            kernel.append(input_shape[in_spec.index(letter)])
+        elif letter in out_spec:
+            kernel.append(output_shape[out_spec.index(letter)])
+        else:
+            raise ConfigError(f"EinsumDense equation {equation!r}: kernel axis {letter!r} is in "
+                              f"neither the input nor the output.")
+    bias = None
+    if bias_axes:
+        if any(c not in out_spec for c in bias_axes):
+            raise ConfigError(f"EinsumDense expected bias_axes among the output axes "
+                              f"{out_spec!r}. Received: bias_axes={bias_axes!r}.")
+        first = min(out_spec.find(c) for c in bias_axes)
+        bias = tuple(full[out_spec.index(c)] if c in bias_axes else 1
+                     for c in out_spec[first:])
+    return tuple(kernel), bias, tuple(full)
+
+
+@builtin("layers")
+class EinsumDense(Layer):
+    """``activation(einsum(equation, inputs, kernel) + bias)``.
+
+    Example:
+        >>> layer = EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de")
+        >>> layer(torch.ones(1, 4, 6)).shape, tuple(layer.kernel.shape)
+        (torch.Size([1, 4, 2, 3]), (6, 2, 3))
+    """
+
+    def __init__(self, equation: str, output_shape: Any, activation: Any = None,
+                 bias_axes: str | None = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise ConfigError(f"EinsumDense expected kernel_constraint=None and "
+                              f"bias_constraint=None; constraints are not supported here yet. "
+                              f"Received: {kernel_constraint!r}, {bias_constraint!r}.")
+        self.equation = equation
+        self.partial_output_shape = [output_shape] if isinstance(output_shape, int) else \
+            list(output_shape)
+        self.bias_axes = bias_axes or None
+        self.activation = activations.get(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape: tuple) -> None:
+        kernel, bias, self.full_output_shape = analyze(
+            self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)
+        if any(d is None for d in kernel):
+            raise ShapeError(f"Layer \"{self.name}\" (EinsumDense) needs known input dimensions "
+                             f"for its kernel. Received input shape {tuple(input_shape)}.")
+        self.kernel = self.add_weight("kernel", kernel, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        if bias is not None:
+            self.bias = self.add_weight("bias", bias, self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+        self.built = True
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = torch.einsum(self.equation, inputs, self.kernel)
+        if self.bias_axes:
+            out = out + self.bias
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return analyze(self.equation, self.bias_axes, tuple(input_shape),
+                       self.partial_output_shape)[2]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "output_shape": self.partial_output_shape,
+                "equation": self.equation, "activation": activations.serialize(self.activation),
+                "bias_axes": self.bias_axes,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "bias_initializer": serialize(self.bias_initializer),
+                "kernel_regularizer": serialize(self.kernel_regularizer),
+                "bias_regularizer": serialize(self.bias_regularizer),
+                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "EinsumDense":
+        return cls(**{k: v for k, v in config.items() if k != "activity_regularizer"})

@@ -1,0 +1,304 @@
+"""``MultiHeadAttention``: Keras's multi-head attention with its EinsumDense weight layout
+(``query``/``key``/``value`` kernels ``(dim, heads, key_dim)``, output kernel
+``(heads, value_dim, out)``), computed by ``scaled_dot_product_attention``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from savepoint.errors import ConfigError, ShapeError
+from savepoint.layers import initializers, regularizers
+from savepoint.layers.activation.softmax import large_negative
+from savepoint.layers.attention.einsum_dense import EinsumDense
+from savepoint.layers.base import Layer
+from savepoint.layers.symbolic import is_symbolic
+from savepoint.saving.serialization import builtin, serialize
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# Keras 3 arguments savepoint takes only at their default (dropped from Keras 3 configs).
+_KERAS3_DEFAULTS = {"use_gate": False, "sliding_window": None, "flash_attention": None}
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"MultiHeadAttention expected `{name}` to be a positive int. Received: "
+                          f"{name}={value!r}.")
+    return value
+
+
+def _shape(x: Any) -> tuple | None:
+    return None if x is None else tuple(x.shape)
+
+
+@builtin("layers")
+class MultiHeadAttention(Layer):
+    """Attention of ``query`` over ``value`` (and ``key``, default ``value``) with ``num_heads``
+    heads: ``call(query, value, key=None, attention_mask=None, return_attention_scores=False,
+    training=None, use_causal_mask=False)``.
+
+    Example:
+        >>> mha = MultiHeadAttention(num_heads=2, key_dim=3)
+        >>> out, scores = mha(torch.ones(1, 4, 6), torch.ones(1, 5, 6),
+        ...                   return_attention_scores=True)
+        >>> tuple(out.shape), tuple(scores.shape), tuple(mha.query_dense.kernel.shape)
+        ((1, 4, 6), (1, 2, 4, 5), (6, 2, 3))
+    """
+
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
+                 dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
+                 attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, softmax_robust_masking: bool = False,
+                 query_shape: Any = None, key_shape: Any = None, value_shape: Any = None,
+                 seed: int | None = None, **kwargs: Any):
+        for key, default in _KERAS3_DEFAULTS.items():
+            if key in kwargs and kwargs.pop(key) != default:
+                raise ConfigError(f"MultiHeadAttention expected {key}={default!r}; other values "
+                                  f"are not supported. Fix: remove {key} from the config.")
+        super().__init__(**kwargs)
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise ConfigError(f"MultiHeadAttention expected kernel_constraint=None and "
+                              f"bias_constraint=None; constraints are not supported here yet. "
+                              f"Received: {kernel_constraint!r}, {bias_constraint!r}.")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0 <= dropout < 1:
+            raise ConfigError(f"MultiHeadAttention expected `dropout` in [0, 1). Received: "
+                              f"dropout={dropout!r}.")
+        self.num_heads = _positive_int("num_heads", num_heads)
+        self.key_dim = _positive_int("key_dim", key_dim)
+        self.value_dim = _positive_int("value_dim", value_dim) if value_dim else key_dim
+        self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
+        if output_shape is not None and not isinstance(output_shape, int):
+            output_shape = list(output_shape)
+            if len(output_shape) != 1:
+                raise ConfigError(f"MultiHeadAttention supports an int `output_shape` (or one "
+                                  f"dimension). Received: output_shape={output_shape!r}.")
+            output_shape = output_shape[0]
+        self.output_shape_arg = output_shape
+        if isinstance(attention_axes, int):
+            attention_axes = [attention_axes]
+        self.attention_axes = None if attention_axes is None else list(attention_axes)
+        self.softmax_robust_masking = bool(softmax_robust_masking)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self._shapes: tuple | None = None
+        if query_shape is not None and value_shape is not None:
+            self._build_from_signature(tuple(query_shape), tuple(value_shape),
+                                       None if key_shape is None else tuple(key_shape))
+
+    # ----- building ---------------------------------------------------------------------------
+    def _dense(self, name: str, equation: str, output_shape: list, bias_axes: str) -> EinsumDense:
+        return EinsumDense(equation, output_shape, bias_axes=bias_axes if self.use_bias else None,
+                           kernel_initializer=self.kernel_initializer,
+                           bias_initializer=self.bias_initializer,
+                           kernel_regularizer=self.kernel_regularizer,
+                           bias_regularizer=self.bias_regularizer, name=name, dtype=self.dtype)
+
+    def _build_from_signature(self, query: tuple, value: tuple, key: tuple | None) -> None:
+        key = value if key is None else key
+        rank = len(query)
+        if rank < 3 or len(value) != rank or len(key) != rank:
+            raise ShapeError(f"Layer \"{self.name}\" (MultiHeadAttention) expected query, value "
+                             f"and key of the same rank >= 3. Received shapes {query}, {value}, "
+                             f"{key}.")
+        default_axes = list(range(1, rank - 1))
+        axes = [a % rank for a in (self.attention_axes or default_axes)]
+        if axes != default_axes:
+            raise ConfigError(f"MultiHeadAttention supports attention over every axis between "
+                              f"the batch and the features ({default_axes}). Received: "
+                              f"attention_axes={self.attention_axes}.")
+        self.attention_axes = axes
+        free = _LETTERS[:rank - 1]
+        proj = f"{free}{_LETTERS[rank - 1]},{_LETTERS[rank - 1]}yz->{free}yz"
+        lead = [None] * (rank - 2)
+        self.query_dense = self._dense("query", proj, lead + [self.num_heads, self.key_dim],
+                                       "yz")
+        self.key_dense = self._dense("key", proj, lead + [self.num_heads, self.key_dim], "yz")
+        self.value_dense = self._dense("value", proj,
+                                       lead + [self.num_heads, self.value_dim], "yz")
+        out_dim = self.output_shape_arg or query[-1]
+        self.output_dense = self._dense("attention_output", f"{free}yz,yzw->{free}w",
+                                        lead + [out_dim], "w")
+        self.query_dense.build(query)
+        self.key_dense.build(key)
+        self.value_dense.build(value)
+        self.output_dense.build(query[:-1] + (self.num_heads, self.value_dim))
+        for sub in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
+            sub.built = True
+            for var in sub._variables:  # tf.keras names them "<mha>/query/kernel"
+                var.path = f"{self.name}/{sub.name}/{var.name}"
+        self._shapes = (query, value, key)
+        self.built = True
+
+    def build(self, input_shape: Any) -> None:
+        if self._shapes is None:
+            raise ShapeError(f"Layer \"{self.name}\" (MultiHeadAttention) builds from its call "
+                             f"signature: call it as mha(query, value). Received only "
+                             f"input_shape={input_shape}.")
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        # tf.keras's checkpoint names are the private attributes (_query_dense ...); Keras 3's
+        # .weights.h5 paths are the public ones this layer registers.
+        return [(f"_{name}" if name.endswith("_dense") else name, child)
+                for name, child in super()._trackable_children()]
+
+    # ----- calling ----------------------------------------------------------------------------
+    def __call__(self, query: Any = None, value: Any = None, key: Any = None, **kwargs: Any) -> Any:
+        query = kwargs.pop("inputs", query)
+        if value is None:
+            raise ConfigError(f"Layer \"{self.name}\" (MultiHeadAttention) expected a `value` "
+                              f"tensor. Received: value=None. Fix: call mha(query, value).")
+        if not self.built:
+            q, v = self._convert_inputs(query), self._convert_inputs(value)
+            k = None if key is None else self._convert_inputs(key)
+            self._build_from_signature(_shape(q), _shape(v), _shape(k))
+        if not is_symbolic(query):
+            value = self._convert_inputs(value)
+            key = None if key is None else self._convert_inputs(key)
+        # The value and key travel as keyword arguments, as tf.keras 2 records them.
+        if key is not None:
+            kwargs["key"] = key
+        return super().__call__(query, value=value, **kwargs)
+
+    def call(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
+             attention_mask: Any = None, return_attention_scores: bool = False,
+             training: bool = False, use_causal_mask: bool = False) -> Any:
+        key = value if key is None else key
+        mask = self._attention_mask(query, value, key, attention_mask, use_causal_mask)
+        batch, q_lead = query.shape[0], query.shape[1:-1]
+        # Project with the EinsumDense kernels as plain matmuls, then flatten the attention axes.
+        q = self._project(self.query_dense, query).reshape(batch, -1, self.num_heads, self.key_dim)
+        k = self._project(self.key_dense, key).reshape(batch, -1, self.num_heads, self.key_dim)
+        v = self._project(self.value_dense, value).reshape(batch, -1, self.num_heads,
+                                                           self.value_dim)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        dropout = self.dropout if training else 0.0
+        scores = None
+        if return_attention_scores or self.softmax_robust_masking:
+            logits = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
+            if mask is not None:
+                if self.softmax_robust_masking:
+                    logits = torch.where(mask, logits, large_negative(logits.dtype))
+                else:
+                    logits = logits + (~mask).to(logits.dtype) * large_negative(logits.dtype)
+            scores = torch.softmax(logits, dim=-1)
+            weights = F.dropout(scores, dropout, training=True) if dropout else scores
+            out = torch.matmul(weights, v)
+        else:
+            attn_mask = None
+            if mask is not None:  # Keras adds -1e9 (fully masked rows stay uniform, not NaN)
+                attn_mask = (~mask).to(q.dtype) * large_negative(q.dtype)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+        out = out.transpose(1, 2).reshape(batch, -1, self.num_heads * self.value_dim)
+        kernel = self.output_dense.kernel.reshape(self.num_heads * self.value_dim, -1)
+        out = out @ kernel
+        if self.use_bias:
+            out = out + self.output_dense.bias
+        out = out.reshape((batch,) + tuple(q_lead) + (out.shape[-1],))
+        if return_attention_scores:
+            s = scores.shape
+            return out, scores.reshape(s[:2] + tuple(q_lead) + tuple(key.shape[1:-1]))
+        return out
+
+    def _project(self, dense: EinsumDense, x: torch.Tensor) -> torch.Tensor:
+        kernel = dense.kernel.reshape(dense.kernel.shape[0], -1)
+        out = x @ kernel
+        if self.use_bias:
+            out = out + dense.bias.reshape(-1)
+        return out
+
+    def _attention_mask(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor,
+                        attention_mask: Any, use_causal_mask: bool) -> torch.Tensor | None:
+        """A boolean ``(B or 1, 1, T, S)`` mask (True attends), merged like tf.keras 2's
+        ``_compute_attention_mask``: Keras masks of query/value/key, causal, explicit."""
+        t, s = math.prod(query.shape[1:-1]), math.prod(key.shape[1:-1])
+        mask = None
+
+        def merge(m: torch.Tensor) -> None:
+            nonlocal mask
+            mask = m if mask is None else mask & m
+        q_mask = getattr(query, "_keras_mask", None)
+        v_mask = getattr(value, "_keras_mask", None)
+        k_mask = getattr(key, "_keras_mask", None) if key is not value else None
+        if q_mask is not None:
+            merge(q_mask.reshape(q_mask.shape[0], t, 1).bool())
+        for m in (v_mask, k_mask):
+            if m is not None:
+                merge(m.reshape(m.shape[0], 1, s).bool())
+        if use_causal_mask:
+            merge(torch.ones(t, s, dtype=torch.bool, device=query.device).tril().unsqueeze(0))
+        if attention_mask is not None:
+            am = torch.as_tensor(attention_mask, device=query.device).bool()
+            am = am.reshape(am.shape[:-2 * len(self.attention_axes)] + (t, s)) \
+                if am.dim() >= 2 * len(self.attention_axes) + 1 else am.reshape(t, s)
+            merge(am)
+        if mask is None:
+            return None
+        return mask.unsqueeze(-3) if mask.dim() == 3 else mask
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        query = tuple(input_shape)
+        return query[:-1] + (self.output_shape_arg or query[-1],)
+
+    def _infer_outputs(self, args: tuple, kwargs: dict) -> Any:
+        if not kwargs.get("return_attention_scores"):
+            return super()._infer_outputs(args, kwargs)
+        return self._trial_output_shapes_symbolic(args, kwargs)
+
+    def _trial_output_shapes_symbolic(self, args: tuple, kwargs: dict) -> Any:
+        from savepoint.layers.base import _shapes_to_tensors
+        query, value = args[0], kwargs["value"]
+        key = kwargs.get("key", value)
+        out = self.compute_output_shape(query.shape)
+        scores = (query.shape[0], self.num_heads) + tuple(query.shape[1:-1]) + \
+            tuple(key.shape[1:-1])
+        return _shapes_to_tensors((out, scores), self.dtype)
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                  "value_dim": self.value_dim, "dropout": self.dropout,
+                  "use_bias": self.use_bias, "output_shape": self.output_shape_arg,
+                  "attention_axes": self.attention_axes,
+                  "kernel_initializer": serialize(self.kernel_initializer),
+                  "bias_initializer": serialize(self.bias_initializer),
+                  "kernel_regularizer": serialize(self.kernel_regularizer),
+                  "bias_regularizer": serialize(self.bias_regularizer),
+                  "activity_regularizer": None, "kernel_constraint": None,
+                  "bias_constraint": None}
+        shapes = self._shapes or (None, None, None)
+        config.update({"query_shape": _listed(shapes[0]), "key_shape": _listed(shapes[2]),
+                       "value_shape": _listed(shapes[1]),
+                       "softmax_robust_masking": self.softmax_robust_masking})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "MultiHeadAttention":
+        return cls(**{k: v for k, v in config.items() if k != "activity_regularizer"})
+
+    @staticmethod
+    def keras3_config_out(config: dict) -> dict:
+        """Keras 3 builds from ``build_config`` and has no robust-masking switch."""
+        out = {k: v for k, v in config.items()
+               if k not in ("query_shape", "key_shape", "value_shape", "softmax_robust_masking")}
+        if config.get("softmax_robust_masking"):
+            raise ConfigError("MultiHeadAttention(softmax_robust_masking=True) has no Keras 3 "
+                              "equivalent. Fix: save as .h5 or a model directory instead.")
+        return {**out, "use_gate": False, "sliding_window": None, "seed": config.get("seed")}
+
+    @staticmethod
+    def keras3_config_in(config: dict) -> dict:
+        return dict(config)
+
+
+def _listed(shape: tuple | None) -> list | None:
+    return None if shape is None else list(shape)
+
+
+__all__ = ["MultiHeadAttention"]
