@@ -1,4 +1,4 @@
-"""Regenerate the preprocessing-layer goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras.
+"""Regenerate the preprocessing goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras.
 
 Run from the repository root (it re-runs itself in the TF venv):
 
@@ -121,7 +121,8 @@ def make() -> None:
             arrays["adapt_data"] = adapt_data
         for i, w in enumerate(layer.get_weights()):
             arrays[f"w{i}"] = np.asarray(w)
-        config = json.loads(json.dumps(layer.get_config(), default=lambda v: np.asarray(v).tolist()))
+        plain = lambda v: np.asarray(v).tolist()  # noqa: E731  (numpy scalars, ListWrappers)
+        config = json.loads(json.dumps(layer.get_config(), default=plain))
         meta = {"class_name": cls, "config": config, "adapt": adapt_data is not None,
                 "training": training, "grad": grad,
                 "weight_names": [w.name.split("/")[-1].split(":")[0] for w in layer.weights]}

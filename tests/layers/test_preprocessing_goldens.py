@@ -1,4 +1,4 @@
-"""Preprocessing layers against goldens real tf-keras produced (tools/make_preprocessing_goldens.py):
+"""Preprocessing layers against goldens made by real tf-keras (tools/make_preprocessing_goldens.py):
 inference outputs, adapted weights, input gradients, and the training path of deterministic
 random transforms (factor ranges [a, a]) for every fill mode and sampling."""
 

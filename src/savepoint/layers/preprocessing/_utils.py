@@ -90,6 +90,16 @@ def random_config(config: dict, seed: Any) -> dict:
     return {**config, "rng_type": "stateful", "seed": seed}
 
 
+def keras3_config_out(config: dict) -> dict:
+    """A random layer's config as Keras 3 takes it: without tf-keras 2's ``rng_type``.
+
+    Example:
+        >>> keras3_config_out({"seed": 1, "rng_type": "stateful"})
+        {'seed': 1}
+    """
+    return {k: v for k, v in config.items() if k != "rng_type"}
+
+
 def check_rng_type(layer: str, rng_type: Any) -> None:
     """tf-keras 2 records ``rng_type``; savepoint draws from the global generators (see
     :func:`uniform`), which is tf-keras's ``"stateful"`` behaviour."""

@@ -1,4 +1,4 @@
-"""``Discretization``: bucket numbers by ``bin_boundaries`` into integer ids (or their encodings)."""
+"""``Discretization``: bucket numbers by ``bin_boundaries`` into ids (or their encodings)."""
 
 from __future__ import annotations
 

@@ -11,12 +11,15 @@ from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing import image_transform as it
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_choice,
                                                    check_data_format, check_rng_type,
+                                                   keras3_config_out,
                                                    factor_range, random_config, uniform)
 from savepoint.saving.serialization import builtin
 
 
 class _RandomTransform(Layer):
     """Shared arguments (fill mode, sampling, seed) and the training/inference switch."""
+
+    keras3_config_out = staticmethod(keras3_config_out)  # the Keras 3 dialect's hook
 
     def __init__(self, fill_mode: str = "reflect", interpolation: str = "bilinear",
                  seed: int | None = None, fill_value: float = 0.0, rng_type: str | None = None,

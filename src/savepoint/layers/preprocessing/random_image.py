@@ -11,6 +11,7 @@ from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_choice,
                                                    check_data_format, check_rng_type,
+                                                   keras3_config_out,
                                                    positive_int, random_config,
                                                    uniform)
 from savepoint.layers.preprocessing.resizing import smart_resize
@@ -21,6 +22,8 @@ FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 class _RandomLayer(Layer):
     """The seed and tf-keras's ``rng_type``; draws come from the global generators."""
+
+    keras3_config_out = staticmethod(keras3_config_out)  # the Keras 3 dialect's hook
 
     def __init__(self, seed: int | None = None, rng_type: str | None = None,
                  data_format: str | None = None, **kwargs: Any):
