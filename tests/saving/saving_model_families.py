@@ -57,6 +57,22 @@ def subclassed():
     return model
 
 
+def preprocessing_model():
+    """Image preprocessing inside the model (issue 8.5): Rescaling, an adapted Normalization
+    (mean/variance/count weights), augmentations that run only in fit, Resizing, CenterCrop."""
+    image = keras.Input((6, 8, 3), name="image")
+    norm = keras.layers.Normalization(name="norm")
+    norm.adapt(np.random.default_rng(1).random((16, 6, 8, 3), dtype=np.float32) * 255)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(image)
+    x = norm(keras.layers.Rescaling(255.0)(x))
+    x = keras.layers.RandomFlip("horizontal")(x)
+    x = keras.layers.RandomRotation(0.1, fill_mode="constant")(x)
+    x = keras.layers.Resizing(5, 6, interpolation="bicubic")(x)
+    x = keras.layers.CenterCrop(4, 4)(x)
+    x = keras.layers.Conv2D(2, 3)(x)
+    return keras.Model(image, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+
+
 def data_for(model):
     if isinstance(model.inputs, list) and len(model.inputs) == 2:
         return [RNG.random((8, 6, 6, 1), dtype=np.float32),
