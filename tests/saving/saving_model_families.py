@@ -57,6 +57,41 @@ def subclassed():
     return model
 
 
+def conv1d_family():
+    """Every 1-D convolution, pooling and reshaping layer (causal, dilated, strided, 'same')."""
+    L = keras.layers
+    return keras.Sequential([
+        L.Conv1D(4, 3, padding="causal", dilation_rate=2, input_shape=(12, 3)),
+        L.SeparableConv1D(4, 3, padding="same", depth_multiplier=2),
+        L.DepthwiseConv1D(2, strides=2), L.ZeroPadding1D((1, 2)), L.Cropping1D((1, 0)),
+        L.UpSampling1D(2), L.Conv1DTranspose(3, 3, strides=2, padding="same"),
+        L.MaxPooling1D(2, padding="same"), L.AveragePooling1D(3, strides=2, padding="same"),
+        L.GlobalMaxPooling1D(), L.Dense(2)])
+
+
+def conv2d_family():
+    """Every 2-D convolution, pooling and reshaping layer, asymmetric 'same' padding included."""
+    L = keras.layers
+    return keras.Sequential([
+        L.Conv2D(4, 2, padding="same", groups=2, input_shape=(9, 9, 2)),
+        L.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
+        L.SeparableConv2D(4, 3, strides=2, padding="same"),
+        L.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1),
+        L.ZeroPadding2D(((1, 0), (0, 1))), L.Cropping2D(((0, 1), (1, 0))),
+        L.UpSampling2D(2, interpolation="bilinear"), L.MaxPooling2D(3, strides=2, padding="same"),
+        L.AveragePooling2D(2, padding="same"), L.GlobalAveragePooling2D(), L.Dense(2)])
+
+
+def conv3d_family():
+    """Every 3-D convolution, pooling and reshaping layer."""
+    L = keras.layers
+    return keras.Sequential([
+        L.Conv3D(2, 2, padding="same", input_shape=(4, 4, 4, 1)), L.Conv3DTranspose(2, 2, strides=2),
+        L.MaxPooling3D(2), L.AveragePooling3D(2, padding="same"), L.ZeroPadding3D(1),
+        L.Cropping3D(1), L.UpSampling3D(2), L.GlobalMaxPooling3D(keepdims=True), L.Flatten(),
+        L.Dense(2)])
+
+
 def preprocessing_model():
     """Image preprocessing inside the model (issue 8.5): Rescaling, an adapted Normalization
     (mean/variance/count weights), augmentations that run only in fit, Resizing, CenterCrop."""
