@@ -56,12 +56,16 @@ class Layer(torch.nn.Module):
     _call_has_training = False
     _call_has_mask = False
     _autocast_inputs = True
+    # Keras's mask contract: a layer that passes its input's mask on unchanged sets this.
+    supports_masking = False
+    _computes_mask = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         params = inspect.signature(cls.call).parameters
         cls._call_has_training = "training" in params
         cls._call_has_mask = "mask" in params
+        cls._computes_mask = cls.compute_mask is not Layer.compute_mask
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: tuple | None = None, batch_input_shape: tuple | None = None,
@@ -236,6 +240,11 @@ class Layer(torch.nn.Module):
         if not (args and isinstance(args[0], torch.Tensor) and "inputs" not in kwargs) and (
                 args and is_symbolic(args[0]) or is_symbolic(kwargs.get("inputs"))):
             return self._symbolic_call(args, kwargs)
+        raw = args[0] if args else kwargs.get("inputs")
+        # Masks travel on the tensors (``_keras_mask``, as tf.keras does) or as ``mask=``.
+        mask = kwargs.get("mask")
+        if mask is None and isinstance(raw, torch.Tensor):
+            mask = getattr(raw, "_keras_mask", None)
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]
         if not self.built:
@@ -248,13 +257,28 @@ class Layer(torch.nn.Module):
             kwargs["training"] = training
         if not self._call_has_mask:
             kwargs.pop("mask", None)
+        elif mask is not None:
+            kwargs["mask"] = mask
         if outer is None or outer != training:
             _CALL_CONTEXT.training = training
             try:
-                return self.call(*args, **kwargs)
+                outputs = self.call(*args, **kwargs)
             finally:
                 _CALL_CONTEXT.training = outer
-        return self.call(*args, **kwargs)
+        else:
+            outputs = self.call(*args, **kwargs)
+        if (mask is not None or self._computes_mask) and outputs is not raw:
+            _attach_mask(outputs, self.compute_mask(raw, mask))
+        return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the outputs: the input's when ``supports_masking``, else ``None``.
+
+        Example:
+            >>> Layer().compute_mask(torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool)) is None
+            True
+        """
+        return mask if self.supports_masking else None
 
     def _convert_inputs(self, inputs: Any) -> Any:
         def convert(x):
@@ -397,6 +421,17 @@ def _batch_shape(input_shape, batch_input_shape, kwargs) -> tuple | None:
     if kwargs.get("input_dim") is not None:
         return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
     return None
+
+
+def _attach_mask(outputs: Any, mask: Any) -> None:
+    """Record ``mask`` on the output tensor(s) so the next layer's call receives it."""
+    if isinstance(outputs, torch.Tensor):
+        if mask is not None or getattr(outputs, "_keras_mask", None) is not None:
+            outputs._keras_mask = mask  # a fresh tensor: never the caller's input
+    elif isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(outputs)
+        for out, m in zip(outputs, masks):
+            _attach_mask(out, m)
 
 
 def _is_index_layer(layer: Layer) -> bool:

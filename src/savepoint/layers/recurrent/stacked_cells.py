@@ -1,0 +1,95 @@
+"""``StackedRNNCells``: several cells run one after another inside each time step.
+
+Example:
+    >>> import torch
+    >>> from savepoint.layers.recurrent.cells import GRUCell, LSTMCell
+    >>> stack = StackedRNNCells([GRUCell(3), LSTMCell(2)])
+    >>> out, states = stack(torch.ones(1, 4), stack.get_initial_state(1))
+    >>> tuple(out.shape), len(states)
+    ((1, 2), 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint.errors import ConfigError
+from savepoint.layers.base import Layer
+from savepoint.saving.serialization import builtin, deserialize, serialize
+
+
+@builtin("layers")
+class StackedRNNCells(Layer):
+    """Cells applied in order each step; the states are one list per cell (Keras's nesting).
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import SimpleRNNCell
+        >>> StackedRNNCells([SimpleRNNCell(2), SimpleRNNCell(3)]).output_size
+        3
+    """
+
+    def __init__(self, cells: list, **kwargs: Any):
+        super().__init__(**kwargs)
+        cells = list(cells)
+        for cell in cells:
+            if not (hasattr(cell, "call") and hasattr(cell, "state_size")):
+                raise ConfigError(f"StackedRNNCells expected cells with `call` and "
+                                  f"`state_size`. Received: {cell!r}. Fix: pass cells such as "
+                                  f"LSTMCell(32).")
+        if not cells:
+            raise ConfigError("StackedRNNCells expected at least one cell. Received [].")
+        self.cells = cells
+
+    @property
+    def state_size(self) -> list:
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self) -> int:
+        return self.cells[-1].output_size
+
+    def get_initial_state(self, batch_size: int, dtype: Any = None, device: Any = None) -> list:
+        return [c.get_initial_state(batch_size, dtype, device) for c in self.cells]
+
+    def reset_dropout_mask(self) -> None:
+        for c in self.cells:
+            getattr(c, "reset_dropout_mask", lambda: None)()
+
+    def reset_recurrent_dropout_mask(self) -> None:
+        for c in self.cells:
+            getattr(c, "reset_recurrent_dropout_mask", lambda: None)()
+
+    def build(self, input_shape: Any) -> None:
+        dim = input_shape[-1]
+        for cell in self.cells:
+            if not cell.built:
+                cell.build((None, dim))
+                cell.built = True
+            dim = cell.output_size
+        self.built = True
+
+    def _build_from(self, inputs: Any) -> None:
+        self.build((None,) + tuple(inputs.shape[1:]))
+
+    def call(self, inputs: torch.Tensor, states: list, training: bool = False) -> tuple:
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            nested = isinstance(state, (list, tuple))
+            inputs, state = cell.call(inputs, list(state) if nested else [state],
+                                      training=training)
+            new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
+        return inputs, new_states
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cells": [serialize(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "StackedRNNCells":
+        config = dict(config)
+        config["cells"] = [deserialize(c, "layers") for c in config.get("cells", [])]
+        return cls(**config)
+
+
+__all__ = ["StackedRNNCells"]
