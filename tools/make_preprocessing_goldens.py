@@ -132,8 +132,60 @@ def make() -> None:
         print(name, arrays["y"].shape, arrays["y"].dtype)
 
 
+def interop_model(k, np):
+    """The model both sides build for the live interop test (``k``: tf_keras, keras or
+    savepoint): inference-path preprocessing, then a small conv head."""
+    image = k.Input((6, 8, 3), name="image")
+    x = k.layers.Rescaling(1 / 255.0, name="rescale")(image)
+    norm = k.layers.Normalization(name="norm")
+    norm.adapt(np.random.default_rng(1).random((4, 6, 8, 3)).astype("float32"))
+    x = norm(x)
+    x = k.layers.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 2.0, 4.0], name="given")(x)
+    x = k.layers.RandomFlip(name="flip")(x)
+    x = k.layers.RandomRotation(0.1, name="rotate")(x)
+    x = k.layers.RandomZoom(0.1, name="zoom")(x)
+    x = k.layers.RandomTranslation(0.1, 0.1, name="shift")(x)
+    x = k.layers.RandomContrast(0.2, name="contrast")(x)
+    x = k.layers.Resizing(5, 7, interpolation="bicubic", name="resize")(x)
+    x = k.layers.CenterCrop(4, 4, name="crop")(x)
+    x = k.layers.Conv2D(2, 3, name="conv")(x)
+    out = k.layers.Dense(3, name="out")(k.layers.Flatten(name="flat")(x))
+    model = k.Model(image, out)
+    model.compile("adam", "mse")
+    return model
+
+
+def interop(spec: dict) -> None:
+    """tf.keras loads savepoint's ``.h5`` (``spec["read"]``: predictions and weights against its
+    npz) and writes its own (``spec["write"]``) with an npz of inputs, predictions, weights."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import numpy as np
+    import tf_keras as k
+    if spec.get("read"):
+        data = dict(np.load(spec["read"]["npz"]))
+        model = k.models.load_model(spec["read"]["h5"])
+        np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+                                   atol=1e-5)
+        weights = model.get_weights()
+        assert len(weights) == int(data["n"]), (len(weights), int(data["n"]))
+        for i, w in enumerate(weights):
+            assert np.array_equal(w, data[f"w{i}"]), f"weight {i} differs"
+        print("read OK")
+    if spec.get("write"):
+        k.utils.set_random_seed(2)
+        model = interop_model(k, np)
+        x = np.random.default_rng(5).random((3, 6, 8, 3)).astype("float32") * 255
+        model.save(spec["write"]["h5"])
+        weights = model.get_weights()
+        np.savez(spec["write"]["npz"], x=x, y=model.predict(x, verbose=0), n=len(weights),
+                 **{f"w{i}": w for i, w in enumerate(weights)})
+        print("write OK")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "tf_keras":
+    if len(sys.argv) > 2 and sys.argv[1] == "interop":
+        interop(json.loads(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "tf_keras":
         make()
     else:
         subprocess.run([os.path.join(ROOT, ".venvs", "tf", "bin", "python"), __file__, "tf_keras"],
