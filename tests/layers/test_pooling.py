@@ -166,3 +166,64 @@ def test_global_average_pooling_errors():
         GlobalAveragePooling2D()(np.ones((1, 2), "float32"))
     with pytest.raises(ConfigError, match=r"GlobalAveragePooling2D expected `data_format`"):
         GlobalAveragePooling2D(data_format="nchw")
+
+
+# ----- 1-D and 3-D pooling, global max pooling (numerics against tf-keras: test_conv_goldens) --
+from savepoint.layers import (AveragePooling1D, AveragePooling3D, GlobalAveragePooling3D,  # noqa
+                              GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                              MaxPooling1D, MaxPooling3D)
+
+POOLS = [(MaxPooling1D, dict(pool_size=3, strides=2, padding="same"), (8, 2)),
+         (AveragePooling1D, dict(pool_size=3, strides=2, padding="same"), (8, 2)),
+         (MaxPooling3D, dict(padding="same"), (3, 5, 4, 2)),
+         (AveragePooling3D, dict(pool_size=3, strides=2, padding="same"), (5, 4, 3, 2)),
+         (GlobalMaxPooling1D, dict(keepdims=True), (5, 3)),
+         (GlobalMaxPooling2D, dict(), (4, 3, 2)),
+         (GlobalAveragePooling3D, dict(keepdims=True), (3, 3, 2, 2)),
+         (GlobalMaxPooling3D, dict(), (3, 3, 2, 2))]
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", POOLS, ids=[c.__name__ for c, _, _ in POOLS])
+def test_nd_pooling_channels_first_shapes_and_configs(cls, kwargs, shape, rng, roundtrip):
+    x = rng.normal(size=(2,) + shape).astype("float32")
+    last = cls(**kwargs)(x)
+    first = cls(**kwargs, data_format="channels_first")(np.moveaxis(x, -1, 1))
+    if first.dim() == last.dim() and first.dim() > 2:
+        first = torch.movedim(first, 1, -1)
+    torch.testing.assert_close(first, last)
+    inputs = Input(shape)
+    assert cls(**kwargs)(inputs).shape == (None,) + tuple(last.shape[1:])
+    roundtrip(cls(**kwargs), x)
+
+
+def test_average_pooling_same_count_is_cached_per_shape():
+    layer = AveragePooling1D(3, strides=2, padding="same")
+    layer(np.ones((1, 8, 1), "float32"))
+    first = next(iter(layer._scale_cache.values()))
+    layer(np.ones((2, 8, 1), "float32"))           # same spatial shape: same tensor reused
+    assert next(iter(layer._scale_cache.values())) is first
+    out = layer(np.ones((1, 5, 1), "float32"))     # a new shape replaces it
+    np.testing.assert_array_equal(out.numpy(), np.ones((1, 3, 1)))
+
+
+@pytest.mark.parametrize("alias,name", [("MaxPool1D", "MaxPooling1D"), ("MaxPool3D", "MaxPooling3D"),
+                                        ("AvgPool1D", "AveragePooling1D"),
+                                        ("AvgPool3D", "AveragePooling3D"),
+                                        ("GlobalMaxPool1D", "GlobalMaxPooling1D"),
+                                        ("GlobalAvgPool3D", "GlobalAveragePooling3D")])
+def test_pooling_aliases(alias, name):
+    from savepoint.saving.serialization import deserialize
+    assert getattr(keras.layers, alias) is getattr(keras.layers, name)
+    assert type(deserialize({"class_name": alias, "config": {}}, "layers")).__name__ == name
+
+
+def test_nd_pooling_errors():
+    with pytest.raises(ConfigError, match=r"MaxPooling3D expected `pool_size` to be a positive "
+                                          r"int or a tuple of 3 positive ints. Received: "
+                                          r"pool_size=\(2, 2\)"):
+        MaxPooling3D((2, 2))
+    with pytest.raises(ConfigError, match=r"AveragePooling1D expected `strides` to be a "
+                                          r"positive int"):
+        AveragePooling1D(2, strides=0)
+    with pytest.raises(ShapeError, match=r"expected ndim=5, found ndim=4"):
+        GlobalMaxPooling3D()(np.ones((1, 2, 2, 2), "float32"))

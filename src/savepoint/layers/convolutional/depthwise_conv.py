@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from savepoint.errors import ConfigError
 from savepoint.layers import initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, positive_int,
                                                       require_one_group)
@@ -62,6 +63,10 @@ class DepthwiseConv(BaseConv):
                  groups: int = 1, **kwargs: Any):
         kind = type(self).__name__
         require_one_group(kind, groups)
+        if "filters" in kwargs:
+            raise ConfigError(f"{kind} expected no `filters` (it makes depth_multiplier outputs "
+                              f"per input channel). Received: filters={kwargs['filters']!r}. "
+                              f"Fix: set depth_multiplier, or use SeparableConv for filters.")
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, bias_initializer, bias_regularizer,
                          **kwargs)
