@@ -181,7 +181,11 @@ class MultiHeadAttention(Layer):
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         dropout = self.dropout if training else 0.0
         scores = None
-        if return_attention_scores or self.softmax_robust_masking:
+        causal_only = use_causal_mask and attention_mask is None and mask is not None and \
+            mask.dim() == 4 and mask.shape[0] == 1 and not self._has_keras_masks(query, value, key)
+        if return_attention_scores or (mask is not None and not causal_only):
+            # An explicit softmax: Keras's additive -1e9 mask, exactly (SDPA's fused backward
+            # differs from it on fully masked rows).
             logits = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
             if mask is not None:
                 if self.softmax_robust_masking:
@@ -191,11 +195,9 @@ class MultiHeadAttention(Layer):
             scores = torch.softmax(logits, dim=-1)
             weights = F.dropout(scores, dropout, training=True) if dropout else scores
             out = torch.matmul(weights, v)
-        else:
-            attn_mask = None
-            if mask is not None:  # Keras adds -1e9 (fully masked rows stay uniform, not NaN)
-                attn_mask = (~mask).to(q.dtype) * large_negative(q.dtype)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+        else:  # no mask, or only the causal one (no row is fully masked): the fused kernel
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout,
+                                                 is_causal=causal_only)
         out = out.transpose(1, 2).reshape(batch, -1, self.num_heads * self.value_dim)
         kernel = self.output_dense.kernel.reshape(self.num_heads * self.value_dim, -1)
         out = out @ kernel
@@ -213,6 +215,10 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             out = out + dense.bias.reshape(-1)
         return out
+
+    @staticmethod
+    def _has_keras_masks(*tensors: Any) -> bool:
+        return any(getattr(t, "_keras_mask", None) is not None for t in tensors)
 
     def _attention_mask(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor,
                         attention_mask: Any, use_causal_mask: bool) -> torch.Tensor | None:

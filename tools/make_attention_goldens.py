@@ -1,0 +1,62 @@
+"""Regenerate the golden fixtures of the attention layers (MultiHeadAttention, Attention,
+AdditiveAttention) with REAL tf-keras 2, in the format of ``tools/make_activation_goldens.py``.
+
+Run from the repository root:
+
+    TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_attention_goldens.py
+
+Cases cover a cross-attention with a separate key, self-attention, ``attention_mask``,
+``use_causal_mask``, ``return_attention_scores``, ``value_dim``/``output_shape``/``use_bias``,
+rank-4 inputs, and Attention/AdditiveAttention with masks, scales and ``concat`` scores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_activation_goldens import OUT, keras, normal, write  # noqa: E402
+
+
+def main() -> None:
+    keras.utils.set_random_seed(7)
+    shutil.rmtree(os.path.join(OUT, "attention"), ignore_errors=True)
+    L = keras.layers
+    q, v, k = normal(1, 2, 4, 6), normal(2, 2, 5, 6), normal(3, 2, 5, 6)
+    mask = normal(4, 2, 4, 5) > -0.3
+    mask[1, 2] = False  # a fully masked query row: Keras's -1e9 keeps it uniform
+    write("attention", "mha_cross", L.MultiHeadAttention(2, 3), [q, v, k], style="mha", seed=1)
+    write("attention", "mha_self", L.MultiHeadAttention(3, 4), [q, q], style="mha", seed=2)
+    write("attention", "mha_mask", L.MultiHeadAttention(2, 3), [q, v], style="mha",
+          array_kwargs={"attention_mask": mask}, seed=3)
+    write("attention", "mha_causal", L.MultiHeadAttention(2, 3), [q, q], style="mha",
+          kwargs={"use_causal_mask": True}, seed=4)
+    write("attention", "mha_scores", L.MultiHeadAttention(2, 3), [q, v], style="mha",
+          kwargs={"return_attention_scores": True}, array_kwargs={"attention_mask": mask},
+          seed=5)
+    write("attention", "mha_value_dim", L.MultiHeadAttention(
+        2, 3, value_dim=5, output_shape=7, use_bias=False), [q, v], style="mha", seed=6)
+    write("attention", "mha_causal_mask_scores", L.MultiHeadAttention(2, 2), [q, q],
+          style="mha", kwargs={"use_causal_mask": True, "return_attention_scores": True},
+          array_kwargs={"attention_mask": normal(7, 2, 4, 4) > -0.5}, seed=7)
+    write("attention", "mha_rank4", L.MultiHeadAttention(2, 3), [normal(8, 2, 2, 3, 4),
+                                                                 normal(9, 2, 3, 2, 4)],
+          style="mha", seed=8)
+    write("attention", "attention_dot", L.Attention(), [q, v], style="list", seed=9)
+    write("attention", "attention_scale_key", L.Attention(use_scale=True), [q, v, k],
+          style="list", seed=10)
+    write("attention", "attention_concat", L.Attention(use_scale=True, score_mode="concat"),
+          [q, v], style="list", seed=11)
+    write("attention", "attention_masks", L.Attention(), [q, v], style="list",
+          kwargs={"return_attention_scores": True, "use_causal_mask": True},
+          array_kwargs={"mask": [normal(12, 2, 4) > -0.5, normal(13, 2, 5) > -0.5]}, seed=12)
+    write("attention", "additive", L.AdditiveAttention(), [q, v], style="list", seed=13)
+    write("attention", "additive_key_mask", L.AdditiveAttention(use_scale=False), [q, v, k],
+          style="list", array_kwargs={"mask": [None, normal(14, 2, 5) > 0]}, seed=14)
+    print("wrote", os.path.join(OUT, "attention"))
+
+
+if __name__ == "__main__":
+    main()
