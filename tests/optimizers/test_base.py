@@ -330,9 +330,10 @@ def test_get_returns_instances_unchanged():
 
 
 def test_get_unknown_alias_lists_the_known_ones():
-    with pytest.raises(ConfigError, match=r"Unknown optimizer 'adagrad'. Expected one of: "
-                                          r"\['adam', 'adamw', 'rmsprop', 'sgd'\]"):
-        optimizers.get("adagrad")
+    with pytest.raises(ConfigError, match=r"Unknown optimizer 'lion'. Expected one of: "
+                                          r"\['adadelta', 'adagrad', 'adam', 'adamax', 'adamw', "
+                                          r"'ftrl', 'nadam', 'rmsprop', 'sgd'\]"):
+        optimizers.get("lion")
 
 
 def test_get_wrong_type():
@@ -342,8 +343,8 @@ def test_get_wrong_type():
 
 
 def test_get_config_dict_with_unknown_class():
-    with pytest.raises(UnknownObjectError, match=r"Could not locate optimizer 'Nadam'"):
-        optimizers.get({"class_name": "Nadam", "config": {}})
+    with pytest.raises(UnknownObjectError, match=r"Could not locate optimizer 'Lion'"):
+        optimizers.get({"class_name": "Lion", "config": {}})
 
 
 def test_deserialize_refuses_a_non_optimizer_config():

@@ -11,6 +11,12 @@ from savepoint.optimizers.adamw import AdamW
 from savepoint.optimizers.base import Optimizer
 from savepoint.optimizers.rmsprop import RMSprop
 from savepoint.optimizers.sgd import SGD
+from savepoint.optimizers.adadelta import Adadelta  # noqa: E402
+from savepoint.optimizers.adagrad import Adagrad  # noqa: E402
+from savepoint.optimizers.adamax import Adamax  # noqa: E402
+from savepoint.optimizers.ftrl import Ftrl  # noqa: E402
+from savepoint.optimizers.nadam import Nadam  # noqa: E402
+from savepoint.optimizers import legacy  # noqa: E402
 from savepoint.saving import serialization
 from savepoint.saving.serialization import builtin_objects
 
@@ -62,4 +68,4 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Optimizer:
 
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Optimizer", "schedules", "get", "serialize",
-           "deserialize"]
+           "deserialize", "Adadelta", "Adagrad", "Adamax", "Ftrl", "Nadam", "legacy"]

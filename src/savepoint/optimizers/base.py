@@ -146,7 +146,7 @@ class Optimizer:
                 self._rebuild_for(variables)
             return
         self._tracked = variables
-        self._slots = {name: [_zeros_like(v.value) for v in variables]
+        self._slots = {name: [self._new_slot(name, v.value) for v in variables]
                        for name in self._slot_names}
         self._index = {id(v.value): i for i, v in enumerate(variables)}
         self._decay_mask = [self._use_weight_decay(v) for v in variables]
@@ -155,6 +155,10 @@ class Optimizer:
         if self._pending:
             pending, self._pending = self._pending, {}
             self._restore_positions(pending)
+
+    def _new_slot(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """A fresh slot for a variable: zeros (Adagrad and Ftrl start accumulators higher)."""
+        return _zeros_like(value)
 
     def _rebuild_for(self, variables: list[Variable]) -> None:
         old_tracked, old_slots, old_index = self._tracked, self._slots, self._index

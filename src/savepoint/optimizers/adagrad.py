@@ -1,0 +1,61 @@
+"""Adagrad with tf.keras's update rule and defaults (accumulators start at 0.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from savepoint.errors import ConfigError
+from savepoint.optimizers.base import Optimizer
+from savepoint.saving.serialization import builtin
+
+
+def check_float(cls: str, name: str, value: Any, minimum: float = 0.0,
+                strict: bool = False) -> float:
+    """``value`` as a float >= ``minimum`` (> when ``strict``), else a ConfigError."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and (
+        value > minimum if strict else value >= minimum)
+    if not ok:
+        bound = ">" if strict else ">="
+        raise ConfigError(f"{cls}: expected {name} to be a float {bound} {minimum}. Received: "
+                          f"{name}={value!r}.")
+    return float(value)
+
+
+@builtin("optimizers", "adagrad")
+class Adagrad(Optimizer):
+    """``acc += g^2; w -= lr g / sqrt(acc + eps)``, as tf.keras computes it. One slot per
+    variable, ``accumulator``, starting at ``initial_accumulator_value`` (tf.keras's
+    ``_accumulators`` list).
+
+    Example:
+        >>> Adagrad().get_config()["initial_accumulator_value"]
+        0.1
+    """
+
+    _slot_names = ("accumulator",)
+    _tf_slot_lists = {"accumulator": "_accumulators"}
+
+    def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.initial_accumulator_value = check_float(
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = check_float("Adagrad", "epsilon", epsilon)
+
+    def _new_slot(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(value, self.initial_accumulator_value).detach()
+
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+               slots: dict[str, list[torch.Tensor]], lr: float, step: int) -> None:
+        acc = slots["accumulator"]
+        torch._foreach_addcmul_(acc, grads, grads)
+        denom = torch._foreach_add(acc, self.epsilon)
+        torch._foreach_sqrt_(denom)
+        torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
