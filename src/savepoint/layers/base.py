@@ -18,6 +18,8 @@ from savepoint.layers.symbolic import (KerasTensor, Node, flatten, is_symbolic, 
 from savepoint.layers.variable import Variable
 
 _CALL_CONTEXT = threading.local()
+# Set once any layer calls add_loss: only then does an outermost call clear stale call losses.
+_ADD_LOSS_USED = [False]
 # Keyword arguments tf.keras 2.x code passes that have no effect here but must be accepted.
 _ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights",
                            "activity_regularizer"}
@@ -121,7 +123,7 @@ class Layer(torch.nn.Module):
         for layer in self._flat_layers(include_self=True):
             if layer is not self:
                 layer._trainable = bool(value)
-            for var in layer._variables:
+            for var in layer._own_variables():
                 var.value.requires_grad_(var.trainable)
 
     def _sublayers(self) -> list["Layer"]:
@@ -135,6 +137,32 @@ class Layer(torch.nn.Module):
                 found.extend(m for m in mods if isinstance(m, Layer))
         return found
 
+    def _own_variables(self) -> list[Variable]:
+        """This layer's weights: ``add_weight`` ones, then those of plain torch submodules."""
+        if not self._variables and not self._modules:
+            return []
+        torch_vars = self._torch_variables()
+        return self._variables + torch_vars if torch_vars else self._variables
+
+    def _torch_variables(self) -> list[Variable]:
+        """Parameters and persistent buffers of plain ``torch.nn`` submodules (``self.proj =
+        nn.Linear(...)``) as weights named by attribute path, e.g. ``layer/proj/weight``:
+        Keras tracks every variable a layer holds, so fit trains them and saving keeps them."""
+        found: list[Variable] = []
+        cache = self.__dict__.setdefault("_torch_var_cache", {})
+        for prefix, module in _torch_submodules(self):
+            for attr, tensor, is_buffer in _module_tensors(module):
+                key = (id(module), attr, is_buffer)
+                path = f"{self.name}/{prefix}/{attr}"
+                var = cache.get(key)
+                if var is None or var._owner is not module or var.path != path:
+                    var = _ModuleVariable(name=attr, path=path, trainable=not is_buffer and
+                                          tensor.requires_grad, owner=module, attr=attr)
+                    var._layer, var._buffer = self, is_buffer
+                    cache[key] = var
+                found.append(var)
+        return found
+
     def _flat_layers(self, include_self: bool = False) -> Iterator["Layer"]:
         if include_self:
             yield self
@@ -145,15 +173,15 @@ class Layer(torch.nn.Module):
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
-        own = [v for v in self._variables if v.trainable]
+        own = [v for v in self._own_variables() if v.trainable]
         return _dedup(own + [w for l in self._sublayers() for w in l.trainable_weights])
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
-        own = [v for v in self._variables if not v.trainable]
+        own = [v for v in self._own_variables() if not v.trainable]
         nested = [w for l in self._sublayers() for w in l.non_trainable_weights]
         if not self.trainable:
-            return _dedup([v for v in self._variables] +
+            return _dedup(self._own_variables() +
                           [w for l in self._sublayers() for w in l.weights])
         return _dedup(own + nested)
 
@@ -198,17 +226,67 @@ class Layer(torch.nn.Module):
     def losses(self) -> list[torch.Tensor]:
         """Regularization and ``add_loss`` losses of this layer and its children."""
         found = [reg(var.value) for var, reg in self._regularizers] + list(self._own_losses)
+        found += [fn() for fn in self.__dict__.get("_callable_losses", ())]
         for layer in self._sublayers():
             found.extend(layer.losses)
         return found
 
-    def add_loss(self, value: torch.Tensor) -> None:
-        self._own_losses.append(value)
+    def add_loss(self, value: Any) -> None:
+        """Add a loss to ``fit``'s objective: a tensor computed in ``call()`` (it holds for that
+        call only, as in Keras) or a zero-argument callable evaluated at every step.
+
+        Example:
+            >>> class L(Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(x.abs().mean())
+            ...         return x
+            >>> l = L(); _ = l(torch.ones(2, 2)); [float(v) for v in l.losses]
+            [1.0]
+        """
+        _ADD_LOSS_USED[0] = True
+        if callable(value) and not isinstance(value, torch.Tensor):
+            self.__dict__.setdefault("_callable_losses", []).append(value)
+        else:
+            self._own_losses.append(value)
+
+    def add_metric(self, value: Any, name: str | None = None,
+                   aggregation: str | None = None) -> None:
+        """Track ``value`` (computed in ``call()``) as a metric: its mean over the epoch is
+        reported under ``name`` by ``fit``/``evaluate``, as Keras 2's ``add_metric`` does.
+
+        Example:
+            >>> class L(Layer):
+            ...     def call(self, x):
+            ...         self.add_metric(x.mean(), name="mean_x")
+            ...         return x
+            >>> l = L(); _ = l(torch.ones(2, 2)); float(l._added_metrics["mean_x"].result())
+            1.0
+        """
+        if aggregation not in (None, "mean"):
+            raise ConfigError(f"add_metric expected aggregation=None or 'mean'. Received: "
+                              f"aggregation={aggregation!r}. Fix: pass a Metric's result, "
+                              f"averaged, or leave aggregation unset.")
+        if not name:
+            raise ConfigError("add_metric expected a `name` for the metric. Received none. "
+                              "Fix: pass name='...', e.g. add_metric(x, name='mean_x').")
+        metrics = self.__dict__.setdefault("_added_metrics", {})
+        if name not in metrics:
+            from savepoint.metrics.base import Mean
+            metrics[name] = Mean(name=name)
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+        metrics[name].update_state(value)
+
+    def _clear_call_losses(self) -> None:
+        for layer in self._flat_layers(include_self=True):
+            layer._own_losses.clear()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Keras tracks lists of layers; torch only sees them inside a ModuleList.
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
             value = torch.nn.ModuleList(value)
+        if isinstance(value, torch.nn.Module):
+            self.__dict__.pop("_plain_torch_modules", None)
         super().__setattr__(name, value)
 
     def _trackable_children(self) -> list[tuple[str, Any]]:
@@ -220,8 +298,12 @@ class Layer(torch.nn.Module):
         for name, module in self._modules.items():
             if isinstance(module, Layer):
                 children.append((name, module))
-            elif isinstance(module, torch.nn.ModuleList):
+            elif isinstance(module, torch.nn.ModuleList) and (
+                    not len(module) or any(isinstance(m, Layer) for m in module)):
                 children.append((name, TrackableList(m for m in module if isinstance(m, Layer))))
+        torch_vars = self._torch_variables()
+        if torch_vars:
+            children += _torch_children(torch_vars)
         return children
 
     # ----- calling -------------------------------------------------------------------------
@@ -236,6 +318,19 @@ class Layer(torch.nn.Module):
         return self.call(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_CALL_CONTEXT, "depth", 0):
+            return self._keras_call(*args, **kwargs)
+        # The outermost call: last call's add_loss() tensors belong to a freed graph.
+        if _ADD_LOSS_USED[0]:
+            self._clear_call_losses()
+        _CALL_CONTEXT.depth = 1
+        try:
+            outputs = self._keras_call(*args, **kwargs)
+        finally:
+            _CALL_CONTEXT.depth = 0
+        return eager_outputs(outputs)
+
+    def _keras_call(self, *args: Any, **kwargs: Any) -> Any:
         # The training hot path calls layers on plain tensors: skip the structure walk then.
         if not (args and isinstance(args[0], torch.Tensor) and "inputs" not in kwargs) and (
                 args and is_symbolic(args[0]) or is_symbolic(kwargs.get("inputs"))):
@@ -245,6 +340,9 @@ class Layer(torch.nn.Module):
         mask = kwargs.get("mask")
         if mask is None and isinstance(raw, torch.Tensor):
             mask = getattr(raw, "_keras_mask", None)
+        elif mask is None and isinstance(raw, (list, tuple)) and raw:
+            masks = [getattr(t, "_keras_mask", None) for t in raw]
+            mask = masks if any(m is not None for m in masks) else None
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]
         if not self.built:
@@ -253,6 +351,12 @@ class Layer(torch.nn.Module):
         outer = getattr(_CALL_CONTEXT, "training", None)
         if training is None:
             training = outer if outer is not None else False
+        torch_modules = self.__dict__.get("_plain_torch_modules")
+        if torch_modules is None:
+            torch_modules = self.__dict__["_plain_torch_modules"] = _plain_torch_modules(self)
+        for module in torch_modules:  # torch.nn children follow Keras's training flag
+            if module.training != training:
+                module.train(bool(training))
         if self._call_has_training:
             kwargs["training"] = training
         if not self._call_has_mask:
@@ -432,6 +536,144 @@ def _attach_mask(outputs: Any, mask: Any) -> None:
         masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(outputs)
         for out, m in zip(outputs, masks):
             _attach_mask(out, m)
+
+
+class EagerOutput(torch.Tensor):
+    """What an outermost eager layer call returns: the same tensor, still attached to autograd
+    (so ``loss.backward()`` trains through it), whose ``numpy()`` and ``np.array(...)`` work as
+    a tf.keras EagerTensor's do (detached, copied to the host). Operations on it give plain
+    tensors, so nothing downstream pays for the subclass.
+
+    Example:
+        >>> w = torch.ones(2, requires_grad=True)
+        >>> out = (w * 2).as_subclass(EagerOutput)
+        >>> out.numpy().tolist(), np.array(out).shape, type(out * 1).__name__
+        ([2.0, 2.0], (2,), 'Tensor')
+    """
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        return torch.Tensor.numpy(torch.Tensor.detach(self).cpu())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.numpy()
+        return array.astype(dtype) if dtype is not None else array
+
+    def __repr__(self, **kwargs: Any) -> str:
+        return repr(self.as_subclass(torch.Tensor))
+
+
+def eager_outputs(outputs: Any) -> Any:
+    """Outputs of an outermost call with each grad-tracking or device tensor as an
+    ``EagerOutput`` (others unchanged: they already convert to numpy).
+
+    Example:
+        >>> type(eager_outputs(torch.ones(1, requires_grad=True) * 1)).__name__
+        'EagerOutput'
+    """
+    if isinstance(outputs, torch.Tensor):
+        if type(outputs) is not torch.Tensor or not (
+                outputs.requires_grad or outputs.device.type != "cpu"):
+            return outputs
+        wrapped = outputs.as_subclass(EagerOutput)
+        mask = getattr(outputs, "_keras_mask", None)
+        if mask is not None:
+            wrapped._keras_mask = mask
+        return wrapped
+    if isinstance(outputs, (list, tuple)) and not hasattr(outputs, "_fields"):
+        return type(outputs)(eager_outputs(o) for o in outputs)
+    if isinstance(outputs, dict):
+        return {k: eager_outputs(v) for k, v in outputs.items()}
+    return outputs
+
+
+class _ModuleVariable(Variable):
+    """A weight held by a plain torch submodule: its parameter or persistent buffer."""
+
+    __slots__ = ("_layer", "_buffer")
+
+    @property
+    def value(self) -> torch.Tensor:
+        store = self._owner._buffers if self._buffer else self._owner._parameters
+        return store[self._attr]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable and self._layer.trainable
+
+
+def _torch_submodules(layer: Layer) -> Iterator[tuple[str, torch.nn.Module]]:
+    """``(path, module)`` for every plain torch module under ``layer``, not inside a Layer."""
+    def walk(module: torch.nn.Module, prefix: str):
+        yield prefix, module
+        for name, child in module._modules.items():
+            if child is not None and not isinstance(child, Layer):
+                yield from walk(child, f"{prefix}/{name}")
+    for name, module in layer._modules.items():
+        if module is None or isinstance(module, Layer):
+            continue
+        if isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+            items = module.items() if isinstance(module, torch.nn.ModuleDict) else \
+                ((str(i), m) for i, m in enumerate(module))
+            for key, child in items:
+                if not isinstance(child, Layer):
+                    yield from walk(child, f"{name}/{key}")
+        else:
+            yield from walk(module, name)
+
+
+def _plain_torch_modules(layer: Layer) -> list[torch.nn.Module]:
+    """Direct torch children that are not layers (nor lists of layers only)."""
+    found = []
+    for module in layer._modules.values():
+        if module is None or isinstance(module, Layer):
+            continue
+        if isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+            items = module.values() if isinstance(module, torch.nn.ModuleDict) else module
+            if all(isinstance(m, Layer) for m in items):
+                continue
+        found.append(module)
+    return found
+
+
+def _module_tensors(module: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor, bool]]:
+    for name, param in module._parameters.items():
+        if param is not None:
+            yield name, param, False
+    for name, buf in module._buffers.items():
+        if buf is not None and name not in module._non_persistent_buffers_set:
+            yield name, buf, True
+
+
+class _TorchModuleNode:
+    """A torch submodule in a checkpoint's object graph: its tensors and submodules by name."""
+
+    def __init__(self, children: list[tuple[str, Any]]):
+        self._children = children
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        return self._children
+
+
+def _torch_children(torch_vars: list) -> list[tuple[str, Any]]:
+    """Checkpoint children for torch submodules: nested nodes named by attribute path."""
+    root: dict = {}
+    for var in torch_vars:
+        parts = var.path.split("/")[1:]
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = var
+    def build(tree: dict) -> list[tuple[str, Any]]:
+        out = []
+        for name, child in tree.items():
+            if isinstance(child, dict):
+                out.append((name, _TorchModuleNode(build(child))))
+            else:
+                out.append((name, child))
+        return out
+    return build(root)
 
 
 def _is_index_layer(layer: Layer) -> bool:

@@ -24,6 +24,42 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
                                 safe_mode=safe_mode)
 
 
+def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
+    """A new model (fresh weights) from ``model.to_json()`` text, ours or tf.keras 2's.
+
+    Example:
+        >>> import savepoint as keras
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> model_from_json(m.to_json()).layers[0].units
+        2
+    """
+    import json
+    from savepoint.errors import ConfigError
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise ConfigError(f"model_from_json expected the JSON text of model.to_json(). "
+                          f"Received text that does not parse ({type(e).__name__}: "
+                          f"{str(e)[:200]}).") from e
+    return model_from_config(config, custom_objects=custom_objects)
+
+
+def model_from_config(config: dict, custom_objects: dict | None = None) -> Any:
+    """A new model from a tf.keras 2 ``{"class_name", "config"}`` model config.
+
+    Example:
+        >>> import json, savepoint as keras
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> model_from_config(json.loads(m.to_json())).count_params()
+        8
+    """
+    from savepoint.saving.dialects import keras2
+    from savepoint.saving.model_config import model_from_config as from_native
+    if isinstance(config, dict):
+        config = {k: v for k, v in config.items() if k not in ("keras_version", "backend")}
+    return from_native(keras2.model_from_keras2(config), custom_objects)
+
+
 def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = None) -> Model:
     """A new model with the same architecture and freshly initialized weights.
 
@@ -41,4 +77,5 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
     return model_from_config(model_to_config(model))
 
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config",
+           "model_from_json"]

@@ -102,7 +102,10 @@ class Graph:
                 continue
             args = map_structure(lookup, node.args)
             kwargs = map_structure(lookup, node.kwargs)
-            kwargs["training"] = training
+            # An explicit ``layer(x, training=False)`` in the graph wins (Keras's fine-tuning
+            # recipe: a frozen base keeps its BatchNormalization in inference mode).
+            if kwargs.get("training") is None:
+                kwargs["training"] = training
             out = node.layer(*args, **kwargs)
             for kt, v in zip(node.output_tensors, flatten(out)):
                 memo[id(kt)] = v

@@ -54,6 +54,36 @@ class Model(Trainer, Layer):
         return list(self._graph.flat_outputs) if self._graph else None
 
     @property
+    def input(self) -> Any:
+        """The model's symbolic input(s) (a functional or Sequential model), as in Keras."""
+        return _single(self._network_attr("inputs", "input"))
+
+    @property
+    def output(self) -> Any:
+        """The model's symbolic output(s) (a functional or Sequential model), as in Keras."""
+        return _single(self._network_attr("outputs", "output"))
+
+    @property
+    def input_shape(self) -> Any:
+        """``input.shape`` (a list of shapes for several inputs)."""
+        return map_structure(lambda t: t.shape, self.input)
+
+    @property
+    def output_shape(self) -> Any:
+        """``output.shape`` (a list of shapes for several outputs)."""
+        return map_structure(lambda t: t.shape, self.output)
+
+    def _network_attr(self, attr: str, what: str) -> list:
+        found = getattr(self, attr)
+        if not found:
+            raise NotBuiltError(
+                f"Model '{self.name}' has no symbolic {what}: `{what}` exists for functional "
+                f"models and for Sequential models that know their input shape (give the first "
+                f"layer an input_shape, or call build()). A subclassed model has none in Keras "
+                f"either; use the tensors your own call() receives and returns.")
+        return found
+
+    @property
     def input_names(self) -> list[str]:
         return self._graph.input_names if self._graph else []
 
@@ -84,19 +114,19 @@ class Model(Trainer, Layer):
     def trainable_weights(self):
         if not self.trainable:
             return []
-        own = [v for v in self._variables if v.trainable]
+        own = [v for v in self._own_variables() if v.trainable]
         return _dedup([w for l in self.layers for w in l.trainable_weights] + own)
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
-        own = [v for v in self._variables if not v.trainable]
+        own = [v for v in self._own_variables() if not v.trainable]
         return _dedup([w for l in self.layers for w in l.non_trainable_weights] + own)
 
     @property
     def weights(self):
-        return _dedup([w for l in self.layers for w in l.weights] + list(self._variables))
+        return _dedup([w for l in self.layers for w in l.weights] + self._own_variables())
 
     variables = weights
     trainable_variables = trainable_weights
@@ -199,6 +229,30 @@ class Model(Trainer, Layer):
         return weights_api.load_weights(self, filepath, skip_mismatch=skip_mismatch,
                                         by_name=by_name)
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as tf.keras 2's JSON (``models.model_from_json`` reads it back;
+        so does tf.keras). ``kwargs`` go to ``json.dumps``.
+
+        Example:
+            >>> import savepoint as keras
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> keras.models.model_from_json(m.to_json()).count_params()
+            8
+        """
+        import json
+        from savepoint.saving.dialects import keras2
+        from savepoint.saving.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
+        from savepoint.saving.model_config import model_to_config
+        config = keras2.model_to_keras2(model_to_config(self))
+        return json.dumps({**config, "keras_version": KERAS2_VERSION,
+                           "backend": KERAS2_BACKEND}, **kwargs)
+
+    def reset_states(self) -> None:
+        """Reset the state of every stateful layer (Keras 2: layers with ``stateful=True``)."""
+        for layer in self._flat_layers():
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     # ----- checkpoint structure --------------------------------------------------------------
     def _is_network(self) -> bool:
         """Functional and Sequential models name their layers by position, as tf.keras does."""
@@ -242,6 +296,10 @@ class Model(Trainer, Layer):
         return cls(**config)
 
 
+def _single(tensors: list) -> Any:
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
 def functional_config(model: Model) -> dict:
     """Keras's functional config: layers with their inbound nodes, input and output layers."""
     from savepoint.saving.serialization import serialize
@@ -281,7 +339,9 @@ def _node_config(node) -> dict:
                     "config": {"shape": list(t.shape), "dtype": t.dtype,
                                "keras_history": [layer.name, node_index, tensor_index]}}
         return t
-    kwargs = {k: ref(v) for k, v in node.kwargs.items() if k != "training"}
+    # An explicit ``training=True/False`` is part of the graph (tf.keras records it too).
+    kwargs = {k: map_structure(ref, v) for k, v in node.kwargs.items()
+              if k != "training" or isinstance(v, bool)}
     return {"args": map_structure(ref, list(node.args)), "kwargs": kwargs}
 
 

@@ -9,14 +9,29 @@ import torch
 from savepoint import losses as losses_lib
 from savepoint import metrics as metrics_lib
 from savepoint.errors import ConfigError
+from savepoint.layers.symbolic import flatten, map_structure
 from savepoint.metrics.base import Mean
 
 
-class CompiledLoss:
-    """One loss per output (a single loss is shared), weighted and summed."""
+def _detach(t: Any) -> Any:
+    return t.detach() if isinstance(t, torch.Tensor) else t
 
-    def __init__(self, loss: Any, output_names: list[str], loss_weights: Any = None):
+
+class CompiledLoss:
+    """One loss per output (a single loss is shared), weighted and summed: Keras 2's
+    ``model.compiled_loss``. Calling it also updates the ``loss`` tracker, so a custom
+    ``train_step`` that calls ``self.compiled_loss(y, y_pred)`` reports ``loss`` as in Keras.
+
+    Example:
+        >>> cl = CompiledLoss("mse", ["output_1"])
+        >>> float(cl(torch.zeros(2, 1), torch.ones(2, 1)))
+        1.0
+    """
+
+    def __init__(self, loss: Any, output_names: list[str], loss_weights: Any = None,
+                 loss_tracker: Mean | None = None):
         self.output_names = output_names
+        self.loss_tracker = loss_tracker if loss_tracker is not None else Mean(name="loss")
         self.losses = _per_output(loss, output_names, "loss", losses_lib.get)
         weights = _per_output(loss_weights, output_names, "loss_weights", float) \
             if loss_weights is not None else [1.0] * len(output_names)
@@ -24,11 +39,37 @@ class CompiledLoss:
         self.trackers = [Mean(name=f"{n}_loss") for n in output_names] if len(output_names) > 1 \
             else []
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any) -> torch.Tensor:
+    @property
+    def metrics(self) -> list:
+        """The trackers this object updates: ``loss``, then one per output for several."""
+        return [self.loss_tracker] + self.trackers
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None,
+                 regularization_losses: list | None = None) -> torch.Tensor:
+        total = self._compiled(y_true, y_pred, sample_weight, bool(regularization_losses))
+        if regularization_losses:
+            extra = torch.stack([torch.as_tensor(l).to(flatten(y_pred)[0].dtype).reshape(())
+                                 for l in regularization_losses]).sum()
+            total = extra if total is None else total + extra.to(total.dtype)
+        if total is None:
+            raise ConfigError("The model computed no loss: compile() was given no loss for "
+                              "its outputs and no add_loss() or regularization loss exists. "
+                              "Fix: pass loss=... to compile().")
+        batch = flatten(y_pred)[0].shape[0] if flatten(y_pred) else 1
+        self.loss_tracker.update_state(total.detach(), sample_weight=batch)
+        return total
+
+    def _compiled(self, y_true: Any, y_pred: Any, sample_weight: Any,
+                  has_extra: bool) -> torch.Tensor | None:
         if len(self.output_names) == 1:
             fn = self.losses[0]
-            if fn is None:
-                raise ConfigError("compile() was given no loss; pass loss=... to compile().")
+            if fn is None or y_true is None:
+                if has_extra:  # Keras trains on add_loss()/regularization losses alone
+                    return None
+                raise ConfigError("compile() was given no loss; pass loss=... to compile()."
+                                  if fn is None else
+                                  "The model was compiled with a loss but received no targets "
+                                  "`y`. Fix: pass y to fit() or yield (x, y) batches.")
             y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
             y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
             value = fn(y_true, y_pred, sample_weight)
@@ -45,33 +86,55 @@ class CompiledLoss:
 
 
 class CompiledMetrics:
-    """Metrics per output, named as Keras names them (``out_accuracy`` for several outputs)."""
+    """Metrics per output, named as Keras names them (``out_accuracy`` for several outputs):
+    Keras 2's ``model.compiled_metrics``.
+
+    Example:
+        >>> cm = CompiledMetrics(["mae"], ["output_1"], [None])
+        >>> cm.update_state(torch.zeros(2, 1), torch.ones(2, 1))
+        >>> [float(m.result()) for m in cm.metrics]
+        [1.0]
+    """
 
     def __init__(self, metrics: Any, output_names: list[str], losses: list):
         self.output_names = output_names
         per_output = _per_output(metrics, output_names, "metrics", lambda m: m,
                                  list_means_shared=True)
-        self.metrics: list[list] = []
+        self.per_output: list[list] = []
         for name, ms, loss in zip(output_names, per_output, losses):
             ms = ms if isinstance(ms, (list, tuple)) else ([] if ms is None else [ms])
             resolved = [metrics_lib.get(m, loss=loss) for m in ms]
             if len(output_names) > 1:
                 for m in resolved:
                     m.name = f"{name}_{m.name}"
-            self.metrics.append(resolved)
+            self.per_output.append(resolved)
 
     @property
     def flat(self) -> list:
-        return [m for ms in self.metrics for m in ms]
+        return [m for ms in self.per_output for m in ms]
+
+    @property
+    def metrics(self) -> list:
+        return self.flat
+
+    def reset_state(self) -> None:
+        for m in self.flat:
+            m.reset_state()
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Update every metric (predictions are detached: metrics never need gradients)."""
+        if y_true is None:
+            return
+        self.update(y_true, map_structure(_detach, y_pred), sample_weight)
 
     def update(self, y_true: Any, y_pred: Any, sample_weight: Any) -> None:
         if len(self.output_names) == 1:
             y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
             y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
-            for m in self.metrics[0]:
+            for m in self.per_output[0]:
                 m.update_state(y_true, y_pred, sample_weight)
             return
-        for ms, t, p in zip(self.metrics, _match(y_true, self.output_names),
+        for ms, t, p in zip(self.per_output, _match(y_true, self.output_names),
                             _match(y_pred, self.output_names)):
             for m in ms:
                 if t is not None:

@@ -15,14 +15,18 @@ import torch
 from savepoint import optimizers as optimizers_lib
 from savepoint.callbacks.base import CallbackList, History, LazyLogs, ProgbarLogger
 from savepoint.errors import ConfigError, NotCompiledError
-from savepoint.layers.symbolic import flatten, map_structure
+from savepoint.layers.symbolic import map_structure
 from savepoint.metrics.base import Mean
+from savepoint.layers import base as layer_base
 from savepoint.trainer.compile_utils import CompiledLoss, CompiledMetrics
 from savepoint.trainer.data_adapters import make_adapter, unpack_validation
+from savepoint.trainer.legacy import LegacyGeneratorMethods
+from savepoint.trainer.step_data import (apply_class_weight, class_weight_table,
+                                         pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from savepoint.utils.structure import concat_batches
 
 
-class Trainer:
+class Trainer(LegacyGeneratorMethods):
     """Mixin giving a model Keras's training API (see ``fit``)."""
 
     def __init__(self) -> None:
@@ -32,6 +36,30 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._compile_config: dict | None = None
+        self._run_eagerly = False
+
+    @property
+    def run_eagerly(self) -> bool:
+        """Accepted for Keras 2 code: savepoint always runs eagerly (PyTorch), so it only
+        records what was set."""
+        return self._run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        self._run_eagerly = bool(value)
+
+    @property
+    def compiled_loss(self) -> CompiledLoss:
+        """Keras 2's ``self.compiled_loss(y, y_pred, sample_weight, regularization_losses)``
+        for custom ``train_step``s; it updates the ``loss`` metric."""
+        self._assert_compiled("compiled_loss")
+        return self._compiled_loss
+
+    @property
+    def compiled_metrics(self) -> CompiledMetrics:
+        """Keras 2's ``self.compiled_metrics.update_state(y, y_pred, sample_weight)``."""
+        self._assert_compiled("compiled_metrics")
+        return self._compiled_metrics
 
     # ----- compile --------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
@@ -49,11 +77,14 @@ class Trainer:
             raise ConfigError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}.")
         opt = optimizers_lib.get(optimizer)
         names = self._output_names_for_compile()
-        compiled_loss = CompiledLoss(loss, names, loss_weights)
+        tracker = Mean(name="loss")
+        compiled_loss = CompiledLoss(loss, names, loss_weights, loss_tracker=tracker)
         compiled_metrics = CompiledMetrics(metrics, names, compiled_loss.losses)
         self.optimizer, self.loss = opt, loss
         self._compiled_loss, self._compiled_metrics = compiled_loss, compiled_metrics
-        self._loss_tracker = Mean(name="loss")
+        self._loss_tracker = tracker
+        self._run_eagerly = bool(run_eagerly)
+        self._step_logs = None
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
                                 "loss_weights": loss_weights}
         self.compiled = True
@@ -64,9 +95,13 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
+        """Keras's order: the loss trackers, compiled metrics, then ``add_metric`` ones."""
+        added = [m for layer in self._flat_layers(include_self=True)
+                 for m in layer.__dict__.get("_added_metrics", {}).values()]
         if not self.compiled:
-            return []
-        return [self._loss_tracker] + self._compiled_loss.trackers + self._compiled_metrics.flat
+            return added
+        return ([self._loss_tracker] + self._compiled_loss.trackers +
+                self._compiled_metrics.flat + added)
 
     @property
     def metrics_names(self) -> list[str]:
@@ -83,18 +118,44 @@ class Trainer:
                 f"For example: model.compile(optimizer='adam', loss='mse').")
 
     # ----- steps ----------------------------------------------------------------------------
-    def compute_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
-        """The compiled loss plus regularization losses."""
-        loss = self._compiled_loss(y, y_pred, sample_weight)
-        if self._has_extra_losses:
-            extra = self.losses
-            if extra:
-                loss = loss + torch.stack([l.to(loss.dtype) for l in extra]).sum()
-        return loss
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: Any = None) -> torch.Tensor:
+        """The compiled loss plus ``add_loss``/regularization losses (updates ``loss``)."""
+        extra = self.losses if (self._has_extra_losses or layer_base._ADD_LOSS_USED[0]) \
+            else None
+        return self._compiled_loss(y, y_pred, sample_weight, regularization_losses=extra)
 
-    def train_step(self, data: tuple) -> None:
-        """One optimization step on a batch ``(x, y, sample_weight)``."""
-        x, y, sw = data
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """Update the compiled metrics; returns the logs ``{name: result}`` (read lazily)."""
+        self._compiled_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> Any:
+        """``{name: result}`` for every metric, computed only when a value is read."""
+        if getattr(self, "_step_logs", None) is None or \
+                list(self._step_logs) != self.metrics_names:
+            self._step_logs = self._lazy_logs()
+        return self._step_logs
+
+    def train_step(self, data: Any) -> Any:
+        """One optimization step. ``data`` is what the dataset yields (``x``, ``(x, y)`` or
+        ``(x, y, sample_weight)``); returns the metric logs, as in Keras 2.
+
+        Overriding it, Keras 2 style (torch autograd replaces ``tf.GradientTape``):
+
+            >>> import savepoint as keras
+            >>> class MyModel(keras.Model):
+            ...     def train_step(self, data):
+            ...         x, y = data
+            ...         y_pred = self(x, training=True)
+            ...         loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+            ...         variables = self.trainable_variables
+            ...         grads = torch.autograd.grad(loss, [v.value for v in variables])
+            ...         self.optimizer.apply_gradients(zip(grads, variables))
+            ...         self.compiled_metrics.update_state(y, y_pred)
+            ...         return {m.name: m.result() for m in self.metrics}
+        """
+        x, y, sw = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sw)
         if self._train_params:  # a fully frozen model only computes loss and metrics
@@ -102,23 +163,18 @@ class Trainer:
                 p.grad = None
             loss.backward()
             self.optimizer.step(self._train_vars)
-        self._update_trackers(loss, y, y_pred, sw)
+        return self.compute_metrics(x, y, y_pred, sw)
 
-    def test_step(self, data: tuple) -> None:
-        """Loss and metrics on one batch without updating weights."""
-        x, y, sw = data
+    def test_step(self, data: Any) -> Any:
+        """Loss and metrics on one batch without updating weights; returns the metric logs."""
+        x, y, sw = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
-        loss = self.compute_loss(x, y, y_pred, sw)
-        self._update_trackers(loss, y, y_pred, sw)
+        self.compute_loss(x, y, y_pred, sw)
+        return self.compute_metrics(x, y, y_pred, sw)
 
-    def predict_step(self, data: tuple) -> Any:
-        return self(data[0], training=False)
-
-    def _update_trackers(self, loss, y, y_pred, sw) -> None:
-        batch = flatten(y_pred)[0].shape[0]
-        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
-        if y is not None:
-            self._compiled_metrics.update(y, map_structure(_detach, y_pred), sw)
+    def predict_step(self, data: Any) -> Any:
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     def _logs_now(self) -> dict[str, float]:
         return {m.name: float(m.result()) for m in self.metrics}
@@ -132,9 +188,13 @@ class Trainer:
             validation_data: Any = None, shuffle: bool = True, class_weight: Any = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, max_queue_size: int = 10, workers: int = 1,
+            use_multiprocessing: bool = False) -> History:
         """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` maps each metric
-        (and ``val_`` metric) to its per-epoch values.
+        (and ``val_`` metric) to its per-epoch values. ``class_weight`` ({class id: weight})
+        scales each sample's loss by its class's weight (times ``sample_weight``).
+        ``max_queue_size``/``workers``/``use_multiprocessing`` are accepted for Keras 2 code:
+        data is read in this process.
 
         Example:
             >>> import savepoint as keras
@@ -145,9 +205,10 @@ class Trainer:
             2
         """
         self._assert_compiled("fit")
-        if class_weight is not None:
-            raise ConfigError("class_weight is not supported yet; pass sample_weight instead.")
+        self._class_weights = class_weight_table(class_weight)
         train = make_adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        if self._class_weights is not None:
+            _check_class_ids(self._class_weights, getattr(train, "y", None))
         val = None
         if validation_split and validation_data is None:
             if not hasattr(train, "split"):
@@ -162,9 +223,11 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         self._prepare_training(train)
         history = History()
-        # Keras's order: the progress bar first, History last (it sees what callbacks add).
-        cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
-        cbs.append(history)
+        # Keras 2's order: the user's callbacks, History, then the progress bar, so the epoch
+        # line shows what callbacks add to the logs (``lr`` from the LR schedulers).
+        cbs = list(callbacks or []) + [history]
+        if verbose:
+            cbs.append(ProgbarLogger(verbose=verbose))
         cblist = CallbackList(cbs, model=self, params={
             "verbose": verbose, "epochs": epochs, "steps": train.num_batches})
         return self._run_epochs(train, val, cblist, history, epochs, initial_epoch,
@@ -195,6 +258,7 @@ class Trainer:
         want_begin = cblist.wants("on_train_batch_begin")
         want_end = cblist.wants("on_train_batch_end")
         lazy = self._lazy_logs()
+        class_weights = getattr(self, "_class_weights", None)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cblist.on_epoch_begin(epoch, {})
@@ -202,18 +266,22 @@ class Trainer:
             batches, first = train.epoch(device), 0  # lazy: nothing is drawn before the loop
             if resume is not None:
                 first, resume = resume.step, resume.restore_state()
+            step_logs = None
             for step, batch in enumerate(batches, first):
                 if want_begin:
                     cblist.on_train_batch_begin(step, {})
-                self.train_step(batch)
+                if class_weights is not None:
+                    batch = (batch[0], batch[1],
+                             apply_class_weight(class_weights, batch[1], batch[2]))
+                step_logs = self.train_step(pack_x_y_sample_weight(*batch))
                 if want_end:
-                    cblist.on_train_batch_end(step, lazy)
+                    cblist.on_train_batch_end(step, self._batch_logs(step_logs, lazy))
                 if self.stop_training:
                     break
             self.eval()
             if getattr(train, "exhausted", False):
                 break
-            logs = self._logs_now()
+            logs = self._epoch_logs(step_logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 cblist.on_test_begin({})
                 val_logs = self._evaluate_adapter(val, cblist)
@@ -225,6 +293,23 @@ class Trainer:
         cblist.on_train_end(logs)
         self.history = history
         return history
+
+    def _batch_logs(self, step_logs: Any, lazy: LazyLogs) -> Any:
+        """A custom step's own dict, else the live metrics (read lazily)."""
+        if step_logs is None or isinstance(step_logs, LazyLogs):
+            return lazy
+        return step_logs
+
+    def _epoch_logs(self, step_logs: Any) -> dict[str, float]:
+        """Keras 2's epoch logs: what the last step returned (a custom ``train_step``'s dict),
+        as floats; the metrics when the step returned nothing."""
+        if step_logs is None or isinstance(step_logs, LazyLogs):
+            return self._logs_now()
+        if not isinstance(step_logs, dict):
+            raise ConfigError(f"Expected train_step/test_step to return a dict of metric "
+                              f"values (or None). Received: {type(step_logs).__name__}. Fix: "
+                              f"return {{m.name: m.result() for m in self.metrics}}.")
+        return {k: _to_float(v) for k, v in step_logs.items()}
 
     def _resume_point(self, train, initial_epoch: int) -> tuple[int, Any]:
         """The epoch to start at, and the resume point a backup callback (``BackupAndRestore``)
@@ -245,14 +330,15 @@ class Trainer:
         want = cblist is not None and cblist.wants("on_test_batch_end")
         want_begin = cblist is not None and cblist.wants("on_test_batch_begin")
         lazy = self._lazy_logs()
+        step_logs = None
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
                 if want_begin:
                     cblist.on_test_batch_begin(step, {})
-                self.test_step(batch)
+                step_logs = self.test_step(pack_x_y_sample_weight(*batch))
                 if want:
-                    cblist.on_test_batch_end(step, lazy)
-        return self._logs_now()
+                    cblist.on_test_batch_end(step, self._batch_logs(step_logs, lazy))
+        return self._epoch_logs(step_logs)
 
     # ----- evaluate / predict -----------------------------------------------------------------
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
@@ -283,7 +369,9 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: int | None = None, callbacks: list | None = None) -> Any:
+                steps: int | None = None, callbacks: list | None = None,
+                max_queue_size: int = 10, workers: int = 1,
+                use_multiprocessing: bool = False) -> Any:
         """Model outputs for ``x`` as numpy arrays (same structure as the model's outputs).
 
         Example:
@@ -308,7 +396,7 @@ class Trainer:
             for step, batch in enumerate(adapter.epoch(device)):
                 if want_begin:
                     cblist.on_predict_batch_begin(step, {})
-                outputs.append(self.predict_step(batch))
+                outputs.append(self.predict_step(pack_x_y_sample_weight(*batch)))
                 cblist.on_predict_batch_end(step, {"outputs": outputs[-1]})
         self.train(was_training)
         cblist.on_predict_end({})
@@ -322,17 +410,24 @@ class Trainer:
             return map_structure(_to_numpy, self(x, training=False))
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Any = None, reset_metrics: bool = True,
                        return_dict: bool = False) -> Any:
         """One step on one batch; returns the batch's loss and metrics."""
         self._assert_compiled("train_on_batch")
         adapter = make_adapter(x, y, sample_weight, None, False, None)
         adapter.batch_size = max(adapter.n, 1)
         self._prepare_training(adapter)
-        self.reset_metrics()
+        if reset_metrics:
+            self.reset_metrics()
         self.train()
-        self.train_step(next(iter(adapter.epoch(self._device()))))
+        batch = next(iter(adapter.epoch(self._device())))
+        table = class_weight_table(class_weight)
+        if table is not None:
+            _check_class_ids(table, batch[1])
+            batch = (batch[0], batch[1], apply_class_weight(table, batch[1], batch[2]))
+        step_logs = self.train_step(pack_x_y_sample_weight(*batch))
         self.eval()
-        return _batch_result(self._logs_now(), return_dict)
+        return _batch_result(self._epoch_logs(step_logs), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
@@ -360,8 +455,25 @@ def _batch_result(logs: dict, return_dict: bool) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def _detach(t: Any) -> Any:
-    return t.detach() if isinstance(t, torch.Tensor) else t
+def _to_float(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach())
+    if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
+        return float(value)
+    return value
+
+
+def _check_class_ids(table: torch.Tensor, y: Any) -> None:
+    """Every class id in the (host) targets has a weight: one check before training, so
+    no step pays a device sync for it."""
+    if not isinstance(y, torch.Tensor) or y.device.type != "cpu" or not y.numel():
+        return
+    classes = y.argmax(dim=1) if y.dim() == 2 and y.shape[1] > 1 else y.reshape(-1)
+    low, high = int(classes.min()), int(classes.max())
+    if low < 0 or high >= table.numel():
+        raise ConfigError(f"Expected every class id in y to have a `class_weight` entry "
+                          f"(0..{table.numel() - 1}). Received class ids from {low} to {high}. "
+                          f"Fix: add a weight for each class.")
 
 
 def _to_numpy(t: Any) -> Any:

@@ -51,6 +51,8 @@ def model_to_keras2(native: dict) -> dict:
         class_name = "Functional"
     if isinstance(config, dict) and "layers" in config:
         config = dict(config, layers=[_layer_out(layer) for layer in config["layers"]])
+        if class_name == "Functional":
+            _shift_network_nodes_out(config, _own_node_networks(native["config"]["layers"]))
     else:
         config = _value_out(config)
     out = {"class_name": class_name, "config": config}
@@ -193,6 +195,7 @@ def model_from_keras2(config: Any) -> dict:
         for key in ("input_layers", "output_layers"):
             if key in inner:
                 inner[key] = _refs_in(inner[key], key)
+        _shift_network_nodes_in(inner, _own_node_networks(inner["layers"]))
     else:
         inner = _value_in(inner)
     out = {"class_name": class_name.split(">")[-1], "config": inner,
@@ -200,6 +203,63 @@ def model_from_keras2(config: Any) -> dict:
     if config.get("build_config") is not None:
         out["build_config"] = config["build_config"]
     return out
+
+
+def _own_node_networks(layers: list) -> set:
+    """Names of nested models that tf.keras 2 gives a node of their own when they are built
+    from inputs (functional models, Sequentials with an input shape): every later call of
+    such a model is node 1, 2 ... there, 0, 1 ... in savepoint, which records calls only."""
+    names = set()
+    for layer in layers:
+        config = layer.get("config") if isinstance(layer, dict) else None
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            continue
+        inner = config["layers"]
+        if "input_layers" in config or (inner and isinstance(inner[0], dict) and
+                                        inner[0].get("class_name") == "InputLayer"):
+            names.add(layer.get("name", config.get("name")))
+    return names
+
+
+def _shift_network_nodes_in(config: dict, networks: set) -> None:
+    if not networks:
+        return
+    def shift(ref: dict) -> None:
+        history = ref["config"]["keras_history"]
+        if history[0] in networks:
+            if history[1] < 1:
+                raise FormatError(f"Expected node indices of nested model '{history[0]}' to "
+                                  f"start at 1 in a Keras 2 config (node 0 is its own). "
+                                  f"Received {history}.")
+            history[1] -= 1
+    for layer in config["layers"]:
+        for node in layer.get("inbound_nodes", []):
+            for value in [*node["args"], *node["kwargs"].values()]:
+                for ref in value if isinstance(value, list) else [value]:
+                    if _is_tensor(ref):
+                        shift(ref)
+    for key in ("input_layers", "output_layers"):
+        for ref in config.get(key, []):
+            if ref[0] in networks:
+                ref[1] -= 1
+
+
+def _shift_network_nodes_out(config: dict, networks: set) -> None:
+    if not networks:
+        return
+    for layer in config["layers"]:
+        for node in layer.get("inbound_nodes", []):
+            for ref in node:
+                if ref[0] in networks:
+                    ref[1] += 1
+                for value in ref[3].values() if len(ref) > 3 else ():
+                    if _is_ref(value, 3, 3) and value[0] in networks:
+                        value[1] += 1
+    for key in ("input_layers", "output_layers"):
+        refs = config.get(key, [])
+        for ref in [refs] if _is_ref(refs, 3, 3) else refs:
+            if ref[0] in networks:
+                ref[1] += 1
 
 
 def _layer_in(layer: Any) -> dict:
