@@ -108,7 +108,34 @@ def preprocessing_model():
     return keras.Model(image, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
 
 
+def recurrent_sequential():
+    """Recurrent layers behind a padding mask (issue 8.2): Embedding(mask_zero) feeding a
+    Bidirectional LSTM, TimeDistributed, a reset_after=False GRU and a SimpleRNN."""
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((6,), dtype="int32"), L.Embedding(20, 4, mask_zero=True),
+        L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum"),
+        L.TimeDistributed(L.Dense(3, activation="tanh")),
+        L.GRU(3, reset_after=False, return_sequences=True), L.SimpleRNN(2), L.Dense(2)])
+
+
+def recurrent_functional():
+    """Masking, LSTM states feeding a GRU's initial_state, RNN over StackedRNNCells."""
+    L = keras.layers
+    inp = keras.Input((5, 3), name="series")
+    x = L.Masking()(inp)
+    seq, h, c = L.LSTM(4, return_sequences=True, return_state=True)(x)
+    g = L.GRU(4, go_backwards=True)(seq, initial_state=[h])
+    s = L.RNN(L.StackedRNNCells([L.SimpleRNNCell(3), L.LSTMCell(2)]))(seq)
+    merged = L.Concatenate()([g, s, c])
+    return keras.Model(inp, L.Dense(2)(merged))
+
+
 def data_for(model):
+    if model.layers and isinstance(model.layers[0], keras.layers.Embedding):  # ids, 0 = padding
+        ids = RNG.integers(1, 20, (8,) + tuple(model.inputs[0].shape[1:])).astype("int32")
+        ids[::2, 3:] = 0
+        return ids
     if isinstance(model.inputs, list) and len(model.inputs) == 2:
         return [RNG.random((8, 6, 6, 1), dtype=np.float32),
                 RNG.integers(0, 12, (8, 5)).astype("int32")]

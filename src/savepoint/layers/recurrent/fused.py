@@ -84,7 +84,10 @@ def run(cell: Any, x: torch.Tensor, states: list, lengths: torch.Tensor | None,
         fn = torch._VF.gru if kind is GRUCell else _simple_fn(cell)
         out, h = fn(x, hx[0], params, has_bias, 1, 0.0, False, False, True)
         return out, [h[0]]
-    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    lengths = lengths.cpu()
+    if bool((lengths == x.shape[1]).all()):  # nothing padded: the plain kernel, same numbers
+        return run(cell, x, states, None, zero_output_for_mask)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
     data, sizes, order, unorder = packed.data, packed.batch_sizes, packed.sorted_indices, \
         packed.unsorted_indices
     hx = [h.index_select(1, order) for h in hx]

@@ -101,6 +101,10 @@ def _node_out(node: dict, layer: str) -> list:
                           f"the Keras 2 .h5 format records exactly one (a tensor or a list of "
                           f"tensors). Fix: pass the inputs as one list, or save as a directory.")
     refs = args[0] if isinstance(args[0], list) else [args[0]]
+    states = kwargs.get("initial_state")
+    if isinstance(states, list) and states and all(_is_tensor(s) for s in states):
+        # tf.keras 2 records an RNN's symbolic initial states as extra inputs
+        refs, kwargs = refs + states, {k: v for k, v in kwargs.items() if k != "initial_state"}
     if not all(_is_tensor(r) for r in refs):
         raise ConfigError(f"Layer '{layer}' takes tensors outside its first argument, which the "
                           f"Keras 2 .h5 format cannot record. Fix: save as a directory instead.")
