@@ -132,7 +132,7 @@ def make() -> None:
         print(name, arrays["y"].shape, arrays["y"].dtype)
 
 
-def interop_model(k, np):
+def interop_model(k, np, interpolation: str = "bicubic"):
     """The model both sides build for the live interop test (``k``: tf_keras, keras or
     savepoint): inference-path preprocessing, then a small conv head."""
     image = k.Input((6, 8, 3), name="image")
@@ -146,7 +146,7 @@ def interop_model(k, np):
     x = k.layers.RandomZoom(0.1, name="zoom")(x)
     x = k.layers.RandomTranslation(0.1, 0.1, name="shift")(x)
     x = k.layers.RandomContrast(0.2, name="contrast")(x)
-    x = k.layers.Resizing(5, 7, interpolation="bicubic", name="resize")(x)
+    x = k.layers.Resizing(5, 7, interpolation=interpolation, name="resize")(x)
     x = k.layers.CenterCrop(4, 4, name="crop")(x)
     x = k.layers.Conv2D(2, 3, name="conv")(x)
     out = k.layers.Dense(3, name="out")(k.layers.Flatten(name="flat")(x))
@@ -182,9 +182,40 @@ def interop(spec: dict) -> None:
         print("write OK")
 
 
+def interop_keras3(spec: dict) -> None:
+    """Keras 3 (torch backend) loads savepoint's ``.keras`` and writes its own, as ``interop``.
+    The model resizes with ``bilinear``: Keras 3 on torch computes ``bicubic`` with torch's
+    kernel (a = -0.75), not TF's (a = -0.5) that savepoint and tf.keras use."""
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+    import numpy as np
+    if spec.get("read"):
+        data = dict(np.load(spec["read"]["npz"]))
+        model = keras.models.load_model(spec["read"]["path"])
+        got = keras.ops.convert_to_numpy(model.predict(data["x"], verbose=0))
+        np.testing.assert_allclose(got, data["y"], rtol=1e-5, atol=1e-5)
+        weights = model.get_weights()
+        assert len(weights) == int(data["n"]), (len(weights), int(data["n"]))
+        for i, w in enumerate(weights):
+            assert np.array_equal(w, data[f"w{i}"].astype(w.dtype)), f"weight {i} differs"
+        print("read OK")
+    if spec.get("write"):
+        keras.utils.set_random_seed(2)
+        model = interop_model(keras, np, "bilinear")
+        x = np.random.default_rng(5).random((3, 6, 8, 3)).astype("float32") * 255
+        model.save(spec["write"]["path"])
+        weights = model.get_weights()
+        np.savez(spec["write"]["npz"], x=x, n=len(weights),
+                 y=keras.ops.convert_to_numpy(model.predict(x, verbose=0)),
+                 **{f"w{i}": w for i, w in enumerate(weights)})
+        print("write OK")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "interop":
         interop(json.loads(sys.argv[2]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "interop_keras3":
+        interop_keras3(json.loads(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "tf_keras":
         make()
     else:

@@ -120,7 +120,7 @@ class Resizing(Layer):
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
                  crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
                  fill_mode: str = "constant", fill_value: float = 0.0,
-                 data_format: str | None = None, **kwargs: Any):
+                 data_format: str | None = None, antialias: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.height = positive_int("Resizing", "height", height)
         self.width = positive_int("Resizing", "width", width)
@@ -130,6 +130,7 @@ class Resizing(Layer):
         # Keras 3 arguments, accepted at their defaults only
         check_choice("Resizing", "pad_to_aspect_ratio", pad_to_aspect_ratio, (False,))
         check_choice("Resizing", "fill_mode", fill_mode, ("constant",))
+        check_choice("Resizing", "antialias", antialias, (False,))
         check_data_format("Resizing", data_format)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -282,14 +282,17 @@ def _function_in(value: dict, custom_objects: dict | None) -> str:
 
 
 def _nodes_in(nodes: Any) -> Any:
-    """Drop ``mask=None`` call arguments, which Keras 3 records and savepoint layers lack."""
+    """Drop ``mask=None`` call arguments, which Keras 3 records and savepoint layers lack, and
+    recorded ``training`` flags: Keras 3 records its random layers' default ``training=True``,
+    and its functional models always override a recorded flag with the outer one (so
+    ``predict`` is the inference path), which is what omitting it means here."""
     if not isinstance(nodes, list):
         return nodes
     out = []
     for node in nodes:
         if isinstance(node, dict) and isinstance(node.get("kwargs"), dict):
             kwargs = {k: v for k, v in node["kwargs"].items()
-                      if not (k == "mask" and v is None)}
+                      if not (k == "mask" and v is None) and k != "training"}
             node = {**node, "kwargs": kwargs}
         out.append(node)
     return out
