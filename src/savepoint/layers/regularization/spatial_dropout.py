@@ -47,6 +47,15 @@ class _SpatialDropout(Dropout):
             config["data_format"] = self.data_format
         return config
 
+    @classmethod
+    def keras3_config_out(cls, config: dict) -> dict:
+        """Keras 3's SpatialDropout takes neither ``trainable`` nor ``noise_shape``; 2D/3D
+        always name their ``data_format``."""
+        out = {k: v for k, v in config.items() if k not in ("trainable", "noise_shape")}
+        if cls._rank > 3:
+            out.setdefault("data_format", "channels_last")
+        return out
+
 
 @builtin("layers")
 class SpatialDropout1D(_SpatialDropout):
