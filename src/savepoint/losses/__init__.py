@@ -20,6 +20,8 @@ from savepoint.losses.regression import (KLD, MAE, MAPE, MSE, MSLE, CosineSimila
                                          mean_absolute_percentage_error, mean_squared_error,
                                          mean_squared_logarithmic_error, mse, msle, poisson,
                                          squared_hinge)
+from savepoint.losses.categorical_hinge import CategoricalHinge, categorical_hinge
+from savepoint.losses.focal import BinaryFocalCrossentropy, binary_focal_crossentropy
 from savepoint.saving import serialization as _serialization
 from savepoint.saving.serialization import builtin_objects, serialize
 
@@ -69,4 +71,5 @@ __all__ = [
     "mean_squared_logarithmic_error", "huber", "log_cosh", "logcosh", "cosine_similarity",
     "hinge", "squared_hinge", "kl_divergence", "kld", "KLD", "kullback_leibler_divergence",
     "poisson", "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE", "get", "serialize",
-    "deserialize"]
+    "deserialize", "BinaryFocalCrossentropy", "binary_focal_crossentropy", "CategoricalHinge",
+    "categorical_hinge"]

@@ -22,6 +22,10 @@ from savepoint.metrics.regression import (CosineSimilarity, LogCoshError, MeanAb
                                           MeanAbsolutePercentageError, MeanSquaredError,
                                           MeanSquaredLogarithmicError, RootMeanSquaredError,
                                           cosine_similarity)
+from savepoint.metrics.categorical_hinge import CategoricalHinge
+from savepoint.metrics.f_score import F1Score, FBetaScore
+from savepoint.metrics.iou import MeanIoU
+from savepoint.metrics.r2 import R2Score
 from savepoint.saving import serialization as _serialization
 from savepoint.saving.serialization import builtin_objects, serialize
 
@@ -84,4 +88,5 @@ __all__ = [
     "CosineSimilarity", "LogCoshError", "cosine_similarity", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
     "KLDivergence", "Poisson", "Precision", "Recall", "AUC", "TruePositives", "FalsePositives",
-    "TrueNegatives", "FalseNegatives", "get", "serialize", "deserialize"]
+    "TrueNegatives", "FalseNegatives", "get", "serialize", "deserialize", "CategoricalHinge",
+    "F1Score", "FBetaScore", "MeanIoU", "R2Score"]
