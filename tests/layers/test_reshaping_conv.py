@@ -71,9 +71,13 @@ def test_in_models_and_training(rng):
 @pytest.mark.parametrize("build,message", [
     (lambda: ZeroPadding2D((1, 2, 3)), r"ZeroPadding2D expected `padding` to be an int, a tuple "
                                        r"of 2 ints or a tuple of 2 tuples of 2 ints "
-                                       r"\(non-negative\). Received: padding=\(1, 2, 3\)"),
+                                       r"\(non-negative, at most 2147483647\). Received: "
+                                       r"padding=\(1, 2, 3\)"),
     (lambda: ZeroPadding1D(-1), r"ZeroPadding1D expected `padding` to be an int or a tuple of 2 "
-                                r"ints \(non-negative\). Received: padding=-1"),
+                                r"ints \(non-negative, at most 2147483647\). "
+                                r"Received: padding=-1"),
+    (lambda: ZeroPadding2D(10 ** 12), r"ZeroPadding2D expected `padding` .* Received: "
+                                      r"padding=1000000000000"),
     (lambda: Cropping3D(((1, 0), (1,), (0, 0))), r"Cropping3D expected `cropping`"),
     (lambda: UpSampling2D(interpolation="bicubic"),
      r"UpSampling2D expected `interpolation` to be 'nearest' or 'bilinear' .* Received: "

@@ -12,8 +12,11 @@ from typing import Any
 from savepoint.errors import ConfigError
 
 
+MAX_PAD = (1 << 31) - 1  # past it a padding is a typo or a hostile config, not an image
+
+
 def _nonneg(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PAD
 
 
 def normalize_pairs(value: Any, rank: int, arg: str, layer: str) -> tuple[tuple[int, int], ...]:
@@ -36,8 +39,8 @@ def normalize_pairs(value: Any, rank: int, arg: str, layer: str) -> tuple[tuple[
             return tuple((int(v[0]), int(v[1])) for v in value)
     forms = "an int or a tuple of 2 ints" if rank == 1 else \
         f"an int, a tuple of {rank} ints or a tuple of {rank} tuples of 2 ints"
-    raise ConfigError(f"{layer} expected `{arg}` to be {forms} (non-negative). Received: "
-                      f"{arg}={value!r}.")
+    raise ConfigError(f"{layer} expected `{arg}` to be {forms} (non-negative, at most "
+                      f"{MAX_PAD}). Received: {arg}={value!r}.")
 
 
 __all__ = ["normalize_pairs"]
