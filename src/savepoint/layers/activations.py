@@ -21,7 +21,12 @@ from savepoint.errors import ConfigError
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
-    """The identity. ``linear(torch.ones(1)).tolist()`` is ``[1.0]``."""
+    """The identity.
+
+    Example:
+        >>> linear(torch.ones(1)).tolist()
+        [1.0]
+    """
     return x
 
 
@@ -72,78 +77,142 @@ def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
 
 
 def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
-    """``x - logsumexp(x)`` along ``axis``. ``log_softmax(torch.zeros(1, 1)).tolist()`` is
-    ``[[0.0]]``."""
+    """``x - logsumexp(x)`` along ``axis``.
+
+    Example:
+        >>> log_softmax(torch.zeros(1, 1)).tolist()
+        [[0.0]]
+    """
     return torch.log_softmax(x, dim=axis)
 
 
 def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
-    """``x`` if positive else ``alpha * (exp(x) - 1)``. ``elu(torch.zeros(1)).tolist()`` is
-    ``[0.0]``."""
+    """``x`` if positive else ``alpha * (exp(x) - 1)``.
+
+    Example:
+        >>> elu(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return F.elu(x, alpha)
 
 
 def selu(x: torch.Tensor) -> torch.Tensor:
-    """Scaled ELU with the constants of Klambauer et al. (2017). ``selu(torch.zeros(1))`` is 0."""
+    """Scaled ELU with the constants of Klambauer et al. (2017).
+
+    Example:
+        >>> selu(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return F.selu(x)
 
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
-    """``log(exp(x) + 1)``. ``softplus(torch.zeros(1)).item()`` is ``log(2)``."""
+    """``log(exp(x) + 1)``.
+
+    Example:
+        >>> round(softplus(torch.zeros(1)).item(), 4)
+        0.6931
+    """
     return F.softplus(x)
 
 
 def softsign(x: torch.Tensor) -> torch.Tensor:
-    """``x / (|x| + 1)``. ``softsign(torch.ones(1)).tolist()`` is ``[0.5]``."""
+    """``x / (|x| + 1)``.
+
+    Example:
+        >>> softsign(torch.ones(1)).tolist()
+        [0.5]
+    """
     return F.softsign(x)
 
 
 def swish(x: torch.Tensor) -> torch.Tensor:
-    """``x * sigmoid(x)`` (also named ``silu``). ``swish(torch.zeros(1)).tolist()`` is
-    ``[0.0]``."""
+    """``x * sigmoid(x)`` (also named ``silu``).
+
+    Example:
+        >>> swish(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return F.silu(x)
 
 
 def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
-    """Gaussian error linear unit: exact ``0.5 x (1 + erf(x / sqrt(2)))`` by default, the tanh
-    form with ``approximate=True``. ``gelu(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    """Gaussian error linear unit: exact ``0.5 x (1 + erf(x / sqrt(2)))`` by default, the tanh form with ``approximate=True``.
+
+    Example:
+        >>> gelu(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
-    """Hyperbolic tangent. ``tanh(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    """Hyperbolic tangent.
+
+    Example:
+        >>> tanh(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return torch.tanh(x)
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """``1 / (1 + exp(-x))``. ``sigmoid(torch.zeros(1)).tolist()`` is ``[0.5]``."""
+    """``1 / (1 + exp(-x))``.
+
+    Example:
+        >>> sigmoid(torch.zeros(1)).tolist()
+        [0.5]
+    """
     return torch.sigmoid(x)
 
 
 def exponential(x: torch.Tensor) -> torch.Tensor:
-    """``exp(x)``. ``exponential(torch.zeros(1)).tolist()`` is ``[1.0]``."""
+    """``exp(x)``.
+
+    Example:
+        >>> exponential(torch.zeros(1)).tolist()
+        [1.0]
+    """
     return torch.exp(x)
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     """Keras 2's piecewise sigmoid ``clip(0.2 x + 0.5, 0, 1)`` (Keras 3 uses ``x / 6``).
-    ``hard_sigmoid(torch.zeros(1)).tolist()`` is ``[0.5]``."""
+
+    Example:
+        >>> hard_sigmoid(torch.zeros(1)).tolist()
+        [0.5]
+    """
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
 
 
 def mish(x: torch.Tensor) -> torch.Tensor:
-    """``x * tanh(softplus(x))``. ``mish(torch.zeros(1)).tolist()`` is ``[0.0]``."""
+    """``x * tanh(softplus(x))``.
+
+    Example:
+        >>> mish(torch.zeros(1)).tolist()
+        [0.0]
+    """
     return F.mish(x)
 
 
 def relu6(x: torch.Tensor) -> torch.Tensor:
-    """``min(max(x, 0), 6)``. ``relu6(torch.tensor([9.0])).tolist()`` is ``[6.0]``."""
+    """``min(max(x, 0), 6)``.
+
+    Example:
+        >>> relu6(torch.tensor([9.0])).tolist()
+        [6.0]
+    """
     return F.relu6(x)
 
 
 def leaky_relu(x: torch.Tensor, alpha: float = 0.2) -> torch.Tensor:
     """``tf.nn.leaky_relu`` (slope 0.2 below zero), the name tf.keras 2 resolves.
-    ``leaky_relu(torch.tensor([-1.0])).tolist()`` is ``[-0.2...]``."""
+
+    Example:
+        >>> leaky_relu(torch.tensor([-1.0, 2.0])).tolist()
+        [-0.20000000298023224, 2.0]
+    """
     return F.leaky_relu(x, alpha)
 
 
