@@ -6,8 +6,11 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import (AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                              Input, MaxPooling2D)
+from savepoint.layers import (AveragePooling1D, AveragePooling2D, AveragePooling3D,
+                              GlobalAveragePooling1D, GlobalAveragePooling2D,
+                              GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                              GlobalMaxPooling3D, Input, MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from savepoint.saving.serialization import deserialize
 
 
 def tf_same_pads(size, k, s):
@@ -169,10 +172,6 @@ def test_global_average_pooling_errors():
 
 
 # ----- 1-D and 3-D pooling, global max pooling (numerics against tf-keras: test_conv_goldens) --
-from savepoint.layers import (AveragePooling1D, AveragePooling3D, GlobalAveragePooling3D,  # noqa
-                              GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
-                              MaxPooling1D, MaxPooling3D)
-
 POOLS = [(MaxPooling1D, dict(pool_size=3, strides=2, padding="same"), (8, 2)),
          (AveragePooling1D, dict(pool_size=3, strides=2, padding="same"), (8, 2)),
          (MaxPooling3D, dict(padding="same"), (3, 5, 4, 2)),
@@ -206,13 +205,13 @@ def test_average_pooling_same_count_is_cached_per_shape():
     np.testing.assert_array_equal(out.numpy(), np.ones((1, 3, 1)))
 
 
-@pytest.mark.parametrize("alias,name", [("MaxPool1D", "MaxPooling1D"), ("MaxPool3D", "MaxPooling3D"),
+@pytest.mark.parametrize("alias,name", [("MaxPool1D", "MaxPooling1D"),
+                                        ("MaxPool3D", "MaxPooling3D"),
                                         ("AvgPool1D", "AveragePooling1D"),
                                         ("AvgPool3D", "AveragePooling3D"),
                                         ("GlobalMaxPool1D", "GlobalMaxPooling1D"),
                                         ("GlobalAvgPool3D", "GlobalAveragePooling3D")])
 def test_pooling_aliases(alias, name):
-    from savepoint.saving.serialization import deserialize
     assert getattr(keras.layers, alias) is getattr(keras.layers, name)
     assert type(deserialize({"class_name": alias, "config": {}}, "layers")).__name__ == name
 

@@ -86,7 +86,8 @@ def conv3d_family():
     """Every 3-D convolution, pooling and reshaping layer."""
     L = keras.layers
     return keras.Sequential([
-        L.Conv3D(2, 2, padding="same", input_shape=(4, 4, 4, 1)), L.Conv3DTranspose(2, 2, strides=2),
+        L.Conv3D(2, 2, padding="same", input_shape=(4, 4, 4, 1)),
+        L.Conv3DTranspose(2, 2, strides=2),
         L.MaxPooling3D(2), L.AveragePooling3D(2, padding="same"), L.ZeroPadding3D(1),
         L.Cropping3D(1), L.UpSampling3D(2), L.GlobalMaxPooling3D(keepdims=True), L.Flatten(),
         L.Dense(2)])
