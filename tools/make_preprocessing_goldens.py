@@ -93,13 +93,64 @@ def cases(np):
     return c
 
 
+def lookup_cases(np):
+    """String and integer lookups: ``name -> (class_name, kwargs, x, adapt_data, False, False)``."""
+    words = np.array(["b", "a", "c", "a", "d", "b", "a", "e"])
+    text = np.array(["The cat sat.", "the DOG sat!", "a cat, a dog", "Birds fly"])
+    ints = np.array([[3, 7, 7], [9, 3, 3], [1, 7, 5]], dtype="int64")
+    return {
+        "string_lookup_adapt": ("StringLookup", {}, np.array([["a", "z"], ["e", "b"]]), words),
+        "string_lookup_vocab": ("StringLookup", {"vocabulary": ["x", "y", "z"]},
+                                np.array(["z", "q", "x"]), None),
+        "string_lookup_mask": ("StringLookup", {"mask_token": "[PAD]", "max_tokens": 4},
+                               np.array([["a", "[PAD]", "b"]]), words),
+        "string_lookup_no_oov": ("StringLookup", {"num_oov_indices": 0,
+                                                  "vocabulary": ["x", "y"]},
+                                 np.array(["y", "x"]), None),
+        "string_lookup_multi_hot": ("StringLookup", {"output_mode": "multi_hot"},
+                                    np.array([["a", "c", "a"], ["q", "e", "b"]]), words),
+        "string_lookup_count": ("StringLookup", {"output_mode": "count", "pad_to_max_tokens": True,
+                                                 "max_tokens": 8},
+                                np.array([["a", "c", "a"], ["q", "e", "b"]]), words),
+        "string_lookup_one_hot": ("StringLookup", {"output_mode": "one_hot"},
+                                  np.array(["a", "q", "e"]), words),
+        "string_lookup_tf_idf": ("StringLookup", {"output_mode": "tf_idf"},
+                                 np.array([["a", "c", "a"], ["q", "e", "b"]]),
+                                 np.array([["a", "b"], ["a", "c"], ["d", "a"]])),
+        "string_lookup_invert": ("StringLookup", {"vocabulary": ["x", "y", "z"], "invert": True},
+                                 np.array([[3, 0, 1], [2, 9, 1]], dtype="int64"), None),
+        "integer_lookup_adapt": ("IntegerLookup", {}, ints, ints),
+        "integer_lookup_vocab": ("IntegerLookup", {"vocabulary": [12, 36, 1138, 42],
+                                                   "mask_token": 0},
+                                 np.array([[12, 0, 1138], [42, 7, 36]], dtype="int64"), None),
+        "integer_lookup_multi_hot": ("IntegerLookup", {"output_mode": "multi_hot",
+                                                       "max_tokens": 4}, ints, ints),
+        "integer_lookup_invert": ("IntegerLookup", {"vocabulary": [12, 36, 42], "invert": True},
+                                  np.array([[1, 3, 0], [2, 5, 1]], dtype="int64"), None),
+        "text_vectorization_int": ("TextVectorization", {"output_sequence_length": 5,
+                                                         "max_tokens": 8}, text, text),
+        "text_vectorization_ragged_pad": ("TextVectorization", {}, text[:, None], text),
+        "text_vectorization_multi_hot": ("TextVectorization", {"output_mode": "multi_hot"},
+                                         text, text),
+        "text_vectorization_count": ("TextVectorization", {"output_mode": "count",
+                                                           "standardize": "lower"}, text, text),
+        "text_vectorization_tf_idf": ("TextVectorization", {"output_mode": "tf_idf",
+                                                            "max_tokens": 6}, text, text),
+        "text_vectorization_vocab": ("TextVectorization", {"vocabulary": ["cat", "dog", "the"],
+                                                           "standardize": None,
+                                                           "output_sequence_length": 3},
+                                     np.array(["the cat", "The dog barks"]), None),
+    }
+
+
 def make() -> None:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     import numpy as np
     import tensorflow as tf
     from tensorflow import keras
     os.makedirs(OUT, exist_ok=True)
-    for name, (cls, kwargs, x, adapt_data, training, grad) in cases(np).items():
+    every = {**cases(np), **{k: v + (False, False) for k, v in lookup_cases(np).items()}}
+    for name, (cls, kwargs, x, adapt_data, training, grad) in every.items():
         tf.keras.utils.set_random_seed(1)
         layer = getattr(keras.layers, cls)(**kwargs)
         if adapt_data is not None:
@@ -117,15 +168,22 @@ def make() -> None:
         else:
             y = layer(xt, training=training)
         arrays["y"] = y.numpy()
+        if arrays["y"].dtype == object:  # strings come back as bytes
+            arrays["y"] = np.vectorize(lambda b: b.decode("utf-8"))(arrays["y"]).astype(str)
         if adapt_data is not None:
             arrays["adapt_data"] = adapt_data
-        for i, w in enumerate(layer.get_weights()):
+        weights = [] if hasattr(layer, "get_vocabulary") else layer.get_weights()
+        for i, w in enumerate(weights):
             arrays[f"w{i}"] = np.asarray(w)
+        if hasattr(layer, "get_vocabulary"):
+            vocab = [v.decode() if isinstance(v, bytes) else v for v in layer.get_vocabulary()]
+            arrays["vocabulary"] = np.asarray([str(v) for v in vocab])
         plain = lambda v: np.asarray(v).tolist()  # noqa: E731  (numpy scalars, ListWrappers)
         config = json.loads(json.dumps(layer.get_config(), default=plain))
         meta = {"class_name": cls, "config": config, "adapt": adapt_data is not None,
                 "training": training, "grad": grad,
-                "weight_names": [w.name.split("/")[-1].split(":")[0] for w in layer.weights]}
+                "weight_names": [w.name.split("/")[-1].split(":")[0] for w in layer.weights]
+                if not hasattr(layer, "get_vocabulary") else []}
         with open(os.path.join(OUT, f"{name}.json"), "w") as f:
             json.dump(meta, f, indent=1, sort_keys=True)
         np.savez_compressed(os.path.join(OUT, f"{name}.npz"), **arrays)

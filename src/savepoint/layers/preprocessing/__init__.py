@@ -1,4 +1,4 @@
-"""Preprocessing layers that live inside saved models (images, numbers, categories), as Keras.
+"""Preprocessing layers that live inside saved models (images, numbers, categories, text).
 
 Augmentations (``Random*``) transform only in training (``training=True``, as ``fit`` calls
 them) and are the identity at inference (``RandomCrop`` center-crops and resizes, as tf.keras).
@@ -10,13 +10,15 @@ layer's ``seed`` is kept in its config for Keras compatibility.
 from savepoint.layers.preprocessing.category_encoding import CategoryEncoding
 from savepoint.layers.preprocessing.center_crop import CenterCrop
 from savepoint.layers.preprocessing.discretization import Discretization
+from savepoint.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from savepoint.layers.preprocessing.normalization import Normalization
 from savepoint.layers.preprocessing.random_affine import (RandomRotation, RandomTranslation,
                                                           RandomZoom)
 from savepoint.layers.preprocessing.random_image import RandomContrast, RandomCrop, RandomFlip
 from savepoint.layers.preprocessing.rescaling import Rescaling
 from savepoint.layers.preprocessing.resizing import Resizing
+from savepoint.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "Normalization", "RandomContrast",
-           "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
-           "Rescaling", "Resizing"]
+__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "IntegerLookup", "Normalization",
+           "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
