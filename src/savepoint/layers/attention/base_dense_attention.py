@@ -34,8 +34,12 @@ class BaseDenseAttention(Layer):
     def _check_inputs(self, inputs: Any) -> list:
         if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3 or any(
                 d is None or isinstance(d, int) for d in inputs):
-            got = f"a {type(inputs).__name__}" if not isinstance(inputs, (list, tuple)) else \
-                f"a list of {len(inputs)}"
+            if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (list, tuple)):
+                got = f"a single {type(inputs).__name__}"
+            elif any(d is None or isinstance(d, int) for d in inputs):
+                got = f"a single input of shape {tuple(inputs)}"
+            else:
+                got = f"a list of {len(inputs)} inputs"
             raise ConfigError(f"{type(self).__name__} layer must be called on a list of inputs, "
                               f"namely [query, value] or [query, value, key]. Received: {got}.")
         return list(inputs)
