@@ -14,6 +14,7 @@ from savepoint.layers import Input
 from savepoint.models import Model, Sequential
 from savepoint import models, train
 from savepoint import preprocessing  # noqa: E402  (keras.preprocessing)
+from savepoint import activations, constraints, initializers, regularizers  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -111,6 +111,10 @@ class Layer(torch.nn.Module):
         self._variables.append(var)
         if regularizer is not None:
             self._regularizers.append((var, regularizer))
+        if constraint is not None:  # the optimizer projects the weight after each update
+            if "_weight_constraints" not in self.__dict__:
+                self._weight_constraints: dict[str, Any] = {}
+            self._weight_constraints[name] = constraint
         return param
 
     @property

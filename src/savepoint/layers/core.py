@@ -9,7 +9,7 @@ import torch
 
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.layers.symbolic import KerasTensor, Node
 from savepoint.saving.serialization import builtin, serialize
@@ -79,6 +79,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
             self.built = True
@@ -89,10 +91,12 @@ class Dense(Layer):
             raise ShapeError(f"Layer '{self.name}' expected the last input dimension to be known. "
                              f"Received input_shape={tuple(input_shape)}.")
         self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def call(self, inputs):
@@ -118,12 +122,13 @@ class Dense(Layer):
                 "bias_initializer": serialize(self.bias_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "activity_regularizer": None,
+                "kernel_constraint": serialize(self.kernel_constraint),
+                "bias_constraint": serialize(self.bias_constraint)}
 
     @classmethod
     def from_config(cls, config):
-        config = {k: v for k, v in config.items()
-                  if k not in ("activity_regularizer", "kernel_constraint", "bias_constraint")}
+        config = {k: v for k, v in config.items() if k != "activity_regularizer"}
         return cls(**config)
 
 

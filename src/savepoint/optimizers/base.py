@@ -356,8 +356,26 @@ class Optimizer:
                     torch._foreach_mul_(delta, lr)
                     torch._foreach_sub_(decayed, delta)
             self.update(params, grads, slots, lr, step + 1)
+            for param, constraint in self._constraints_of(indices):
+                param.copy_(constraint(param))  # tf.keras projects right after the update
         self._iterations.add_(1)
         self._step, self._seen_version = step + 1, self._iterations._version
+
+    def _constraints_of(self, indices: list[int]) -> list[tuple[torch.Tensor, Any]]:
+        """``(parameter, constraint)`` for the tracked variables at ``indices`` whose layer
+        gave them a constraint (``add_weight(constraint=...)``); memoised per index list."""
+        memo = self.__dict__.get("_constraint_memo")
+        if memo is not None and memo[0] is indices:
+            return memo[1]
+        pairs = []
+        for i in indices:
+            var = self._tracked[i]
+            owner = getattr(var, "_owner", None)
+            table = owner.__dict__.get("_weight_constraints") if owner is not None else None
+            if table and var._attr in table:
+                pairs.append((var.value, table[var._attr]))
+        self._constraint_memo = (indices, pairs)
+        return pairs
 
     def _indices_for(self, variables: Sequence[Variable]) -> tuple[list[int], bool]:
         key = tuple(id(v.value) for v in variables)

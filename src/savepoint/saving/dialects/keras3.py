@@ -32,6 +32,7 @@ READS_MAJOR = 3            # metadata keras_version majors this module understan
 _OUT_MODULES = (  # native module prefix -> Keras 3 module, most specific first
     ("savepoint.layers.initializers", "keras.initializers"),
     ("savepoint.layers.regularizers", "keras.regularizers"),
+    ("savepoint.layers.constraints", "keras.constraints"),
     ("savepoint.layers", "keras.layers"),
     ("savepoint.optimizers.schedules", "keras.optimizers.schedules"),
     ("savepoint.optimizers", "keras.optimizers"),
@@ -41,6 +42,7 @@ _OUT_MODULES = (  # native module prefix -> Keras 3 module, most specific first
 )
 _IN_MODULES = {"keras.initializers": "savepoint.layers.initializers",
                "keras.regularizers": "savepoint.layers.regularizers",
+               "keras.constraints": "savepoint.layers.constraints",
                "keras.optimizers.schedules": "savepoint.optimizers.schedules",
                "keras.optimizers": "savepoint.optimizers", "keras.losses": "savepoint.losses",
                "keras.metrics": "savepoint.metrics", "keras.layers": "savepoint.layers"}
