@@ -25,7 +25,7 @@ import torch
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
 from savepoint.layers.recurrent import fused
-from savepoint.layers.recurrent.stacked_cells import StackedRNNCells
+from savepoint.layers.recurrent.stacked_cells import StackedRNNCells, output_size_of
 from savepoint.saving.serialization import builtin, deserialize, serialize
 
 RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
@@ -57,6 +57,16 @@ def _nest(flat: list, sizes: Any) -> Any:
         return [next(it)]
     out = take(sizes)
     return out
+
+
+def zero_states(cell: Any, batch: int, dtype: torch.dtype, device: Any) -> list:
+    """The cell's zero states, nested as its ``state_size``: our cells' own
+    ``get_initial_state``, zeros of each size for any other cell (Keras's default)."""
+    from savepoint.layers.recurrent.cells import _Cell
+    if isinstance(cell, (_Cell, StackedRNNCells)):
+        return cell.get_initial_state(batch, dtype, device)
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    return [torch.zeros(batch, int(s), dtype=dtype, device=device) for s in sizes]
 
 
 def _where(mask: torch.Tensor, new: Any, old: Any) -> Any:
@@ -146,7 +156,7 @@ class RNN(Layer):
 
     def get_initial_state(self, inputs: torch.Tensor) -> list[torch.Tensor]:
         batch = inputs.shape[1 if self.time_major else 0]
-        return _flat(self.cell.get_initial_state(batch, inputs.dtype, inputs.device))
+        return _flat(zero_states(self.cell, batch, inputs.dtype, inputs.device))
 
     # ----- calling ------------------------------------------------------------------------
     def call(self, inputs: Any, mask: Any = None, training: bool = False,
@@ -193,7 +203,7 @@ class RNN(Layer):
                                  f"{self._states[0].shape[0]} samples. Received {x.shape[0]}. "
                                  f"Fix: keep the batch size fixed, or call reset_states().")
             return list(self._states)
-        return _flat(self.cell.get_initial_state(x.shape[0], x.dtype, x.device))
+        return _flat(zero_states(self.cell, x.shape[0], x.dtype, x.device))
 
     def _run(self, x: torch.Tensor, states: list, mask: torch.Tensor | None,
              training: bool) -> tuple[torch.Tensor, list]:
@@ -252,7 +262,7 @@ class RNN(Layer):
             input_shape = input_shape[0]
         batch, steps = (input_shape[1], input_shape[0]) if self.time_major \
             else (input_shape[0], input_shape[1])
-        units = self.cell.output_size
+        units = output_size_of(self.cell)
         if self.return_sequences:
             out = (steps, batch, units) if self.time_major else (batch, steps, units)
         else:

@@ -20,6 +20,15 @@ from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, deserialize, serialize
 
 
+def output_size_of(cell: Any) -> int:
+    """A cell's ``output_size``, or Keras's default: its (first) state size."""
+    size = getattr(cell, "output_size", None)
+    if size is None:
+        size = cell.state_size[0] if isinstance(cell.state_size, (list, tuple)) \
+            else cell.state_size
+    return int(size)
+
+
 @builtin("layers")
 class StackedRNNCells(Layer):
     """Cells applied in order each step; the states are one list per cell (Keras's nesting).
@@ -48,10 +57,11 @@ class StackedRNNCells(Layer):
 
     @property
     def output_size(self) -> int:
-        return self.cells[-1].output_size
+        return output_size_of(self.cells[-1])
 
     def get_initial_state(self, batch_size: int, dtype: Any = None, device: Any = None) -> list:
-        return [c.get_initial_state(batch_size, dtype, device) for c in self.cells]
+        from savepoint.layers.recurrent.rnn import zero_states
+        return [zero_states(c, batch_size, dtype, device) for c in self.cells]
 
     def reset_dropout_mask(self) -> None:
         for c in self.cells:
@@ -67,7 +77,7 @@ class StackedRNNCells(Layer):
             if not cell.built:
                 cell.build((None, dim))
                 cell.built = True
-            dim = cell.output_size
+            dim = output_size_of(cell)
         self.built = True
 
     def _build_from(self, inputs: Any) -> None:
@@ -77,8 +87,9 @@ class StackedRNNCells(Layer):
         new_states = []
         for cell, state in zip(self.cells, states):
             nested = isinstance(state, (list, tuple))
-            inputs, state = cell.call(inputs, list(state) if nested else [state],
-                                      training=training)
+            # our cells step directly; others through __call__ (it drops an unused training)
+            step = cell.call if hasattr(cell, "_step") else cell
+            inputs, state = step(inputs, list(state) if nested else [state], training=training)
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
         return inputs, new_states
 
