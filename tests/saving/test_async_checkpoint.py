@@ -204,6 +204,38 @@ def test_host_buffers_copy_every_dtype_exactly():
     assert buffers.nbytes == 48 + 4 + 1 + 24
 
 
+def test_host_buffers_reuse_the_copy_plan_only_while_memory_stays_put():
+    param = torch.nn.Parameter(torch.zeros(4, 3))
+    other = torch.zeros(5)
+    buffers = HostBuffers()
+    buffers.copy_in([param, other])
+    plan = buffers._plan
+    with torch.no_grad():
+        param.add_(1.0)  # in place: same memory, the plan is kept and copies the new values
+    copies = buffers.copy_in([param, other])
+    assert buffers._plan is plan and torch.equal(copies[0], torch.ones(4, 3))
+    param.data = torch.full((4, 3), 7.0)  # same object, new memory: a new plan
+    copies = buffers.copy_in([param, other])
+    assert buffers._plan is not plan and torch.equal(copies[0], torch.full((4, 3), 7.0))
+    replaced = torch.full((4, 3), 9.0)  # another tensor of the same shape in the same place
+    copies = buffers.copy_in([replaced, other])
+    assert torch.equal(copies[0], replaced) and buffers.allocations == 2
+
+
+def test_async_saves_never_write_stale_values_after_a_weight_is_replaced(tmp_path):
+    model = trained_model()
+    saver = AsyncSaver(max_in_flight=1)
+    saver.save_tree(model, str(tmp_path / "first"))
+    kernel = model.weights[0]
+    kernel.value.data = torch.full(kernel.shape, 3.0)  # new memory behind the same variable
+    saver.save_tree(model, str(tmp_path / "second"))
+    saver.wait()
+    with load_checkpoint(str(tmp_path / "second")) as reader:
+        np.testing.assert_array_equal(
+            reader.get_tensor("layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"),
+            np.full(kernel.shape, 3.0, np.float32))
+
+
 # ----------------------------------------------------------------------------- errors
 def test_background_failure_is_raised_by_wait_and_keeps_the_previous_checkpoint(
         tmp_path, monkeypatch):
