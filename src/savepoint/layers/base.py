@@ -167,6 +167,21 @@ class Layer(torch.nn.Module):
                 found.append(var)
         return found
 
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> "Layer":
+        """``model.to(torch.float64)``/``.half()``: the layer then computes in the new float
+        dtype (its inputs are cast to it), as a Keras layer of that dtype does."""
+        result = super()._apply(fn, *args, **kwargs)
+        if self._torch_dtype.is_floating_point:
+            try:
+                probe = fn(torch.empty(0, dtype=self._torch_dtype))
+            except Exception:  # a function that only works on parameters: dtype unchanged
+                return result
+            if isinstance(probe, torch.Tensor) and probe.is_floating_point() and \
+                    probe.dtype != self._torch_dtype:
+                self._torch_dtype = probe.dtype
+                self.dtype = str(probe.dtype).replace("torch.", "")
+        return result
+
     def _flat_layers(self, include_self: bool = False) -> Iterator["Layer"]:
         if include_self:
             yield self

@@ -86,6 +86,7 @@ class Graph:
             if id(layer) not in layers:
                 layers[id(layer)], layer_depth[id(layer)] = layer, 0
                 self._first_visit[id(layer)] = -1
+        self.node_depth = node_depth  # tf.keras's depth of each node (0 at the outputs)
         return sorted(layers.values(),
                       key=lambda l: (-layer_depth[id(l)], self._first_visit[id(l)]))
 

@@ -172,13 +172,24 @@ class Model(Trainer, Layer):
                 f"first layer an input_shape.")
         return Layer.count_params(self)
 
-    def summary(self, line_length: int = 65, print_fn: Callable | None = None) -> None:
-        """Print the Keras table of layers, output shapes and parameter counts."""
+    def summary(self, line_length: int | None = None, positions: list | None = None,
+                print_fn: Callable | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Any = None) -> None:
+        """Print the Keras table of layers, output shapes and parameter counts (and, for a
+        graph that branches, the "Connected to" column)."""
+        unsupported = {k: v for k, v in (("expand_nested", expand_nested),
+                                         ("show_trainable", show_trainable),
+                                         ("layer_range", layer_range)) if v}
+        if unsupported:
+            raise ConfigError(f"summary() expected expand_nested=False, show_trainable=False and "
+                              f"layer_range=None. Received {unsupported}: these views are not "
+                              f"implemented. Fix: drop the argument(s).")
         if not self.built:
             raise NotBuiltError(
                 f"This model has not yet been built. Build the model first by calling build() "
                 f"or by calling the model on a batch of data (model '{self.name}').")
-        summary_lib.print_summary(self, line_length=line_length, print_fn=print_fn)
+        summary_lib.print_summary(self, line_length=line_length, positions=positions,
+                                  print_fn=print_fn)
 
     # ----- saving -----------------------------------------------------------------------------
     def save_weights(self, filepath: str, overwrite: bool = True, save_format: str | None = None,

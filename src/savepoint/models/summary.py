@@ -1,4 +1,4 @@
-"""``model.summary()``: the Keras layer table with output shapes and parameter counts."""
+"""``model.summary()``: tf.keras 2's layer table (with "Connected to" for branching graphs)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,102 @@ import numpy as np
 
 from savepoint.layers.symbolic import map_structure
 
+# tf.keras breaks a long cell after one of these (a list of connections, nested shapes).
+_LINE_BREAKS = ("),", "},", "],", "',")
+
 
 def _format_shape(layer: Any) -> str:
+    if type(layer).__name__ == "InputLayer":
+        try:
+            return str([tuple(layer.output_shape)])
+        except Exception:
+            return "multiple"
+    nodes = getattr(layer, "_inbound_nodes", [])
     try:
-        shape = layer.output_shape
+        if len(nodes) > 1:  # tf.keras: one shape if every call agrees, else "multiple"
+            shapes = [map_structure(lambda t: t.shape, n.outputs) for n in nodes]
+            if any(s != shapes[0] for s in shapes):
+                return "multiple"
+            return str(shapes[0])
+        return str(layer.output_shape)
     except Exception:
         return "multiple" if layer.built else "(unbuilt)"
-    if type(layer).__name__ == "InputLayer":
-        return str([tuple(shape)])
-    return str(shape)
 
 
 def _count(weights: list) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
-def print_summary(model: Any, line_length: int = 65, print_fn: Callable | None = None) -> None:
-    """Print the Keras summary table of ``model``.
+def _own_node(layer: Any) -> int:
+    """1 for a nested network that tf.keras gives a node of its own (see dialects.keras2)."""
+    graph = getattr(layer, "_graph", None)
+    stack_input = getattr(layer, "_input_layer", None)
+    return 1 if graph is not None or stack_input is not None else 0
+
+
+def _graph_nodes(model: Any) -> list | None:
+    graph = getattr(model, "_graph", None)
+    return None if graph is None else graph.nodes
+
+
+def _sequential_like(model: Any) -> bool:
+    """tf.keras's test: no depth holds two nodes, no node takes two inputs, and no layer is
+    called twice in the model."""
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        return True
+    by_depth: dict[int, list] = {}
+    for node in graph.nodes:
+        by_depth.setdefault(graph.node_depth[id(node)], []).append(node)
+    if any(len(v) > 1 or len(v[0].input_tensors) > 1 for v in by_depth.values()):
+        return False
+    in_graph = {id(n) for n in graph.nodes}
+    return all(sum(id(n) in in_graph for n in layer._inbound_nodes) <= 1
+               for layer in model.layers)
+
+
+def _connections(layer: Any, nodes: list) -> list[str]:
+    in_graph = {id(n) for n in nodes}
+    found = []
+    for node in layer._inbound_nodes:
+        if id(node) not in in_graph:
+            continue
+        for tensor in node.input_tensors:
+            source, node_index, tensor_index = tensor._history
+            found.append(f"{source.name}[{node_index + _own_node(source)}][{tensor_index}]")
+    return found
+
+
+def _printer(positions: list[int], print_fn: Callable) -> Callable:
+    def print_row(fields: list) -> None:
+        """tf.keras's ``print_row``: cells wrap onto further lines at natural breaks."""
+        left = [str(f) for f in fields]
+        while any(left):
+            line = ""
+            for col in range(len(left)):
+                start = positions[col - 1] if col > 0 else 0
+                space = 2 if col != len(positions) - 1 else 0
+                cutoff = positions[col] - start - space
+                if col != len(positions) - 1:
+                    cutoff -= 1
+                fit = left[col][:cutoff]
+                breaks = [fit.find(b) + len(b) for b in _LINE_BREAKS if fit.find(b) >= 0]
+                if breaks:
+                    cutoff = min(breaks)
+                    fit = fit[:cutoff]
+                if col == 0:
+                    line += " "
+                line += fit + (" " * space if space else "")
+                left[col] = left[col][cutoff:]
+                line += " " * (positions[col] - len(line))
+            print_fn(line)
+    return print_row
+
+
+def print_summary(model: Any, line_length: int | None = None, positions: list | None = None,
+                  print_fn: Callable | None = None) -> None:
+    """Print tf.keras 2's summary table of ``model``: name, output shape and parameter count
+    per layer, plus a "Connected to" column when the graph branches or merges.
 
     Example:
         >>> import savepoint as keras
@@ -34,30 +113,37 @@ def print_summary(model: Any, line_length: int = 65, print_fn: Callable | None =
         ...
     """
     print_fn = print_fn or print
-    positions = [int(line_length * p) for p in (0.45, 0.85, 1.0)]
-    header = ["Layer (type)", "Output Shape", "Param #"]
-
-    widths = [positions[0] - 1, positions[1] - positions[0], positions[2] - positions[1]]
-
-    def row(fields: list) -> str:
-        cells = [str(f)[:w - (2 if i < 2 else 0)].ljust(w) for i, (f, w) in
-                 enumerate(zip(fields, widths))]
-        return " " + "".join(cells)
-
-    lines = [f'Model: "{model.name}"', "_" * line_length, row(header), "=" * line_length]
-    layers = model.layers
-    for layer in layers:
-        params = layer.count_params() if layer.built else "0 (unused)"
-        lines.append(row([f"{layer.name} ({type(layer).__name__})", _format_shape(layer), params]))
-        lines.append(" " * line_length)
-    lines.append("=" * line_length)
+    sequential_like = _sequential_like(model)
+    if sequential_like:
+        line_length = line_length or 65
+        positions = positions or [0.45, 0.85, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        line_length = line_length or 98
+        positions = positions or [0.3, 0.6, 0.70, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    if positions[-1] <= 1:
+        positions = [int(line_length * p) for p in positions]
+    print_row = _printer(list(positions), print_fn)
+    print_fn(f'Model: "{model.name}"')
+    print_fn("_" * line_length)
+    print_row(header)
+    print_fn("=" * line_length)
+    nodes = _graph_nodes(model) or []
+    for layer in model.layers:
+        is_network = getattr(layer, "_graph", None) is not None
+        params = layer.count_params() if layer.built or is_network else "0 (unused)"
+        fields = [f"{layer.name} ({type(layer).__name__})", _format_shape(layer), params]
+        if not sequential_like:
+            fields.append(_connections(layer, nodes))
+        print_row(fields)
+        print_fn(" " * line_length)
+    print_fn("=" * line_length)
     train, frozen = _count(model.trainable_weights), _count(model.non_trainable_weights)
-    lines.append(f"Total params: {train + frozen:,}")   # tf.keras 2 footer: "407,050"
-    lines.append(f"Trainable params: {train:,}")
-    lines.append(f"Non-trainable params: {frozen:,}")
-    lines.append("_" * line_length)
-    for line in lines:
-        print_fn(line)
+    print_fn(f"Total params: {train + frozen:,}")
+    print_fn(f"Trainable params: {train:,}")
+    print_fn(f"Non-trainable params: {frozen:,}")
+    print_fn("_" * line_length)
 
 
-__all__ = ["print_summary", "map_structure"]
+__all__ = ["print_summary"]

@@ -96,22 +96,34 @@ class CompiledMetrics:
         [1.0]
     """
 
-    def __init__(self, metrics: Any, output_names: list[str], losses: list):
+    def __init__(self, metrics: Any, output_names: list[str], losses: list,
+                 weighted_metrics: Any = None):
         self.output_names = output_names
-        per_output = _per_output(metrics, output_names, "metrics", lambda m: m,
+        self.per_output = self._resolve(metrics, losses, "metrics", set())
+        taken = {m.name for m in self.flat}
+        # Keras 2: only weighted_metrics see sample (and class) weights; a name that a plain
+        # metric already has gets the "weighted_" prefix.
+        self.weighted = self._resolve(weighted_metrics, losses, "weighted_metrics", taken)
+
+    def _resolve(self, metrics: Any, losses: list, what: str, taken: set) -> list[list]:
+        per_output = _per_output(metrics, self.output_names, what, lambda m: m,
                                  list_means_shared=True)
-        self.per_output: list[list] = []
+        output_names = self.output_names
+        resolved_all: list[list] = []
         for name, ms, loss in zip(output_names, per_output, losses):
             ms = ms if isinstance(ms, (list, tuple)) else ([] if ms is None else [ms])
             resolved = [metrics_lib.get(m, loss=loss) for m in ms]
-            if len(output_names) > 1:
-                for m in resolved:
+            for m in resolved:
+                if m.name in taken:
+                    m.name = f"weighted_{m.name}"
+                if len(output_names) > 1:
                     m.name = f"{name}_{m.name}"
-            self.per_output.append(resolved)
+            resolved_all.append(resolved)
+        return resolved_all
 
     @property
     def flat(self) -> list:
-        return [m for ms in self.per_output for m in ms]
+        return [m for ms in self.per_output + getattr(self, "weighted", []) for m in ms]
 
     @property
     def metrics(self) -> list:
@@ -132,13 +144,19 @@ class CompiledMetrics:
             y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
             y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
             for m in self.per_output[0]:
+                m.update_state(y_true, y_pred)
+            for m in self.weighted[0]:
                 m.update_state(y_true, y_pred, sample_weight)
             return
-        for ms, t, p in zip(self.per_output, _match(y_true, self.output_names),
-                            _match(y_pred, self.output_names)):
+        for ms, wms, t, p in zip(self.per_output, self.weighted,
+                                 _match(y_true, self.output_names),
+                                 _match(y_pred, self.output_names)):
+            if t is None:
+                continue
             for m in ms:
-                if t is not None:
-                    m.update_state(t, p, sample_weight)
+                m.update_state(t, p)
+            for m in wms:
+                m.update_state(t, p, sample_weight)
 
 
 def _per_output(value: Any, names: list[str], what: str, convert, list_means_shared=False) -> list:

@@ -79,7 +79,8 @@ class Trainer(LegacyGeneratorMethods):
         names = self._output_names_for_compile()
         tracker = Mean(name="loss")
         compiled_loss = CompiledLoss(loss, names, loss_weights, loss_tracker=tracker)
-        compiled_metrics = CompiledMetrics(metrics, names, compiled_loss.losses)
+        compiled_metrics = CompiledMetrics(metrics, names, compiled_loss.losses,
+                                           weighted_metrics)
         self.optimizer, self.loss = opt, loss
         self._compiled_loss, self._compiled_metrics = compiled_loss, compiled_metrics
         self._loss_tracker = tracker
@@ -121,8 +122,8 @@ class Trainer(LegacyGeneratorMethods):
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
                      sample_weight: Any = None) -> torch.Tensor:
         """The compiled loss plus ``add_loss``/regularization losses (updates ``loss``)."""
-        extra = self.losses if (self._has_extra_losses or layer_base._ADD_LOSS_USED[0]) \
-            else None
+        extra = self.losses if (getattr(self, "_has_extra_losses", True) or
+                                layer_base._ADD_LOSS_USED[0]) else None
         return self._compiled_loss(y, y_pred, sample_weight, regularization_losses=extra)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
