@@ -293,3 +293,35 @@ def test_train_step_receives_what_the_data_yields(with_weights):
     batch = (x[:4], y[:4], np.ones(4, "float32")) if with_weights else (x[:4], y[:4])
     model.fit((batch for _ in range(2)), steps_per_epoch=2, verbose=0)
     assert seen[-2:] == [len(batch)] * 2
+
+
+class LayersInTorchContainer(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.block = torch.nn.Sequential(keras.layers.Dense(3, name="inner_dense"),
+                                         torch.nn.ReLU(), torch.nn.Linear(3, 1))
+
+    def call(self, x):
+        return self.block(x)
+
+
+@pytest.mark.parametrize("filename", ["cp.ckpt", "w.h5", "m.weights.h5"])
+def test_keras_layers_inside_torch_containers_are_tracked(tmp_path, filename):
+    keras.utils.set_random_seed(2)
+    model = LayersInTorchContainer(name="container")
+    x = np.random.default_rng(3).random((8, 4), dtype=np.float32)
+    model(x)
+    assert [w.path for w in model.weights] == ["inner_dense/kernel", "inner_dense/bias",
+                                               "container/block/2/weight",
+                                               "container/block/2/bias"]
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    model.fit(x, np.ones((8, 1), "float32"), verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.save_weights(str(tmp_path / filename))
+    fresh = LayersInTorchContainer(name="container")
+    fresh(x)
+    status = fresh.load_weights(str(tmp_path / filename))
+    if filename == "cp.ckpt":
+        status.expect_partial().assert_existing_objects_matched()
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -139,6 +139,8 @@ class Layer(torch.nn.Module):
             elif isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
                 mods = module.values() if isinstance(module, torch.nn.ModuleDict) else module
                 found.extend(m for m in mods if isinstance(m, Layer))
+        if self.__dict__.get("_plain_torch_modules", True):  # none known: skip the walk
+            found.extend(layer for _, layer in _layers_in_torch_modules(self))
         return found
 
     def _own_variables(self) -> list[Variable]:
@@ -321,8 +323,10 @@ class Layer(torch.nn.Module):
                     not len(module) or any(isinstance(m, Layer) for m in module)):
                 children.append((name, TrackableList(m for m in module if isinstance(m, Layer))))
         torch_vars = self._torch_variables()
-        if torch_vars:
-            children += _torch_children(torch_vars)
+        nested = _layers_in_torch_modules(self) if \
+            self.__dict__.get("_plain_torch_modules", True) else []
+        if torch_vars or nested:
+            children += _torch_children(torch_vars, nested, self.name)
         return children
 
     # ----- calling -------------------------------------------------------------------------
@@ -675,15 +679,34 @@ class _TorchModuleNode:
         return self._children
 
 
-def _torch_children(torch_vars: list) -> list[tuple[str, Any]]:
+def _layers_in_torch_modules(layer: Layer) -> list[tuple[str, Layer]]:
+    """``(path, layer)`` for Keras layers held inside plain torch containers
+    (``self.block = torch.nn.Sequential(Dense(4), torch.nn.ReLU())``)."""
+    found: list[tuple[str, Layer]] = []
+    def walk(module: torch.nn.Module, prefix: str) -> None:
+        for name, child in module._modules.items():
+            if isinstance(child, Layer):
+                found.append((f"{prefix}/{name}", child))
+            elif child is not None:
+                walk(child, f"{prefix}/{name}")
+    for name, module in layer._modules.items():
+        if module is not None and not isinstance(module, (Layer, torch.nn.ModuleList,
+                                                          torch.nn.ModuleDict)):
+            walk(module, name)
+    return found
+
+
+def _torch_children(torch_vars: list, nested: list | None = None,
+                    owner: str = "") -> list[tuple[str, Any]]:
     """Checkpoint children for torch submodules: nested nodes named by attribute path."""
     root: dict = {}
-    for var in torch_vars:
-        parts = var.path.split("/")[1:]
+    entries = [(var.path.split("/")[1:], var) for var in torch_vars]
+    entries += [(path.split("/"), layer) for path, layer in nested or []]
+    for parts, obj in entries:
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = var
+        node[parts[-1]] = obj
     def build(tree: dict) -> list[tuple[str, Any]]:
         out = []
         for name, child in tree.items():

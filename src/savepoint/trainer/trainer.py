@@ -133,8 +133,9 @@ class Trainer(LegacyGeneratorMethods):
 
     def get_metrics_result(self) -> Any:
         """``{name: result}`` for every metric, computed only when a value is read."""
-        if getattr(self, "_step_logs", None) is None or \
-                list(self._step_logs) != self.metrics_names:
+        # Built once per fit/evaluate (each resets it): walking the layers for their
+        # add_metric trackers at every step would cost the hot loop.
+        if getattr(self, "_step_logs", None) is None:
             self._step_logs = self._lazy_logs()
         return self._step_logs
 
@@ -258,7 +259,7 @@ class Trainer(LegacyGeneratorMethods):
         logs: dict = {}
         want_begin = cblist.wants("on_train_batch_begin")
         want_end = cblist.wants("on_train_batch_end")
-        lazy = self._lazy_logs()
+        lazy = self._step_logs = self._lazy_logs()
         class_weights = getattr(self, "_class_weights", None)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -330,7 +331,7 @@ class Trainer(LegacyGeneratorMethods):
         device = self._device()
         want = cblist is not None and cblist.wants("on_test_batch_end")
         want_begin = cblist is not None and cblist.wants("on_test_batch_begin")
-        lazy = self._lazy_logs()
+        lazy = self._step_logs = self._lazy_logs()
         step_logs = None
         with torch.no_grad():
             for step, batch in enumerate(adapter.epoch(device)):
