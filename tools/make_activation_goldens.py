@@ -98,7 +98,8 @@ def write(family: str, case: str, layer, inputs: list, style: str = "single",
     np.savez_compressed(os.path.join(folder, f"{case}.npz"), **arrays)
     config = None if isinstance(layer, keras.layers.Lambda) else _jsonable(layer.get_config())
     meta = {"class_name": type(layer).__name__, "config": config,
-            "style": style, "kwargs": kwargs, "array_kwargs": {k: len(v) if isinstance(v, list) else None
+            "style": style, "kwargs": kwargs,
+            "array_kwargs": {k: len(v) if isinstance(v, list) else None
                              for k, v in array_kwargs.items()},
             "weight_names": [w.name for w in layer.weights],
             "trainable_weight_names": [w.name for w in layer.trainable_weights],

@@ -71,13 +71,35 @@ def merging_model(keras: Any, keras2_only: bool = True) -> Any:
     return keras.Model(inp, L.Dense(3, activation="log_softmax", name="out")(x))
 
 
-BUILDERS = {"attention": attention_model, "merging": merging_model}
+def masked_model(keras: Any, keras2_only: bool = True) -> Any:
+    """MultiHeadAttention with an ``attention_mask`` model input and ``value=``/``key=``
+    keywords (tensor keyword arguments in the saved call)."""
+    L = keras.layers
+    seq, mask = keras.Input((5, 4), name="seq"), keras.Input((5, 5), name="mask")
+    x = L.MultiHeadAttention(2, 2, name="mha")(seq, seq, attention_mask=mask)
+    x = L.MultiHeadAttention(2, 2, name="mha2")(x, value=seq, key=x, use_causal_mask=True)
+    return keras.Model([seq, mask], L.Dense(3, name="out")(L.Flatten(name="flat")(x)))
 
 
-def data(name: str) -> np.ndarray:
+BUILDERS = {"attention": attention_model, "merging": merging_model, "masked": masked_model}
+
+
+def data(name: str) -> list:
+    """The model's inputs (a list, one array per model input)."""
     rng = np.random.default_rng(5)
+    if name == "masked":
+        return [rng.standard_normal((4, 5, 4)).astype("float32"),
+                (rng.random((4, 5, 5)) > 0.3).astype("float32")]
     shape = (4, 6, 8) if name == "attention" else (4, 5)
-    return rng.standard_normal(shape).astype("float32")
+    return [rng.standard_normal(shape).astype("float32")]
+
+
+def feed(xs: list) -> Any:
+    return xs if len(xs) > 1 else xs[0]
+
+
+def inputs_of(npz: Any) -> Any:
+    return feed([npz[k] for k in sorted(k for k in npz.files if k.startswith("x"))])
 
 
 def set_weights(model: Any, seed: int) -> None:

@@ -21,7 +21,8 @@ def main() -> None:
     for entry in spec["read"]:
         data = np.load(entry["npz"])
         model = keras.models.load_model(entry["keras"])
-        np.testing.assert_allclose(np.asarray(model.predict(data["x"], verbose=0)), data["y"],
+        got = np.asarray(model.predict(zoo.inputs_of(data), verbose=0))
+        np.testing.assert_allclose(got, data["y"],
                                    rtol=1e-5, atol=1e-5)
         for i, w in enumerate(model.get_weights()):
             assert np.array_equal(np.asarray(w), data[f"w{i}"]), f"{entry['name']}: weight {i}"
@@ -31,8 +32,9 @@ def main() -> None:
         zoo.set_weights(model, 4)
         x = zoo.data(name)
         model.save(os.path.join(spec["write_dir"], f"{name}.keras"))
-        np.savez(os.path.join(spec["write_dir"], f"{name}.npz"), x=x,
-                 y=np.asarray(model.predict(x, verbose=0)),
+        np.savez(os.path.join(spec["write_dir"], f"{name}.npz"),
+                 **{f"x{i}": v for i, v in enumerate(x)},
+                 y=np.asarray(model.predict(zoo.feed(x), verbose=0)),
                  **{f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())})
         print(json.dumps({"wrote": name}))
 

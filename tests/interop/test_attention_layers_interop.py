@@ -27,7 +27,8 @@ def _ours(tmp, name: str, keras2_only: bool) -> tuple[object, dict]:
     zoo.set_weights(model, 1)
     x = zoo.data(name)
     npz = str(tmp / f"{name}_ours.npz")
-    np.savez(npz, x=x, y=model.predict(x, verbose=0),
+    np.savez(npz, **{f"x{i}": v for i, v in enumerate(x)},
+             y=model.predict(zoo.feed(x), verbose=0),
              **{f"w{i}": w for i, w in enumerate(model.get_weights())})
     return model, {"name": name, "npz": npz}
 
@@ -37,7 +38,8 @@ def _check_theirs(path: str, npz: str) -> None:
     model = savepoint.models.load_model(path)
     for i, w in enumerate(model.get_weights()):
         assert np.array_equal(w, data[f"w{i}"]), f"{path}: weight {i} differs"
-    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+    np.testing.assert_allclose(model.predict(zoo.inputs_of(data), verbose=0), data["y"],
+                               rtol=1e-5,
                                atol=1e-5)
 
 

@@ -22,7 +22,8 @@ def main() -> None:
     for entry in spec["read"]:
         data = np.load(entry["npz"])
         model = k.models.load_model(entry["h5"])
-        np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+        x = zoo.inputs_of(data)
+        np.testing.assert_allclose(model.predict(x, verbose=0), data["y"], rtol=1e-5,
                                    atol=1e-5)
         for i, w in enumerate(model.get_weights()):
             assert np.array_equal(w, data[f"w{i}"]), f"{entry['name']}: weight {i} differs"
@@ -30,7 +31,7 @@ def main() -> None:
         fresh.load_weights(entry["ckpt"]).expect_partial()
         for i, w in enumerate(fresh.get_weights()):
             assert np.array_equal(w, data[f"w{i}"]), f"{entry['name']}: ckpt weight {i}"
-        np.testing.assert_allclose(fresh.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+        np.testing.assert_allclose(fresh.predict(x, verbose=0), data["y"], rtol=1e-5,
                                    atol=1e-5)
         print(json.dumps({"read": entry["name"], "ok": True}))
     for name, build in zoo.BUILDERS.items():
@@ -38,8 +39,9 @@ def main() -> None:
         zoo.set_weights(model, 4)
         x = zoo.data(name)
         model.save(os.path.join(spec["write_dir"], f"{name}.h5"))
-        np.savez(os.path.join(spec["write_dir"], f"{name}.npz"), x=x,
-                 y=model.predict(x, verbose=0),
+        np.savez(os.path.join(spec["write_dir"], f"{name}.npz"),
+                 **{f"x{i}": v for i, v in enumerate(x)},
+                 y=model.predict(zoo.feed(x), verbose=0),
                  **{f"w{i}": w for i, w in enumerate(model.get_weights())})
         print(json.dumps({"wrote": name}))
 

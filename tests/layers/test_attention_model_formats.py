@@ -64,7 +64,16 @@ def merging_model():
     return keras.Model(inp, L.Dense(3, activation="log_softmax")(x))
 
 
-FACTORIES = [attention_model, merging_model]
+def masked_attention_model():
+    """An attention mask fed as a second model input (a tensor keyword argument of the call,
+    which tf.keras 2's .h5 records as ``{"attention_mask": [name, node, index]}``)."""
+    seq, mask = keras.Input((5, 4), name="seq"), keras.Input((5, 5), name="mask")
+    x = L.MultiHeadAttention(2, 2, name="mha")(seq, seq, attention_mask=mask)
+    x = L.MultiHeadAttention(2, 2, name="mha2")(x, value=seq, key=x, use_causal_mask=True)
+    return keras.Model([seq, mask], L.Dense(3)(L.Flatten()(x)))
+
+
+FACTORIES = [attention_model, merging_model, masked_attention_model]
 
 
 def trained(factory):
@@ -72,6 +81,8 @@ def trained(factory):
     model = factory()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = RNG.random((8,) + tuple(model.inputs[0].shape[1:]), dtype=np.float32)
+    if len(model.inputs) == 2:
+        x = [x, (RNG.random((8, 5, 5)) > 0.3).astype("float32")]
     model.fit(x, RNG.integers(0, 3, 8), epochs=2, batch_size=4, verbose=0)
     return model, x
 

@@ -43,7 +43,8 @@ def test_merge_errors():
                                           r"on exactly 2 inputs. Received: 3 input\(s\)"):
         L.Subtract()([torch.ones(1, 2)] * 3)
     with pytest.raises(ConfigError, match=r"\(Multiply\) should be called on a list of at least "
-                                          r"2 inputs. Received: a single input of shape \(None, 2\)"):
+                                          r"2 inputs. Received: a single input of shape "
+                                          r"\(None, 2\)"):
         L.Multiply()(torch.ones(1, 2))
     with pytest.raises(ShapeError, match=r"\(Maximum\) received inputs with incompatible "
                                          r"shapes: \[\(None, 3\), \(None, 4\)\]"):

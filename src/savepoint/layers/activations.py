@@ -137,7 +137,8 @@ def swish(x: torch.Tensor) -> torch.Tensor:
 
 
 def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
-    """Gaussian error linear unit: exact ``0.5 x (1 + erf(x / sqrt(2)))`` by default, the tanh form with ``approximate=True``.
+    """Gaussian error linear unit: exact ``0.5 x (1 + erf(x / sqrt(2)))`` by default, the tanh
+    form with ``approximate=True``.
 
     Example:
         >>> gelu(torch.zeros(1)).tolist()
