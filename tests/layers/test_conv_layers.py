@@ -159,7 +159,9 @@ def test_conv_layers_train_in_fit(rng):
      r"SeparableConv1D expected `filters` to be a positive int. Received: filters=0"),
     (lambda: Conv2D(2, 3, kernel_constraint="max_norm"), ConfigError,
      r"Conv2D does not support `kernel_constraint` yet. Expected kernel_constraint=None. "
-     r"Received: kernel_constraint='max_norm'. Fix: remove the constraint."),
+     r"Received: kernel_constraint='max_norm'. Fix: remove it."),
+    (lambda: Conv1D(2, 3, activity_regularizer="l2"), ConfigError,
+     r"Conv1D does not support `activity_regularizer` yet. Expected activity_regularizer=None"),
     (lambda: DepthwiseConv2D(3, filters=4), ConfigError,
      r"DepthwiseConv2D expected no `filters` .* Received: filters=4"),
     (lambda: Conv3D(2, 3, data_format="ndhwc"), ConfigError,

@@ -24,9 +24,8 @@ from savepoint.saving.serialization import serialize
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 # Keras 2 config keys with no effect here (constraints are not supported: refused unless None)
-_LEGACY_KEYS = ("activity_regularizer",)
-_CONSTRAINT_KEYS = ("kernel_constraint", "bias_constraint", "depthwise_constraint",
-                    "pointwise_constraint")
+_UNSUPPORTED_KEYS = ("kernel_constraint", "bias_constraint", "depthwise_constraint",
+                     "pointwise_constraint", "activity_regularizer")
 
 
 def positive_int(value: Any, arg: str, layer: str) -> int:
@@ -43,16 +42,17 @@ def positive_int(value: Any, arg: str, layer: str) -> int:
 
 
 def refuse_constraints(layer: str, kwargs: dict) -> dict:
-    """Pop the ``*_constraint`` arguments; any that is not ``None`` is refused (not ignored).
+    """Pop the ``*_constraint`` and ``activity_regularizer`` arguments; any that is not ``None``
+    is refused (not ignored).
 
     Example:
         >>> refuse_constraints("Conv2D", {"kernel_constraint": None, "name": "c"})
         {'name': 'c'}
     """
-    for key in _CONSTRAINT_KEYS:
+    for key in _UNSUPPORTED_KEYS:
         if kwargs.get(key) is not None:
             raise ConfigError(f"{layer} does not support `{key}` yet. Expected {key}=None. "
-                              f"Received: {key}={kwargs[key]!r}. Fix: remove the constraint.")
+                              f"Received: {key}={kwargs[key]!r}. Fix: remove it.")
         kwargs.pop(key, None)
     return kwargs
 
@@ -179,10 +179,6 @@ class BaseConv(Layer):
         return {"bias_initializer": serialize(self.bias_initializer),
                 "bias_regularizer": serialize(self.bias_regularizer),
                 "activity_regularizer": None}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "BaseConv":
-        return cls(**{k: v for k, v in config.items() if k not in _LEGACY_KEYS})
 
 
 def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
