@@ -82,7 +82,9 @@ class Layer(torch.nn.Module):
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = str(dtype or backend.floatx()).replace("torch.", "")
-        self._torch_dtype = backend.torch_dtype(self.dtype)
+        # "string" (an Input of text) has no torch dtype: strings stay numpy arrays up to the
+        # preprocessing layer that turns them into int64 ids
+        self._torch_dtype = backend.torch_dtype("int64" if self.dtype == "string" else self.dtype)
         self._variables: list[Variable] = []
         self._regularizers: list[tuple[Variable, Any]] = []
         self._own_losses: list[torch.Tensor] = []
@@ -409,6 +411,8 @@ class Layer(torch.nn.Module):
 
     def _convert_inputs(self, inputs: Any) -> Any:
         def convert(x):
+            if isinstance(x, np.ndarray) and x.dtype.kind in "OUS" and _takes_strings(self):
+                return x  # a model with a string Input: its text layers read numpy strings
             if isinstance(x, torch.Tensor):
                 if self._autocast_inputs and x.dtype != self._torch_dtype and (
                         x.is_floating_point() or not _is_index_layer(self)):
@@ -716,6 +720,15 @@ def _torch_children(torch_vars: list, nested: list | None = None,
                 out.append((name, child))
         return out
     return build(root)
+
+
+def _takes_strings(layer: Layer) -> bool:
+    """Whether ``layer`` is a model with a ``dtype="string"`` input."""
+    try:
+        inputs = getattr(layer, "inputs", None) or []
+    except Exception:  # an unbuilt subclassed model: no declared inputs
+        return False
+    return any(getattr(t, "dtype", None) == "string" for t in inputs)
 
 
 def _is_index_layer(layer: Layer) -> bool:

@@ -123,7 +123,8 @@ class Sequential(Model):
             input_name = self._input_layer.name if self._input_layer else \
                 f"{self._stack[0].name}_input"
             config["layers"] = [{"class_name": "InputLayer", "config": {
-                "batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
+                "batch_input_shape": list(self._batch_input_shape),
+                "dtype": self._input_layer.dtype if self._input_layer else self.dtype,
                 "sparse": False, "ragged": False, "name": input_name},
                 "module": "savepoint.layers.core", "registered_name": "InputLayer"}] + layers
         return config

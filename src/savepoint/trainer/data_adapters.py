@@ -17,7 +17,29 @@ from savepoint.layers.symbolic import flatten, map_structure
 Batch = tuple[Any, Any, Any]
 
 
-def _to_tensor(value: Any, what: str) -> torch.Tensor:
+def _is_strings(value: Any) -> bool:
+    """A numpy array of text (``str``/``bytes``/``object``): batched as numpy, never a tensor."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "OUS"
+
+
+def takes_strings(model: Any) -> bool:
+    """Whether ``model`` declares a ``dtype="string"`` input: then text arrays in ``x`` stay
+    numpy arrays (batched by slicing) and reach its StringLookup/TextVectorization layers.
+
+    Example:
+        >>> takes_strings(object())
+        False
+    """
+    try:
+        inputs = getattr(model, "inputs", None) or []
+    except Exception:  # a subclassed model that is not built has no inputs yet
+        return False
+    return any(getattr(t, "dtype", None) == "string" for t in inputs)
+
+
+def _to_tensor(value: Any, what: str, strings: bool = False) -> torch.Tensor | np.ndarray:
+    if strings and _is_strings(value):
+        return value  # text flows as numpy arrays to StringLookup/TextVectorization
     t = backend.to_tensor(value, what=what)
     return t.to(torch.float32) if t.dtype == torch.float64 else t
 
@@ -31,15 +53,17 @@ def _as_structure(value: Any) -> Any:
 
 
 def _num_samples(structure: Any) -> list[int]:
-    return [int(t.shape[0]) for t in flatten(structure) if isinstance(t, torch.Tensor)]
+    return [int(t.shape[0]) for t in flatten(structure)
+            if isinstance(t, torch.Tensor) or _is_strings(t)]
 
 
 class ArrayAdapter:
     """In-memory arrays: converted to tensors once, shuffled by index each epoch."""
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int = 32,
-                 shuffle: bool | str = False, steps: int | None = None):
-        self.x = map_structure(lambda v: _to_tensor(v, "x"), _as_structure(x))
+                 shuffle: bool | str = False, steps: int | None = None, strings: bool = False):
+        self.strings = strings
+        self.x = map_structure(lambda v: _to_tensor(v, "x", strings), _as_structure(x))
         self.y = None if y is None else map_structure(lambda v: _to_tensor(v, "y"),
                                                       _as_structure(y))
         self.sw = None if sample_weight is None else _to_tensor(sample_weight, "sample_weight")
@@ -97,6 +121,8 @@ class ArrayAdapter:
         if self._resume is not None:
             first, self._resume = self._resume, None
         def take(t, start, stop):
+            if _is_strings(t):
+                return t[start:stop] if order is None else t[order[start:stop].numpy()]
             part = t[start:stop] if order is None else t[order[start:stop]]
             return part.to(device, non_blocking=True) if part.device != device else part
         for i in range(first, self.num_batches):
@@ -120,19 +146,20 @@ class ArrayAdapter:
             return ArrayAdapter(map_structure(f, self.x),
                                 None if self.y is None else map_structure(f, self.y),
                                 None if self.sw is None else f(self.sw), self.batch_size,
-                                self.shuffle, self.steps)
+                                self.shuffle, self.steps, self.strings)
         return part(head), part(tail)
 
 
 class IterableAdapter:
     """A torch ``DataLoader``, a ``Dataset`` or a Python generator of batches."""
 
-    def __init__(self, source: Any, batch_size: int | None, shuffle: bool, steps: int | None):
+    def __init__(self, source: Any, batch_size: int | None, shuffle: bool, steps: int | None,
+                 strings: bool = False):
         if isinstance(source, torch.utils.data.Dataset) and not isinstance(
                 source, torch.utils.data.IterableDataset):
             source = torch.utils.data.DataLoader(source, batch_size=batch_size or 32,
                                                  shuffle=bool(shuffle))
-        self.source, self.steps = source, steps
+        self.source, self.steps, self.strings = source, steps, strings
         self._reiterable = not hasattr(source, "__next__")
         self._iterator = None if self._reiterable else source
         self.exhausted = False
@@ -201,7 +228,7 @@ class IterableAdapter:
                 return
             count += 1
             self.consumed += 1
-            yield _unpack(batch, device)
+            yield _unpack(batch, device, self.strings)
 
 
     def _run_out(self) -> None:
@@ -211,7 +238,7 @@ class IterableAdapter:
                       stacklevel=4)
 
 
-def _unpack(batch: Any, device: torch.device) -> Batch:
+def _unpack(batch: Any, device: torch.device, strings: bool = False) -> Batch:
     if isinstance(batch, dict) and ("x" in batch or "y" in batch):
         parts = (batch.get("x"), batch.get("y"), batch.get("sample_weight"))
     elif isinstance(batch, (tuple, list)) and 1 <= len(batch) <= 3:
@@ -219,8 +246,8 @@ def _unpack(batch: Any, device: torch.device) -> Batch:
     else:
         parts = (batch, None, None)
     def move(v):
-        if v is None:
-            return None
+        if v is None or (strings and _is_strings(v)):
+            return v
         t = _to_tensor(v, "batch") if not isinstance(v, torch.Tensor) else v
         t = t.to(torch.float32) if t.dtype == torch.float64 else t
         return t.to(device, non_blocking=True) if t.device != device else t
@@ -228,8 +255,9 @@ def _unpack(batch: Any, device: torch.device) -> Batch:
 
 
 def make_adapter(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = 32,
-                 shuffle: bool = False, steps: int | None = None):
-    """Pick the adapter for ``x``."""
+                 shuffle: bool = False, steps: int | None = None, strings: bool = False):
+    """Pick the adapter for ``x``; ``strings``: keep text arrays in ``x`` as numpy arrays (a
+    model with a ``dtype="string"`` input, see :func:`takes_strings`)."""
     if x is None:
         raise ConfigError("Expected input data `x`. Received None.")
     from savepoint.utils.data_sequence import Sequence, SequenceEpochs
@@ -243,10 +271,10 @@ def make_adapter(x: Any, y: Any = None, sample_weight: Any = None, batch_size: i
         if y is not None:
             raise ConfigError(f"`y` argument is not supported when using a {type(x).__name__} "
                               f"as input: the batches must yield (x, y) themselves.")
-        return IterableAdapter(x, batch_size, shuffle, steps)
+        return IterableAdapter(x, batch_size, shuffle, steps, strings)
     if isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict)) or np.isscalar(x):
         return ArrayAdapter(x, y, sample_weight, batch_size if batch_size is not None else 32,
-                            shuffle, steps)
+                            shuffle, steps, strings)
     raise ConfigError(f"Unrecognized data type: x={type(x).__name__}. Expected a numpy array, "
                       f"a torch tensor, a list/dict of them, a torch Dataset or DataLoader, or "
                       f"a Python generator yielding (x, y) batches.")

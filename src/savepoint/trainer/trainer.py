@@ -19,7 +19,7 @@ from savepoint.layers.symbolic import map_structure
 from savepoint.metrics.base import Mean
 from savepoint.layers import base as layer_base
 from savepoint.trainer.compile_utils import CompiledLoss, CompiledMetrics
-from savepoint.trainer.data_adapters import make_adapter, unpack_validation
+from savepoint.trainer.data_adapters import make_adapter, takes_strings, unpack_validation
 from savepoint.trainer.legacy import LegacyGeneratorMethods
 from savepoint.trainer.step_data import (apply_class_weight, class_weight_table,
                                          pack_x_y_sample_weight, unpack_x_y_sample_weight)
@@ -208,7 +208,8 @@ class Trainer(LegacyGeneratorMethods):
         """
         self._assert_compiled("fit")
         self._class_weights = class_weight_table(class_weight)
-        train = make_adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        train = make_adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                             strings=takes_strings(self))
         if self._class_weights is not None:
             _check_class_ids(self._class_weights, getattr(train, "y", None))
         val = None
@@ -221,7 +222,7 @@ class Trainer(LegacyGeneratorMethods):
         elif validation_data is not None:
             vx, vy, vsw = unpack_validation(validation_data)
             val = make_adapter(vx, vy, vsw, validation_batch_size or batch_size or 32, False,
-                               validation_steps)
+                               validation_steps, strings=takes_strings(self))
         verbose = 1 if verbose == "auto" else int(verbose)
         self._prepare_training(train)
         history = History()
@@ -355,7 +356,8 @@ class Trainer(LegacyGeneratorMethods):
             0.0
         """
         self._assert_compiled("evaluate")
-        adapter = make_adapter(x, y, sample_weight, batch_size, False, steps)
+        adapter = make_adapter(x, y, sample_weight, batch_size, False, steps,
+                               strings=takes_strings(self))
         verbose = 1 if verbose == "auto" else int(verbose)
         self._has_extra_losses = any(l._regularizers or l._own_losses
                                      for l in self._flat_layers(include_self=True))
@@ -382,7 +384,8 @@ class Trainer(LegacyGeneratorMethods):
             >>> m.predict(np.zeros((5, 2)), verbose=0).shape
             (5, 3)
         """
-        adapter = make_adapter(x, None, None, batch_size, False, steps)
+        adapter = make_adapter(x, None, None, batch_size, False, steps,
+                               strings=takes_strings(self))
         verbose = 1 if verbose == "auto" else int(verbose)
         cbs = ([ProgbarLogger(verbose=verbose)] if verbose else []) + list(callbacks or [])
         cblist = CallbackList(cbs, model=self, params={"verbose": verbose,
@@ -416,7 +419,8 @@ class Trainer(LegacyGeneratorMethods):
                        return_dict: bool = False) -> Any:
         """One step on one batch; returns the batch's loss and metrics."""
         self._assert_compiled("train_on_batch")
-        adapter = make_adapter(x, y, sample_weight, None, False, None)
+        adapter = make_adapter(x, y, sample_weight, None, False, None,
+                               strings=takes_strings(self))
         adapter.batch_size = max(adapter.n, 1)
         self._prepare_training(adapter)
         if reset_metrics:
@@ -443,7 +447,8 @@ class Trainer(LegacyGeneratorMethods):
             True
         """
         self._assert_compiled("test_on_batch")
-        adapter = make_adapter(x, y, sample_weight, None, False, None)
+        adapter = make_adapter(x, y, sample_weight, None, False, None,
+                               strings=takes_strings(self))
         adapter.batch_size = max(adapter.n, 1)
         self._has_extra_losses = any(l._regularizers or l._own_losses
                                      for l in self._flat_layers(include_self=True))
