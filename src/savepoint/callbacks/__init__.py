@@ -9,7 +9,9 @@ from savepoint.callbacks.lr_scheduler import LearningRateScheduler
 from savepoint.callbacks.model_checkpoint import ModelCheckpoint
 from savepoint.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from savepoint.callbacks.terminate_on_nan import TerminateOnNaN
+from savepoint.callbacks.remote_monitor import RemoteMonitor  # noqa: E402
+from savepoint.callbacks.tensorboard import TensorBoard  # noqa: E402
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LazyLogs", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
-           "ReduceLROnPlateau", "TerminateOnNaN"]
+           "ReduceLROnPlateau", "TerminateOnNaN", "RemoteMonitor", "TensorBoard"]
