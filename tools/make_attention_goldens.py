@@ -44,6 +44,19 @@ def main() -> None:
     write("attention", "mha_rank4", L.MultiHeadAttention(2, 3), [normal(8, 2, 2, 3, 4),
                                                                  normal(9, 2, 3, 2, 4)],
           style="mha", seed=8)
+    x4, y4 = normal(15, 2, 3, 4, 6), normal(16, 2, 3, 5, 6)
+    write("attention", "mha_axes2", L.MultiHeadAttention(2, 3, attention_axes=(2,)), [x4, y4],
+          style="mha", kwargs={"return_attention_scores": True}, seed=15)
+    write("attention", "mha_axes2_mask", L.MultiHeadAttention(2, 3, attention_axes=2),
+          [x4, y4], style="mha", array_kwargs={"attention_mask": normal(17, 2, 3, 4, 5) > 0},
+          seed=16)
+    write("attention", "mha_axes1_rank4", L.MultiHeadAttention(2, 2, attention_axes=[1]),
+          [normal(18, 2, 3, 4, 6), normal(19, 2, 5, 4, 6)], style="mha",
+          kwargs={"return_attention_scores": True}, seed=17)
+    write("attention", "mha_axes12_rank5", L.MultiHeadAttention(2, 2, attention_axes=(1, 3)),
+          [normal(20, 2, 2, 3, 2, 4), normal(21, 2, 3, 3, 2, 4)], style="mha", seed=18)
+    write("attention", "mha_value_mask_broadcast", L.MultiHeadAttention(2, 3), [q, v],
+          style="mha", array_kwargs={"attention_mask": normal(22, 2, 1, 5) > 0}, seed=19)
     write("attention", "attention_dot", L.Attention(), [q, v], style="list", seed=9)
     write("attention", "attention_scale_key", L.Attention(use_scale=True), [q, v, k],
           style="list", seed=10)

@@ -96,11 +96,19 @@ def test_attention_errors():
         L.MultiHeadAttention(2, 3, use_gate=True)
     with pytest.raises(ConfigError, match=r"expected a `value` tensor. Received: value=None"):
         L.MultiHeadAttention(2, 3)(torch.zeros(1, 2, 3))
-    with pytest.raises(ConfigError, match=r"supports attention over every axis between the "
-                                          r"batch and the features \(\[1, 2\]\). Received: "
-                                          r"attention_axes=\[2\]"):
-        L.MultiHeadAttention(2, 3, attention_axes=2)(torch.zeros(1, 2, 3, 4),
+    with pytest.raises(ConfigError, match=r"MultiHeadAttention expected `attention_axes` among "
+                                          r"the axes between the batch and the features "
+                                          r"\(\[1, 2\]\). Received: attention_axes=\[3\]"):
+        L.MultiHeadAttention(2, 3, attention_axes=3)(torch.zeros(1, 2, 3, 4),
                                                       torch.zeros(1, 2, 3, 4))
+    with pytest.raises(ConfigError, match=r"supports Keras masks and use_causal_mask on rank-3 "
+                                          r"inputs"):
+        L.MultiHeadAttention(2, 3)(torch.zeros(1, 2, 3, 4), torch.zeros(1, 2, 3, 4),
+                                   use_causal_mask=True)
+    with pytest.raises(ShapeError, match=r"needs query and key to agree on the axes outside "
+                                         r"attention_axes=\[2\]"):
+        L.MultiHeadAttention(2, 3, attention_axes=2)(torch.zeros(1, 2, 3, 4),
+                                                      torch.zeros(1, 5, 3, 4))
     with pytest.raises(ShapeError, match=r"expected query, value and key of the same rank >= 3"):
         L.MultiHeadAttention(2, 3)(torch.zeros(1, 3), torch.zeros(1, 3))
     with pytest.raises(ConfigError, match=r"Attention expected score_mode 'dot' or 'concat'. "

@@ -108,11 +108,11 @@ class MultiHeadAttention(Layer):
             raise ShapeError(f"Layer \"{self.name}\" (MultiHeadAttention) expected query, value "
                              f"and key of the same rank >= 3. Received shapes {query}, {value}, "
                              f"{key}.")
-        default_axes = list(range(1, rank - 1))
-        axes = [a % rank for a in (self.attention_axes or default_axes)]
-        if axes != default_axes:
-            raise ConfigError(f"MultiHeadAttention supports attention over every axis between "
-                              f"the batch and the features ({default_axes}). Received: "
+        lead = list(range(1, rank - 1))
+        axes = sorted({a % rank for a in (self.attention_axes or lead)})
+        if not axes or any(a not in lead for a in axes):
+            raise ConfigError(f"MultiHeadAttention expected `attention_axes` among the axes "
+                              f"between the batch and the features ({lead}). Received: "
                               f"attention_axes={self.attention_axes}.")
         self.attention_axes = axes
         free = _LETTERS[:rank - 1]
@@ -171,18 +171,15 @@ class MultiHeadAttention(Layer):
              attention_mask: Any = None, return_attention_scores: bool = False,
              training: bool = False, use_causal_mask: bool = False) -> Any:
         key = value if key is None else key
-        mask = self._attention_mask(query, value, key, attention_mask, use_causal_mask)
-        batch, q_lead = query.shape[0], query.shape[1:-1]
-        # Project with the EinsumDense kernels as plain matmuls, then flatten the attention axes.
-        q = self._project(self.query_dense, query).reshape(batch, -1, self.num_heads, self.key_dim)
-        k = self._project(self.key_dense, key).reshape(batch, -1, self.num_heads, self.key_dim)
-        v = self._project(self.value_dense, value).reshape(batch, -1, self.num_heads,
-                                                           self.value_dim)
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        layout = self._layout(query, key)
+        mask = self._attention_mask(query, value, key, attention_mask, use_causal_mask, layout)
+        q = self._split(self.query_dense, query, self.key_dim, layout)
+        k = self._split(self.key_dense, key, self.key_dim, layout)
+        v = self._split(self.value_dense, value, self.value_dim, layout)
         dropout = self.dropout if training else 0.0
         scores = None
-        causal_only = use_causal_mask and attention_mask is None and mask is not None and \
-            mask.dim() == 4 and mask.shape[0] == 1 and not self._has_keras_masks(query, value, key)
+        causal_only = use_causal_mask and attention_mask is None and \
+            not self._has_keras_masks(query, value, key)
         if return_attention_scores or (mask is not None and not causal_only):
             # An explicit softmax: Keras's additive -1e9 mask, exactly (SDPA's fused backward
             # differs from it on fully masked rows).
@@ -198,16 +195,50 @@ class MultiHeadAttention(Layer):
         else:  # no mask, or only the causal one (no row is fully masked): the fused kernel
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout,
                                                  is_causal=causal_only)
-        out = out.transpose(1, 2).reshape(batch, -1, self.num_heads * self.value_dim)
+        out = self._merge(out, layout)
         kernel = self.output_dense.kernel.reshape(self.num_heads * self.value_dim, -1)
         out = out @ kernel
         if self.use_bias:
             out = out + self.output_dense.bias
-        out = out.reshape((batch,) + tuple(q_lead) + (out.shape[-1],))
         if return_attention_scores:
-            s = scores.shape
-            return out, scores.reshape(s[:2] + tuple(q_lead) + tuple(key.shape[1:-1]))
+            batch, others, a_q, a_k = layout["batch"], layout["others"], layout["a_q"], \
+                layout["a_k"]
+            return out, scores.reshape((batch,) + others + (self.num_heads,) + a_q + a_k)
         return out
+
+    def _layout(self, query: torch.Tensor, key: torch.Tensor) -> dict:
+        """How the attention axes split the inputs: Keras's scores are laid out as
+        ``(batch, *other axes, heads, *query attention axes, *key attention axes)``."""
+        lead_q, lead_k = tuple(query.shape[1:-1]), tuple(key.shape[1:-1])
+        axes = [a - 1 for a in self.attention_axes]
+        other = [i for i in range(len(lead_q)) if i not in axes]
+        if [lead_q[i] for i in other] != [lead_k[i] for i in other]:
+            raise ShapeError(f"Layer \"{self.name}\" (MultiHeadAttention) needs query and key "
+                             f"to agree on the axes outside attention_axes="
+                             f"{self.attention_axes}. Received shapes {tuple(query.shape)} and "
+                             f"{tuple(key.shape)}.")
+        n = len(lead_q)
+        perm = [0] + [1 + i for i in other] + [1 + n] + [1 + i for i in axes] + [2 + n]
+        return {"batch": query.shape[0], "lead_q": lead_q, "perm": perm,
+                "others": tuple(lead_q[i] for i in other),
+                "a_q": tuple(lead_q[i] for i in axes), "a_k": tuple(lead_k[i] for i in axes)}
+
+    def _split(self, dense: EinsumDense, x: torch.Tensor, dim: int, layout: dict
+               ) -> torch.Tensor:
+        """Project, then lay out as ``(batch * others, heads, attention positions, dim)``."""
+        p = self._project(dense, x).reshape(tuple(x.shape[:-1]) + (self.num_heads, dim))
+        p = p.permute(layout["perm"])
+        return p.reshape(-1, self.num_heads, math.prod(p.shape[2 + len(layout["others"]):-1]),
+                         dim)
+
+    def _merge(self, out: torch.Tensor, layout: dict) -> torch.Tensor:
+        """The inverse of ``_split`` for the attention output, heads concatenated last."""
+        shape = (layout["batch"],) + layout["others"] + (self.num_heads,) + layout["a_q"] + \
+            (self.value_dim,)
+        inverse = sorted(range(len(layout["perm"])), key=layout["perm"].__getitem__)
+        out = out.reshape(shape).permute(inverse)
+        return out.reshape((layout["batch"],) + layout["lead_q"] +
+                           (self.num_heads * self.value_dim,))
 
     def _project(self, dense: EinsumDense, x: torch.Tensor) -> torch.Tensor:
         kernel = dense.kernel.reshape(dense.kernel.shape[0], -1)
@@ -221,33 +252,46 @@ class MultiHeadAttention(Layer):
         return any(getattr(t, "_keras_mask", None) is not None for t in tensors)
 
     def _attention_mask(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor,
-                        attention_mask: Any, use_causal_mask: bool) -> torch.Tensor | None:
-        """A boolean ``(B or 1, 1, T, S)`` mask (True attends), merged like tf.keras 2's
-        ``_compute_attention_mask``: Keras masks of query/value/key, causal, explicit."""
-        t, s = math.prod(query.shape[1:-1]), math.prod(key.shape[1:-1])
-        mask = None
-
-        def merge(m: torch.Tensor) -> None:
-            nonlocal mask
-            mask = m if mask is None else mask & m
+                        attention_mask: Any, use_causal_mask: bool, layout: dict
+                        ) -> torch.Tensor | None:
+        """A boolean mask (True attends) shaped ``(batch * others or 1, heads or 1, T, S)``,
+        merged like tf.keras 2's ``_compute_attention_mask``: Keras masks of query/value/key,
+        the causal mask, and ``attention_mask`` broadcast from the heads axis as Keras does."""
+        n_axes = len(layout["a_q"])
+        rank = 2 + len(layout["others"]) + 2 * n_axes  # Keras's scores rank
+        parts = []
         q_mask = getattr(query, "_keras_mask", None)
         v_mask = getattr(value, "_keras_mask", None)
         k_mask = getattr(key, "_keras_mask", None) if key is not value else None
+        if (q_mask is not None or v_mask is not None or k_mask is not None or use_causal_mask) \
+                and query.dim() != 3:
+            raise ConfigError(f"Layer \"{self.name}\" (MultiHeadAttention) supports Keras masks "
+                              f"and use_causal_mask on rank-3 inputs (batch, steps, features). "
+                              f"Received query shape {tuple(query.shape)}. Fix: pass an "
+                              f"attention_mask instead.")
         if q_mask is not None:
-            merge(q_mask.reshape(q_mask.shape[0], t, 1).bool())
+            parts.append(q_mask.bool()[:, :, None])
         for m in (v_mask, k_mask):
             if m is not None:
-                merge(m.reshape(m.shape[0], 1, s).bool())
+                parts.append(m.bool()[:, None, :])
         if use_causal_mask:
-            merge(torch.ones(t, s, dtype=torch.bool, device=query.device).tril().unsqueeze(0))
+            t, s = query.shape[1], value.shape[1]
+            parts.append(torch.ones(t, s, dtype=torch.bool, device=query.device).tril()[None])
         if attention_mask is not None:
-            am = torch.as_tensor(attention_mask, device=query.device).bool()
-            am = am.reshape(am.shape[:-2 * len(self.attention_axes)] + (t, s)) \
-                if am.dim() >= 2 * len(self.attention_axes) + 1 else am.reshape(t, s)
-            merge(am)
-        if mask is None:
+            parts.append(torch.as_tensor(attention_mask, device=query.device).bool())
+        if not parts:
             return None
-        return mask.unsqueeze(-3) if mask.dim() == 3 else mask
+        mask = None
+        for part in parts:
+            while part.dim() < rank:  # Keras inserts the missing axes at the heads position
+                part = part.unsqueeze(-2 * n_axes - 1)
+            mask = part if mask is None else mask & part
+        heads = mask.shape[-2 * n_axes - 1]
+        # A batch of 1 (the causal mask) stays 1 and broadcasts; other axes are expanded.
+        batch = mask.shape[0] if not layout["others"] else layout["batch"]
+        full = (batch,) + layout["others"] + (heads,) + layout["a_q"] + layout["a_k"]
+        return mask.expand(full).reshape(-1, heads, math.prod(layout["a_q"]),
+                                         math.prod(layout["a_k"]))
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         query = tuple(input_shape)
