@@ -43,6 +43,10 @@ def test_symbolic_calls_and_scores_shapes():
     q, v = keras.Input((4, 6)), keras.Input((5, 6))
     out, scores = L.MultiHeadAttention(2, 3, output_shape=7)(q, v, return_attention_scores=True)
     assert out.shape == (None, 4, 7) and scores.shape == (None, 2, 4, 5)
+    q4, v4 = keras.Input((3, 4, 6)), keras.Input((3, 5, 6))
+    _, scores4 = L.MultiHeadAttention(2, 3, attention_axes=2)(q4, v4,
+                                                              return_attention_scores=True)
+    assert scores4.shape == (None, 3, 2, 4, 5)
     out, weights = L.Attention()([q, v], return_attention_scores=True)
     assert out.shape == (None, 4, 6) and weights.shape == (None, 4, 5)
     model = keras.Model([q, v], [out, weights])

@@ -307,8 +307,10 @@ class MultiHeadAttention(Layer):
         query, value = args[0], kwargs["value"]
         key = kwargs.get("key", value)
         out = self.compute_output_shape(query.shape)
-        scores = (query.shape[0], self.num_heads) + tuple(query.shape[1:-1]) + \
-            tuple(key.shape[1:-1])
+        q, k = tuple(query.shape), tuple(key.shape)
+        others = tuple(q[i] for i in range(1, len(q) - 1) if i not in self.attention_axes)
+        scores = (q[0],) + others + (self.num_heads,) + \
+            tuple(q[a] for a in self.attention_axes) + tuple(k[a] for a in self.attention_axes)
         return _shapes_to_tensors((out, scores), self.dtype)
 
     def get_config(self) -> dict:
