@@ -74,6 +74,12 @@ def _dataset_shape(reader: H5Reader, group: str, name: str, what: str) -> tuple:
     return tuple(reader.dataset(group, name, what).shape)
 
 
+def _legacy_weights(layer: Any) -> list:
+    """tf.keras 2's per-layer HDF5 order: trainable weights, then non-trainable ones (it
+    differs from ``layer.weights`` for a nested model holding BatchNormalization)."""
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
+
+
 def _own_model_weights(model: Any) -> list:
     """Weights the model holds itself, outside its layers (Keras's top-level weights)."""
     in_layers = {id(v.value) for layer in model.layers for v in layer.weights}
@@ -107,7 +113,7 @@ def write_h5_weights(writer: H5Writer, model: Any, path: str, root: str = "") ->
                             "backend": KERAS2_BACKEND.encode(),
                             "keras_version": KERAS2_VERSION.encode()})
     for layer in sorted(layers, key=lambda l: l.name):
-        _write_subset(writer, _join(root, layer.name), list(layer.weights), path)
+        _write_subset(writer, _join(root, layer.name), _legacy_weights(layer), path)
     _write_subset(writer, _join(root, TOP_LEVEL), _own_model_weights(model), path)
 
 
@@ -176,7 +182,7 @@ def _plan_by_order(reader: H5Reader, model: Any, saved: list, root: str) -> Plan
             f"the architecture the file was saved from, or pass by_name=True.")
     plan: Plan = []
     for k, (layer, (name, weight_names)) in enumerate(zip(ours, saved)):
-        weights = list(layer.weights)
+        weights = _legacy_weights(layer)
         if len(weights) != len(weight_names):
             raise ShapeError(
                 f"Layer #{k} (named \"{layer.name}\" in the current model) was found to "
@@ -217,7 +223,7 @@ def _plan_by_name(reader: H5Reader, model: Any, saved: list, root: str,
 
 def _layer_by_name(reader: H5Reader, layer: Any, group: str, weight_names: list[str],
                    skip_mismatch: bool) -> Plan:
-    weights = list(layer.weights)
+    weights = _legacy_weights(layer)
     if len(weights) != len(weight_names):
         message = (f"Layer \"{layer.name}\" expects {len(weights)} weights, but the saved "
                    f"weights in {reader.path!r} have {len(weight_names)} elements.")
