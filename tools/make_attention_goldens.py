@@ -68,7 +68,28 @@ def main() -> None:
     write("attention", "additive", L.AdditiveAttention(), [q, v], style="list", seed=13)
     write("attention", "additive_key_mask", L.AdditiveAttention(use_scale=False), [q, v, k],
           style="list", array_kwargs={"mask": [None, normal(14, 2, 5) > 0]}, seed=14)
+    models()
     print("wrote", os.path.join(OUT, "attention"))
+
+
+def models() -> None:
+    """Whole models tf.keras saved as ``.h5`` (tests/interop/attention_layer_models.py), with
+    their inputs, predictions and weights, so loading tf.keras's files is tested offline."""
+    sys.path.insert(0, os.path.join(os.path.dirname(OUT), "..", "interop"))
+    import attention_layer_models as zoo
+    import numpy as np
+    folder = os.path.join(OUT, "attention_models")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    for name, build in zoo.BUILDERS.items():
+        model = build(keras)
+        zoo.set_weights(model, 4)
+        x = zoo.data(name)
+        model.save(os.path.join(folder, f"{name}.h5"))
+        np.savez_compressed(os.path.join(folder, f"{name}.npz"),
+                            **{f"x{i}": v for i, v in enumerate(x)},
+                            y=model.predict(zoo.feed(x), verbose=0),
+                            **{f"w{i}": w for i, w in enumerate(model.get_weights())})
 
 
 if __name__ == "__main__":
