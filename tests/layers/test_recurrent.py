@@ -284,3 +284,15 @@ def test_embedding_lstm_classifier_learns():
     model.compile(keras.optimizers.Adam(0.02), "binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def test_mask_passes_through_dropout_dense_and_normalization():
+    """Layers that support masking in Keras hand the mask on, in training too."""
+    ids = np.array([[3, 4, 0, 0], [5, 6, 7, 8]])
+    emb = Embedding(10, 3, mask_zero=True)
+    x = emb(ids)
+    for layer in (L.Dropout(0.5), Dense(3), L.Activation("tanh"), L.LayerNormalization(),
+                  L.BatchNormalization()):
+        out = layer(x, training=True)
+        np.testing.assert_array_equal(out._keras_mask.numpy(), ids != 0)
+    assert getattr(L.Flatten()(x), "_keras_mask", None) is None

@@ -66,6 +66,8 @@ class Dense(Layer):
         torch.Size([2, 3])
     """
 
+    supports_masking = True  # Keras passes the input mask on
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
@@ -141,6 +143,8 @@ class Dropout(Layer):
         [[1.0, 1.0], [1.0, 1.0]]
     """
 
+    supports_masking = True  # Keras passes the input mask on
+
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= float(rate) < 1:
@@ -168,6 +172,8 @@ class Dropout(Layer):
 @builtin("layers")
 class Activation(Layer):
     """Apply an activation function by name or callable."""
+
+    supports_masking = True  # Keras passes the input mask on
 
     def __init__(self, activation: Any, **kwargs):
         super().__init__(**kwargs)

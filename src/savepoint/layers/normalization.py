@@ -47,6 +47,8 @@ def _resolve_axes(layer: Layer, axis: int | list[int], input_shape: tuple) -> li
 class _Normalization(Layer):
     """Shared constructor parts: axis, epsilon, center/scale and gamma/beta creation."""
 
+    supports_masking = True  # Keras passes the input mask on
+
     def __init__(self, axis: Any, epsilon: float, center: bool, scale: bool,
                  beta_initializer: Any, gamma_initializer: Any, beta_regularizer: Any,
                  gamma_regularizer: Any, **kwargs: Any):
