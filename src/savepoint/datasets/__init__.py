@@ -1,5 +1,7 @@
-"""Datasets with the Keras API: ``mnist.load_data()``."""
+"""Datasets with the Keras API: ``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar100``,
+``imdb``, ``reuters`` and ``boston_housing`` (each ``load_data()``)."""
 
-from savepoint.datasets import mnist
+from savepoint.datasets import (boston_housing, cifar10, cifar100, fashion_mnist, imdb, mnist,
+                                reuters)
 
-__all__ = ["mnist"]
+__all__ = ["boston_housing", "cifar10", "cifar100", "fashion_mnist", "imdb", "mnist", "reuters"]
