@@ -1,4 +1,5 @@
-"""Regenerate the preprocessing goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras.
+"""Regenerate the preprocessing goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras
+(and ``keras3_string_lookup.keras``, written by real Keras 3 on its TensorFlow backend).
 
 Run from the repository root (it re-runs itself in the TF venv):
 
@@ -269,7 +270,70 @@ def interop_keras3(spec: dict) -> None:
         print("write OK")
 
 
+def text_model(k, np):
+    """A text model both sides build: TextVectorization -> Embedding -> Dense, next to a
+    StringLookup -> CategoryEncoding branch and an IntegerLookup branch."""
+    corpus = np.array(["the cat sat", "a dog", "the dog ran far", "cats and dogs"])
+    text, tag = k.Input((1,), dtype="string", name="text"), k.Input((), dtype="string", name="tag")
+    code = k.Input((2,), dtype="int64", name="code")
+    tv = k.layers.TextVectorization(max_tokens=12, output_sequence_length=5, name="tv")
+    tv.adapt(corpus)
+    look = k.layers.StringLookup(vocabulary=["red", "green", "blue"], output_mode="one_hot",
+                                 name="look")
+    ints = k.layers.IntegerLookup(vocabulary=[10, 20, 30], output_mode="multi_hot", name="ints")
+    x = k.layers.Flatten(name="flat")(k.layers.Embedding(12, 3, name="emb")(tv(text)))
+    merged = k.layers.Concatenate(name="cat")([x, look(tag), ints(code)])
+    model = k.Model([text, tag, code], k.layers.Dense(2, name="out")(merged))
+    model.compile("adam", "mse")
+    data = [np.array([["the cat ran"], ["a bird"], ["dogs and cats"]]),
+            np.array(["green", "pink", "red"]), np.array([[10, 30], [20, 40], [50, 50]])]
+    return model, data
+
+
+def interop_text(spec: dict) -> None:
+    """tf.keras loads savepoint's ``.h5`` of ``text_model`` (vocabularies in the config) and
+    predicts what savepoint predicted."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import numpy as np
+    import tf_keras as k
+    data = dict(np.load(spec["npz"]))
+    model = k.models.load_model(spec["h5"])
+    inputs = [data["text"], data["tag"], data["code"]]
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), data["y"], rtol=1e-5, atol=1e-6)
+    assert model.get_layer("tv").get_vocabulary() == data["vocabulary"].tolist()
+    print("text OK")
+
+
+def keras3_lookup_fixture() -> None:
+    """The ``.keras`` Keras 3 writes for an adapted StringLookup: vocabulary None in the config,
+    ``assets/.../vocabulary.txt`` in the zip (TF backend: Keras 3's lookups need TensorFlow)."""
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.pop("TF_USE_LEGACY_KERAS", None)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    keras.utils.set_random_seed(3)
+    look = keras.layers.StringLookup(name="look")
+    look.adapt(np.array(["b", "a", "c", "a", "d", "b", "a"]))
+    tag = keras.Input((2,), dtype="string", name="tag")
+    out = keras.layers.Dense(2, name="out")(keras.layers.Flatten()(
+        keras.layers.Embedding(5, 3, name="emb")(look(tag))))
+    model = keras.Model(tag, out)
+    x = np.array([["a", "z"], ["d", "b"]])
+    model.save(os.path.join(OUT, "keras3_string_lookup.keras"))
+    np.savez(os.path.join(OUT, "keras3_string_lookup.npz"), x=x,
+             y=keras.ops.convert_to_numpy(model(tf.constant(x))),
+             vocabulary=np.array(look.get_vocabulary()))
+    print("keras3 fixture written")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "keras3_lookup":
+        keras3_lookup_fixture()
+        sys.exit(0)
+    if len(sys.argv) > 2 and sys.argv[1] == "interop_text":
+        interop_text(json.loads(sys.argv[2]))
+        sys.exit(0)
     if len(sys.argv) > 2 and sys.argv[1] == "interop":
         interop(json.loads(sys.argv[2]))
     elif len(sys.argv) > 2 and sys.argv[1] == "interop_keras3":
@@ -277,6 +341,10 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "tf_keras":
         make()
     else:
-        subprocess.run([os.path.join(ROOT, ".venvs", "tf", "bin", "python"), __file__, "tf_keras"],
-                       check=True, env=dict(os.environ, TF_USE_LEGACY_KERAS="1",
-                                            TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""))
+        tf_python = os.path.join(ROOT, ".venvs", "tf", "bin", "python")
+        subprocess.run([tf_python, __file__, "tf_keras"], check=True,
+                       env=dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3",
+                                CUDA_VISIBLE_DEVICES=""))
+        env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+        subprocess.run([tf_python, __file__, "keras3_lookup"], check=True,
+                       env=dict(env, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""))

@@ -29,7 +29,8 @@ def encode(inputs: torch.Tensor, depth: int, output_mode: str, dtype: torch.dtyp
     ids = inputs.long() if inputs.is_floating_point() or inputs.dtype != torch.long else inputs
     if ids.dim() == 0:
         ids = ids.unsqueeze(-1)
-    if output_mode == "one_hot" and ids.shape[-1] != 1:
+    elif output_mode == "one_hot" and (ids.dim() == 1 or ids.shape[-1] != 1):
+        # tf.keras decides on the static shape, where a batch axis is unknown (never 1)
         ids = ids.unsqueeze(-1)
     if ids.dim() > 2:
         raise ShapeError(f"{what}: when output_mode is not 'int', the maximum supported output "

@@ -260,7 +260,8 @@ class IndexLookup(Layer):
         return lines
 
     def get_config(self) -> dict:
-        config = {**super().get_config(), "dtype": self._config_dtype, "invert": self.invert, "max_tokens": self.max_tokens,
+        config = {**super().get_config(), "dtype": self._config_dtype, "invert": self.invert,
+                  "max_tokens": self.max_tokens,
                   "num_oov_indices": self.num_oov_indices, "oov_token": self.oov_token,
                   "mask_token": self.mask_token, "output_mode": self.output_mode,
                   "sparse": False, "pad_to_max_tokens": self.pad_to_max_tokens,
@@ -324,6 +325,8 @@ class IntegerLookup(IndexLookup):
             np.asarray(values)
         if array.dtype == object:
             array = array.astype(np.int64)
+        if array.dtype.kind == "f" and np.array_equal(array, np.round(array)):
+            array = array.astype(np.int64)  # a model cast its int Input to float: whole numbers
         if array.dtype.kind not in "iu":
             raise ConfigError(f"IntegerLookup expected integer inputs. Received dtype "
                               f"{array.dtype}.")
