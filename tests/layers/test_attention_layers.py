@@ -147,3 +147,19 @@ def test_dense_attention_config_round_trip(roundtrip, rng):
         rebuilt([q, q])
         rebuilt.set_weights(layer.get_weights())
         torch.testing.assert_close(rebuilt([q, q]), layer([q, q]), rtol=0, atol=0)
+
+
+def test_embedding_mask_reaches_attention_layers():
+    """``Embedding(mask_zero=True)`` masks MHA (query & value, as tf.keras 2) and Attention."""
+    tok = keras.Input((5,), dtype="int32")
+    mha, att = L.MultiHeadAttention(2, 2, name="mha"), L.Attention(name="att")
+    e = L.Embedding(10, 4, mask_zero=True, name="emb")(tok)
+    model = keras.Model(tok, [mha(e, e), att([e, e])])
+    x = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8]], "int32")
+    got_mha, got_att = model.predict(x, verbose=0)
+    emb = model.get_layer("emb")(torch.tensor(x)).detach().clone()
+    keep = torch.tensor(x != 0)
+    want_mha = mha(emb, emb, attention_mask=keep[:, :, None] & keep[:, None, :])
+    want_att = att([emb, emb], mask=[keep, keep])
+    np.testing.assert_allclose(got_mha, want_mha.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got_att, want_att.detach().numpy(), rtol=1e-6, atol=1e-6)
