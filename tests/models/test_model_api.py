@@ -301,3 +301,28 @@ def test_model_to_float64_keeps_working():
     model.compile("sgd", "mse")
     model.fit(x.astype("float64"), y.astype("float64"), batch_size=4, verbose=0)
     assert model(x.astype("float64")).numpy().dtype == np.float64
+
+
+# ----- weighted_metrics ---------------------------------------------------------------------------
+def test_weighted_metrics_see_sample_weights_and_plain_ones_do_not():
+    model = _functional(keras.Model)
+    model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mae"])
+    assert model.metrics_names == ["loss", "mae", "weighted_mae"]
+    x, y = np.zeros((2, 3), "float32"), np.array([[0.0], [4.0]], "float32")
+    model.layers[1].set_weights([np.zeros((3, 1)), np.zeros(1)])
+    logs = model.evaluate(x, y, sample_weight=np.array([1.0, 3.0], "float32"), verbose=0,
+                          return_dict=True)
+    assert logs["mae"] == pytest.approx(2.0)            # (0 + 4) / 2
+    assert logs["weighted_mae"] == pytest.approx(3.0)   # (0 * 1 + 4 * 3) / (1 + 3)
+
+
+@pytest.mark.parametrize("filename", ["m.h5", "m.keras", "model_dir"])
+def test_weighted_metrics_survive_saving(tmp_path, filename):
+    model = _functional(keras.Model)
+    model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mae"])
+    x, y = _regression()
+    model.fit(x, y, verbose=0)
+    model.save(str(tmp_path / filename))
+    loaded = keras.models.load_model(str(tmp_path / filename))
+    loaded.evaluate(x, y, verbose=0)
+    assert loaded.metrics_names == ["loss", "mae", "weighted_mae"]

@@ -156,6 +156,7 @@ def compile_config(model: Any) -> dict | None:
     return {"optimizer": serialize(model.optimizer),
             "loss": _serialize_loss(given.get("loss")),
             "metrics": _serialize_metrics(given.get("metrics")),
+            "weighted_metrics": _serialize_metrics(given.get("weighted_metrics")),
             "loss_weights": given.get("loss_weights")}
 
 
@@ -170,6 +171,8 @@ def compile_from_config(model: Any, config: dict | None,
     model.compile(optimizer=optimizer,
                   loss=_deserialize_loss(config.get("loss"), custom_objects),
                   metrics=_deserialize_metrics(config.get("metrics"), custom_objects),
+                  weighted_metrics=_deserialize_metrics(config.get("weighted_metrics"),
+                                                        custom_objects),
                   loss_weights=config.get("loss_weights"))
 
 

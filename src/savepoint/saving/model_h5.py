@@ -180,9 +180,6 @@ def _rebuild(config: dict, custom_objects: dict | None, path: str) -> Any:
 
 def _compile(model: Any, training: dict, custom_objects: dict | None, path: str) -> None:
     from savepoint.saving.model_config import compile_from_config
-    if training.get("weighted_metrics"):
-        warnings.warn(f"The training_config in {path!r} lists weighted_metrics, which savepoint's "
-                      f"compile does not restore; they were left out.", stacklevel=5)
     compile_from_config(model, training, custom_objects)
 
 

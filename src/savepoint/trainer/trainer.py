@@ -87,7 +87,8 @@ class Trainer(LegacyGeneratorMethods):
         self._run_eagerly = bool(run_eagerly)
         self._step_logs = None
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
-                                "loss_weights": loss_weights}
+                                "loss_weights": loss_weights,
+                                "weighted_metrics": weighted_metrics}
         self.compiled = True
 
     def _output_names_for_compile(self) -> list[str]:

@@ -123,11 +123,13 @@ def training_to_keras2(compiled: dict | None) -> dict | None:
     ``training_config``; metrics become one list per output, as tf-keras records them."""
     if not compiled:
         return None
-    metrics = compiled.get("metrics")
+    metrics, weighted = compiled.get("metrics"), compiled.get("weighted_metrics")
     if isinstance(metrics, list) and not any(isinstance(m, list) for m in metrics):
         metrics = [metrics]
+    if isinstance(weighted, list) and not any(isinstance(m, list) for m in weighted):
+        weighted = [weighted]
     return {"loss": _loss_out(compiled.get("loss")), "metrics": _plain_out(metrics),
-            "weighted_metrics": _plain_out(compiled.get("weighted_metrics")),
+            "weighted_metrics": _plain_out(weighted),
             "loss_weights": compiled.get("loss_weights"),
             "optimizer_config": _optimizer_out(compiled["optimizer"])}
 
@@ -339,13 +341,15 @@ def training_from_keras2(training: Any) -> dict:
     config = _value_in(optimizer["config"])
     if isinstance(config, dict) and config.get("name") == name:
         config["name"] = name.lower()  # savepoint's default optimizer name
-    metrics = training.get("metrics")
+    metrics, weighted = training.get("metrics"), training.get("weighted_metrics")
     if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
         metrics = metrics[0]
+    if isinstance(weighted, list) and len(weighted) == 1 and isinstance(weighted[0], list):
+        weighted = weighted[0]
     return {"optimizer": {"class_name": name, "config": config,
                           "registered_name": optimizer["class_name"]},
             "loss": _loss_in(training.get("loss")), "metrics": _value_in(metrics),
-            "weighted_metrics": _value_in(training.get("weighted_metrics")),
+            "weighted_metrics": _value_in(weighted),
             "loss_weights": training.get("loss_weights")}
 
 

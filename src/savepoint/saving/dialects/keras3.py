@@ -100,7 +100,8 @@ def to_keras3(model_config: dict, compile_config: dict | None) -> dict:
             "optimizer": _out(compile_config.get("optimizer")),
             "loss": _out(compile_config.get("loss")),
             "loss_weights": compile_config.get("loss_weights"),
-            "metrics": _out(compile_config.get("metrics")), "weighted_metrics": None,
+            "metrics": _out(compile_config.get("metrics")),
+            "weighted_metrics": _out(compile_config.get("weighted_metrics")),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
     return config
 
@@ -211,6 +212,8 @@ def from_keras3(config: dict, custom_objects: dict | None = None) -> tuple[dict,
         compile_config = {"optimizer": _in(compile_config.get("optimizer"), custom_objects),
                           "loss": _in(compile_config.get("loss"), custom_objects),
                           "metrics": _in(compile_config.get("metrics"), custom_objects),
+                          "weighted_metrics": _in(compile_config.get("weighted_metrics"),
+                                                  custom_objects),
                           "loss_weights": compile_config.get("loss_weights")}
     return model, compile_config or None
 
