@@ -110,9 +110,11 @@ def _loop(layer, x, **kwargs):
                                   lambda: SimpleRNN(5, activation="relu", return_sequences=True),
                                   lambda: LSTM(5, use_bias=False, return_sequences=True)])
 @pytest.mark.parametrize("masked", [False, True])
-def test_fused_kernel_equals_step_loop(make, masked):
+@pytest.mark.parametrize("backwards", [False, True])
+def test_fused_kernel_equals_step_loop(make, masked, backwards):
     rng = np.random.default_rng(0)
     layer = make()
+    layer.go_backwards = backwards
     x = torch.tensor(rng.standard_normal((4, 7, 3)).astype("float32"), requires_grad=True)
     kwargs = {}
     if masked:

@@ -154,3 +154,7 @@ def test_stateful_lstm_carries_and_resets_states_as_tf_keras():
     model.layers[0].reset_states()
     np.testing.assert_allclose(model(x2).detach().numpy(), ARRAYS["stateful/y3"], rtol=1e-5,
                                atol=1e-5)
+    model(x1)
+    model.reset_states()  # the model resets every stateful layer
+    np.testing.assert_allclose(model(x2).detach().numpy(), ARRAYS["stateful/y3"], rtol=1e-5,
+                               atol=1e-5)

@@ -104,6 +104,25 @@ def run(cell: Any, x: torch.Tensor, states: list, lengths: torch.Tensor | None,
     return _keras_padded_outputs(seq, lengths, zero_output_for_mask), new
 
 
+def run_reversed(cell: Any, x: torch.Tensor, states: list, lengths: torch.Tensor | None,
+                 zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Keras's ``go_backwards`` over batch-first ``x`` (time order, right-padded to
+    ``lengths``): Keras flips the whole sequence, so the padding comes first, keeps the initial
+    state and outputs zeros there, then runs the valid steps last to first. Here each sequence
+    is reversed within its length, run packed, and its outputs shifted behind the padding."""
+    if lengths is None or bool((lengths.cpu() == x.shape[1]).all()):
+        return run(cell, x.flip(1), states, None, zero_output_for_mask)
+    steps = x.shape[1]
+    lengths = lengths.to(x.device)
+    k = torch.arange(steps, device=x.device)[None]
+    within = (lengths[:, None] - 1 - k).clamp(min=0)
+    x_rev = x.gather(1, within[..., None].expand(-1, -1, x.shape[2]))
+    out, new = run(cell, x_rev, states, lengths, True)
+    shifted = k - (steps - lengths[:, None])
+    seq = out.gather(1, shifted.clamp(min=0)[..., None].expand(-1, -1, out.shape[2]))
+    return seq * (shifted >= 0)[..., None].to(seq.dtype), new
+
+
 def _simple_fn(cell: Any):
     relu = activations.serialize(cell.activation) == "relu"
     return torch._VF.rnn_relu if relu else torch._VF.rnn_tanh
@@ -120,4 +139,4 @@ def _keras_padded_outputs(seq: torch.Tensor, lengths: torch.Tensor,
     return seq.gather(1, index[..., None].expand(-1, -1, seq.shape[2]))
 
 
-__all__ = ["can_fuse", "right_padded_lengths", "run"]
+__all__ = ["can_fuse", "right_padded_lengths", "run", "run_reversed"]

@@ -177,9 +177,6 @@ class RNN(Layer):
         states = self._initial_states(x, initial_state)
         if mask is not None:
             mask = torch.as_tensor(mask, device=x.device).bool()
-        if self.go_backwards:
-            x = x.flip(1)
-            mask = mask.flip(1) if mask is not None else None
         seq, final = self._run(x, states, mask, bool(training))
         if self.stateful:
             self._states = [s.detach() for s in final]
@@ -216,7 +213,11 @@ class RNN(Layer):
                 if training and cell.dropout:
                     dp, _ = cell._masks(x[:, 0], states[0], True)
                     x = x * dp[:, None]
-                return fused.run(cell, x, states, lengths, self.zero_output_for_mask)
+                kernel = fused.run_reversed if self.go_backwards else fused.run
+                return kernel(cell, x, states, lengths, self.zero_output_for_mask)
+        if self.go_backwards:  # Keras reverses the whole sequence, padding included
+            x = x.flip(1)
+            mask = mask.flip(1) if mask is not None else None
         return self._loop(x, states, mask, training)
 
     def _loop(self, x: torch.Tensor, states: list, mask: torch.Tensor | None,
