@@ -30,7 +30,14 @@ from savepoint.utils.dataset_utils import (split_dataset,  # noqa: E402
 from savepoint.utils.file_utils import get_file  # noqa: E402
 from savepoint.utils.keras_progbar import Progbar  # noqa: E402
 from savepoint.utils.numerical_utils import normalize, to_categorical  # noqa: E402
+from savepoint.utils.object_registration import (  # noqa: E402
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects,
+    get_registered_name, get_registered_object, register_keras_serializable,
+    serialize_keras_object)
 from savepoint.utils.sequence_utils import pad_sequences  # noqa: E402
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "Sequence",
-           "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset"]
+           "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset",
+           "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "register_keras_serializable", "serialize_keras_object"]
