@@ -3,6 +3,7 @@ tf.keras), to_json/model_from_json, the train_step/test_step contract with compi
 compiled_metrics, add_metric, run_eagerly, the generator methods, reset_states, dtype moves."""
 
 import json
+import re
 import os
 
 import numpy as np
@@ -326,3 +327,27 @@ def test_weighted_metrics_survive_saving(tmp_path, filename):
     loaded = keras.models.load_model(str(tmp_path / filename))
     loaded.evaluate(x, y, verbose=0)
     assert loaded.metrics_names == ["loss", "mae", "weighted_mae"]
+
+
+def test_lr_shows_in_the_verbose_2_epoch_line_like_tf_keras(capsys):
+    # tf.keras 2.21 prints "1/1 - 0s - loss: 1.3079 - lr: 0.0100 - 18ms/epoch - 18ms/step"
+    model = _functional(keras.Model)
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    x, y = _regression()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=2,
+              callbacks=[keras.callbacks.ReduceLROnPlateau(monitor="loss")])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.match(r"^1/1 - \d+s - loss: \d+\.\d{4} - lr: 0\.0100 - \d+m?s/epoch - "
+                    r"\d+m?s/step$", line), line
+    model.fit(x, y, batch_size=16, epochs=1, verbose=2)
+    assert "lr:" not in capsys.readouterr().out  # no callback adds it: tf.keras omits it too
+
+
+def test_docstring_examples_run():
+    import doctest
+    from savepoint.models import model as model_module, summary
+    from savepoint.trainer import compile_utils, legacy, step_data, trainer
+    for module in (model_module, summary, compile_utils, legacy, step_data, trainer,
+                   keras.models):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
