@@ -59,3 +59,7 @@ class StorageError(SavepointError, OSError):
     """Writing or reading a file failed (disk full, read-only file system, I/O error,
     permissions); ``errno`` is the system's code, ``__cause__`` the original ``OSError``, and a
     failed write leaves the previous file, if any, intact."""
+
+
+class MissingDependencyError(SavepointError, ImportError):
+    """An optional package or program a function needs (pydot, graphviz, Pillow) is missing."""

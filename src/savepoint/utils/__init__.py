@@ -35,9 +35,11 @@ from savepoint.utils.object_registration import (  # noqa: E402
     get_registered_name, get_registered_object, register_keras_serializable,
     serialize_keras_object)
 from savepoint.utils.sequence_utils import pad_sequences  # noqa: E402
+from savepoint.utils.vis_utils import model_to_dot, plot_model  # noqa: E402
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "Sequence",
            "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset",
            "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
            "get_custom_objects", "get_registered_name", "get_registered_object",
-           "register_keras_serializable", "serialize_keras_object"]
+           "register_keras_serializable", "serialize_keras_object", "model_to_dot",
+           "plot_model"]
