@@ -298,3 +298,15 @@ def test_mask_passes_through_dropout_dense_and_normalization():
         out = layer(x, training=True)
         np.testing.assert_array_equal(out._keras_mask.numpy(), ids != 0)
     assert getattr(L.Flatten()(x), "_keras_mask", None) is None
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_state", [False, True])
+def test_bidirectional_output_shapes_match_a_real_call(merge_mode, return_state):
+    layer = Bidirectional(GRU(3, return_sequences=True, return_state=return_state),
+                          merge_mode=merge_mode)
+    shapes = layer.compute_output_shape((None, 4, 2))
+    real = layer(torch.ones(2, 4, 2))
+    flat = lambda s: [s] if isinstance(s, tuple) else list(s)
+    real = [real] if isinstance(real, torch.Tensor) else real
+    assert [tuple(t.shape[1:]) for t in real] == [tuple(s[1:]) for s in flat(shapes)]

@@ -121,6 +121,16 @@ class Bidirectional(Layer):
             return (merged if isinstance(merged, list) else [merged]) + states
         return merged
 
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        forward = self.forward_layer.compute_output_shape(input_shape)
+        out, states = (forward[0], list(forward[1:])) if self.return_state else (forward, [])
+        if self.merge_mode == "concat":
+            out = tuple(out[:-1]) + (None if out[-1] is None else 2 * out[-1],)
+        outputs = [tuple(out), tuple(out)] if self.merge_mode is None else [tuple(out)]
+        if self.return_state:
+            return outputs + states + states
+        return outputs if self.merge_mode is None else outputs[0]
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if isinstance(mask, (list, tuple)):
             mask = mask[0]

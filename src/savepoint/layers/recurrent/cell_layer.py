@@ -24,7 +24,13 @@ _CELL_ATTRS = ("units", "activation", "recurrent_activation", "use_bias", "dropo
 
 
 class CellLayer(RNN):
-    """An RNN built from its cell's arguments; subclasses set ``cell_class``."""
+    """An RNN built from its cell's arguments; subclasses set ``cell_class``.
+
+    Example:
+        >>> from savepoint.layers.recurrent import GRU
+        >>> sorted(k for k in GRU(2).get_config() if k.startswith("re"))[:3]
+        ['recurrent_activation', 'recurrent_constraint', 'recurrent_dropout']
+    """
 
     cell_class: type = None  # type: ignore[assignment]
 

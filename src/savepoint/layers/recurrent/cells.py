@@ -30,6 +30,12 @@ _CONSTRAINTS = ("kernel_constraint", "recurrent_constraint", "bias_constraint")
 
 
 def check_units(owner: str, units: Any) -> int:
+    """``units`` if it is a positive int, else a ``ConfigError`` naming ``owner``.
+
+    Example:
+        >>> check_units("LSTM", 4)
+        4
+    """
     if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
         raise ConfigError(f"{owner} expected `units` to be a positive int. Received: "
                           f"units={units!r}. Fix: pass e.g. units=32.")
@@ -37,6 +43,12 @@ def check_units(owner: str, units: Any) -> int:
 
 
 def check_rate(owner: str, name: str, value: Any) -> float:
+    """A dropout rate in ``[0, 1)`` as a float, else a ``ConfigError``.
+
+    Example:
+        >>> check_rate("GRU", "dropout", 0)
+        0.0
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ConfigError(f"{owner} expected `{name}` to be a float in [0, 1). Received: "
                           f"{name}={value!r}. Fix: pass a rate such as 0.2.")

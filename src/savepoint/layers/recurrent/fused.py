@@ -28,7 +28,13 @@ from savepoint.layers import activations
 
 def can_fuse(cell: Any) -> bool:
     """True when torch's kernel computes exactly this cell (default activations, GRU
-    ``reset_after``); masks and dropout are checked by the caller."""
+    ``reset_after``); masks and dropout are checked by the caller.
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import GRUCell
+        >>> can_fuse(GRUCell(2)), can_fuse(GRUCell(2, reset_after=False))
+        (True, False)
+    """
     from savepoint.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
     kind = type(cell)
     act = activations.serialize(cell.activation) if kind in (GRUCell, LSTMCell,
@@ -60,7 +66,14 @@ def _params(cell: Any) -> list[torch.Tensor]:
 
 def right_padded_lengths(mask: torch.Tensor) -> torch.Tensor | None:
     """Per-sequence lengths if ``mask`` ``(B, T)`` is right-padded with every length > 0 (one
-    host sync: packing needs the lengths on the host anyway), else ``None``."""
+    host sync: packing needs the lengths on the host anyway), else ``None``.
+
+    Example:
+        >>> right_padded_lengths(torch.tensor([[1, 1, 0], [1, 0, 0]])).tolist()
+        [2, 1]
+        >>> right_padded_lengths(torch.tensor([[0, 1, 1]])) is None
+        True
+    """
     mask = mask.bool()
     lengths = mask.sum(1)
     steps = torch.arange(mask.shape[1], device=mask.device)
@@ -109,7 +122,16 @@ def run_reversed(cell: Any, x: torch.Tensor, states: list, lengths: torch.Tensor
     """Keras's ``go_backwards`` over batch-first ``x`` (time order, right-padded to
     ``lengths``): Keras flips the whole sequence, so the padding comes first, keeps the initial
     state and outputs zeros there, then runs the valid steps last to first. Here each sequence
-    is reversed within its length, run packed, and its outputs shifted behind the padding."""
+    is reversed within its length, run packed, and its outputs shifted behind the padding.
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import SimpleRNNCell
+        >>> cell = SimpleRNNCell(2); cell.build((None, 1))
+        >>> seq, _ = run_reversed(cell, torch.ones(1, 3, 1), cell.get_initial_state(1),
+        ...                       torch.tensor([2]), False)
+        >>> seq[0, 0].tolist()   # Keras: the padding comes first and outputs zeros
+        [0.0, 0.0]
+    """
     if lengths is None or bool((lengths.cpu() == x.shape[1]).all()):
         return run(cell, x.flip(1), states, None, zero_output_for_mask)
     steps = x.shape[1]
@@ -120,7 +142,8 @@ def run_reversed(cell: Any, x: torch.Tensor, states: list, lengths: torch.Tensor
     out, new = run(cell, x_rev, states, lengths, True)
     shifted = k - (steps - lengths[:, None])
     seq = out.gather(1, shifted.clamp(min=0)[..., None].expand(-1, -1, out.shape[2]))
-    return seq * (shifted >= 0)[..., None].to(seq.dtype), new
+    return torch.where((shifted >= 0)[..., None], seq, torch.zeros((), dtype=seq.dtype,
+                                                                  device=seq.device)), new
 
 
 def _simple_fn(cell: Any):

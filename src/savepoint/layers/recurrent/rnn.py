@@ -34,7 +34,14 @@ RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unr
 
 def scope_weight_paths(layer: Layer, scope: str) -> None:
     """Name nested weights as tf.keras does (``lstm/lstm_cell/kernel``): each sublayer adds
-    its name to the scope of its parent."""
+    its name to the scope of its parent.
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import GRUCell
+        >>> layer = RNN(GRUCell(2, name="cell"), name="r"); layer.build((None, 3, 4))
+        >>> scope_weight_paths(layer, "outer/r"); layer.weights[0].path
+        'outer/r/cell/kernel'
+    """
     for var in layer._variables:
         var.path = f"{scope}/{var.name}"
     for child in layer._sublayers():
@@ -61,7 +68,13 @@ def _nest(flat: list, sizes: Any) -> Any:
 
 def zero_states(cell: Any, batch: int, dtype: torch.dtype, device: Any) -> list:
     """The cell's zero states, nested as its ``state_size``: our cells' own
-    ``get_initial_state``, zeros of each size for any other cell (Keras's default)."""
+    ``get_initial_state``, zeros of each size for any other cell (Keras's default).
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import LSTMCell
+        >>> [tuple(s.shape) for s in zero_states(LSTMCell(3), 2, torch.float32, "cpu")]
+        [(2, 3), (2, 3)]
+    """
     from savepoint.layers.recurrent.cells import _Cell
     if isinstance(cell, (_Cell, StackedRNNCells)):
         return cell.get_initial_state(batch, dtype, device)

@@ -21,7 +21,13 @@ from savepoint.saving.serialization import builtin, deserialize, serialize
 
 
 def output_size_of(cell: Any) -> int:
-    """A cell's ``output_size``, or Keras's default: its (first) state size."""
+    """A cell's ``output_size``, or Keras's default: its (first) state size.
+
+    Example:
+        >>> from savepoint.layers.recurrent.cells import LSTMCell
+        >>> output_size_of(LSTMCell(5))
+        5
+    """
     size = getattr(cell, "output_size", None)
     if size is None:
         size = cell.state_size[0] if isinstance(cell.state_size, (list, tuple)) \
