@@ -310,3 +310,20 @@ def test_bidirectional_output_shapes_match_a_real_call(merge_mode, return_state)
     flat = lambda s: [s] if isinstance(s, tuple) else list(s)
     real = [real] if isinstance(real, torch.Tensor) else real
     assert [tuple(t.shape[1:]) for t in real] == [tuple(s[1:]) for s in flat(shapes)]
+
+
+def test_keras2_input_dim_and_length_and_explicit_states():
+    layer = LSTM(3, input_length=4, input_dim=2)
+    assert layer.built and layer._batch_input_shape == (None, 4, 2)
+    model = keras.Sequential([SimpleRNN(2, input_dim=3)])
+    assert model.output_shape == (None, 2)
+    stateful = GRU(2, stateful=True)
+    stateful(np.ones((1, 3, 2), "float32"))
+    stateful.reset_states([np.full((1, 2), 0.5, "float32")])
+    np.testing.assert_array_equal(stateful.states[0].numpy(), [[0.5, 0.5]])
+    fresh = GRU(2)
+    fresh(np.ones((1, 3, 2), "float32"))
+    fresh.set_weights(stateful.get_weights())
+    torch.testing.assert_close(
+        stateful(np.ones((1, 3, 2), "float32")),
+        fresh(np.ones((1, 3, 2), "float32"), initial_state=[torch.full((1, 2), 0.5)]))

@@ -16,7 +16,8 @@ from savepoint.layers.base import _ACCEPTED_LEGACY_KWARGS
 from savepoint.layers.recurrent.rnn import RNN, RNN_ARGS
 
 _LAYER_ARGS = set(RNN_ARGS) | {"zero_output_for_mask", "name", "trainable", "dtype",
-                               "input_shape", "batch_input_shape"} | _ACCEPTED_LEGACY_KWARGS
+                               "input_shape", "batch_input_shape", "input_length"} | \
+    _ACCEPTED_LEGACY_KWARGS
 _CELL_ATTRS = ("units", "activation", "recurrent_activation", "use_bias", "dropout",
                "recurrent_dropout", "kernel_initializer", "recurrent_initializer",
                "bias_initializer", "kernel_regularizer", "recurrent_regularizer",

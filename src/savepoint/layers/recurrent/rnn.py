@@ -105,6 +105,12 @@ class RNN(Layer):
     def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  time_major: bool = False, zero_output_for_mask: bool = False, **kwargs: Any):
+        if ("input_dim" in kwargs or "input_length" in kwargs) and "input_shape" not in kwargs \
+                and "batch_input_shape" not in kwargs:  # Keras 2: (input_length, input_dim)
+            kwargs["input_shape"] = (kwargs.pop("input_length", None),
+                                     kwargs.pop("input_dim", None))
+        kwargs.pop("input_length", None)
+        kwargs.pop("input_dim", None)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell, dtype=kwargs.get("dtype"))
         if not (hasattr(cell, "call") and hasattr(cell, "state_size")):
