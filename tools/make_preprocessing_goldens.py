@@ -1,5 +1,6 @@
 """Regenerate the preprocessing goldens in tests/fixtures/goldens/preprocessing/ with REAL tf-keras
-(and ``keras3_string_lookup.keras``, written by real Keras 3 on its TensorFlow backend).
+(and ``keras3_string_lookup.keras``/``keras3_text.keras``: adapted lookups whose vocabulary Keras 3
+keeps only in ``assets/``, written by real Keras 3 on its TensorFlow backend).
 
 Run from the repository root (it re-runs itself in the TF venv):
 
@@ -324,7 +325,20 @@ def keras3_lookup_fixture() -> None:
     np.savez(os.path.join(OUT, "keras3_string_lookup.npz"), x=x,
              y=keras.ops.convert_to_numpy(model(tf.constant(x))),
              vocabulary=np.array(look.get_vocabulary()))
-    print("keras3 fixture written")
+    tv = keras.layers.TextVectorization(max_tokens=10, output_sequence_length=4, name="tv")
+    tv.adapt(np.array(["a b c", "a b", "Hello, World!"]))
+    ints = keras.layers.IntegerLookup(name="ints")
+    ints.adapt(np.array([3, 3, 5, 9]))
+    text, code = keras.Input((1,), dtype="string"), keras.Input((2,), dtype="int64")
+    model = keras.Model([text, code], [tv(text), ints(code)])
+    x = [np.array([["a b z"], ["hello"]]), np.array([[3, 4], [9, 5]])]
+    model.save(os.path.join(OUT, "keras3_text.keras"))
+    y = model([tf.constant(v) for v in x])
+    np.savez(os.path.join(OUT, "keras3_text.npz"), text=x[0], code=x[1],
+             y0=keras.ops.convert_to_numpy(y[0]), y1=keras.ops.convert_to_numpy(y[1]),
+             tv_vocabulary=np.array(tv.get_vocabulary()),
+             ints_vocabulary=np.array(ints.get_vocabulary()))
+    print("keras3 fixtures written")
 
 
 if __name__ == "__main__":

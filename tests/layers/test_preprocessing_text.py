@@ -105,6 +105,17 @@ def test_keras3_file_with_the_vocabulary_only_in_assets():
                                rtol=1e-6, atol=1e-6)
 
 
+def test_keras3_text_file_with_vocabularies_only_in_assets():
+    expected = np.load(os.path.join(GOLDENS, "keras3_text.npz"))
+    model = keras.models.load_model(os.path.join(GOLDENS, "keras3_text.keras"))
+    assert model.get_layer("tv").get_vocabulary() == expected["tv_vocabulary"].tolist()
+    assert model.get_layer("ints").get_vocabulary() == expected["ints_vocabulary"].tolist()
+    y0, y1 = model.predict([expected["text"], expected["code"]], verbose=0)
+    assert y0.dtype == np.int64 and y1.dtype == np.int64
+    np.testing.assert_array_equal(y0, expected["y0"])
+    np.testing.assert_array_equal(y1, expected["y1"])
+
+
 def test_tf_keras_loads_our_h5_with_vocabularies(tmp_path, trained):
     if os.environ.get("SAVEPOINT_SKIP_INTEROP") == "1":
         pytest.skip("SAVEPOINT_SKIP_INTEROP=1: live interop tests skipped")

@@ -52,10 +52,17 @@ class IndexLookup(Layer):
                  mask_token: Any = None, oov_token: Any = "[UNK]", vocabulary: Any = None,
                  idf_weights: Any = None, invert: bool = False, output_mode: str = "int",
                  sparse: bool = False, pad_to_max_tokens: bool = False,
-                 vocabulary_size: int | None = None, dtype: Any = None, **kwargs: Any):
+                 vocabulary_size: int | None = None, dtype: Any = None,
+                 oov_method: str = "floormod", salt: Any = None, **kwargs: Any):
         name = type(self).__name__
+        # Keras 3 records how it hashes OOV tokens over several OOV indices; with 0 or 1 OOV
+        # index (all savepoint supports) there is nothing to hash
+        check_choice(name, "oov_method", oov_method, ("floormod",))
+        check_choice(name, "salt", salt, (None,))
         output_mode = check_choice(name, "output_mode", output_mode, OUTPUT_MODES)
-        if dtype is None:
+        if dtype is None or (output_mode == "int" and not invert and
+                             str(dtype).startswith(("float", "bfloat"))):
+            # int mode returns int64 ids; Keras 3 records its float32 policy here regardless
             dtype = "float32" if output_mode != "int" else "int64"
         # a string-valued output (invert=True) has no torch dtype: the layer computes in int64
         self._config_dtype = dtype
@@ -288,8 +295,6 @@ class StringLookup(IndexLookup):
                  invert: bool = False, output_mode: str = "int", sparse: bool = False,
                  pad_to_max_tokens: bool = False, **kwargs: Any):
         check_choice("StringLookup", "encoding", encoding, ("utf-8",))
-        kwargs.pop("oov_method", None) if kwargs.get("oov_method") == "floormod" else None
-        kwargs.pop("salt", None) if kwargs.get("salt") is None else None
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                          idf_weights, invert, output_mode, sparse, pad_to_max_tokens, **kwargs)
 
