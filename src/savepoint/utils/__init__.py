@@ -36,10 +36,15 @@ from savepoint.utils.object_registration import (  # noqa: E402
     serialize_keras_object)
 from savepoint.utils.sequence_utils import pad_sequences  # noqa: E402
 from savepoint.utils.vis_utils import model_to_dot, plot_model  # noqa: E402
+from savepoint.utils.directory_datasets import (image_dataset_from_directory,  # noqa: E402
+                                                text_dataset_from_directory)
+from savepoint.utils.image_utils import (array_to_img, img_to_array, load_img,  # noqa: E402
+                                         save_img)
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "Sequence",
            "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset",
            "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
            "get_custom_objects", "get_registered_name", "get_registered_object",
            "register_keras_serializable", "serialize_keras_object", "model_to_dot",
-           "plot_model"]
+           "plot_model", "image_dataset_from_directory", "text_dataset_from_directory",
+           "array_to_img", "img_to_array", "load_img", "save_img"]
