@@ -327,3 +327,16 @@ def test_keras2_input_dim_and_length_and_explicit_states():
     torch.testing.assert_close(
         stateful(np.ones((1, 3, 2), "float32")),
         fresh(np.ones((1, 3, 2), "float32"), initial_state=[torch.full((1, 2), 0.5)]))
+
+
+def test_cell_initial_state_takes_keras2_arguments():
+    cell = GRUCell(3)
+    x = torch.ones(4, 2, dtype=torch.float64)
+    assert [tuple(t.shape) for t in cell.get_initial_state(x)] == [(4, 3)]
+    assert cell.get_initial_state(x)[0].dtype == torch.float64
+    assert cell.get_initial_state(batch_size=2, dtype="float64")[0].dtype == torch.float64
+    stack = StackedRNNCells([LSTMCell(2), GRUCell(1)])
+    assert [[tuple(t.shape) for t in s] for s in stack.get_initial_state(batch_size=5)] == \
+        [[(5, 2), (5, 2)], [(5, 1)]]
+    with pytest.raises(ConfigError, match=r"expected `inputs` or `batch_size`"):
+        cell.get_initial_state()

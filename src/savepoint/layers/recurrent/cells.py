@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import activations, initializers, regularizers
 from savepoint.layers.base import Layer
@@ -104,12 +105,28 @@ class _Cell(Layer):
     def output_size(self) -> int:
         return self.units
 
-    def get_initial_state(self, batch_size: int, dtype: torch.dtype | None = None,
-                          device: Any = None) -> list[torch.Tensor]:
-        """Zero states, one ``(batch, size)`` tensor per entry of ``state_size``."""
+    def get_initial_state(self, inputs: Any = None, batch_size: int | None = None,
+                          dtype: Any = None, device: Any = None) -> list[torch.Tensor]:
+        """Zero states, one ``(batch, size)`` tensor per entry of ``state_size``; Keras 2's
+        signature (``inputs`` or ``batch_size``; a bare int is taken as the batch size).
+
+        Example:
+            >>> [tuple(s.shape) for s in LSTMCell(2).get_initial_state(batch_size=3)]
+            [(3, 2), (3, 2)]
+        """
+        if isinstance(inputs, int):
+            inputs, batch_size = None, inputs
+        if inputs is not None:
+            batch_size = inputs.shape[0]
+            dtype = dtype or inputs.dtype
+            device = device or inputs.device
+        if batch_size is None:
+            raise ConfigError(f"Cell '{self.name}' expected `inputs` or `batch_size` to size "
+                              f"its initial state. Received neither.")
+        tdtype = backend.torch_dtype(dtype) if isinstance(dtype, str) else dtype
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) \
             else [self.state_size]
-        return [torch.zeros(batch_size, s, dtype=dtype or self._torch_dtype,
+        return [torch.zeros(int(batch_size), s, dtype=tdtype or self._torch_dtype,
                             device=device or self._device()) for s in sizes]
 
     # ----- weights ------------------------------------------------------------------------

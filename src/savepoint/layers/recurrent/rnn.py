@@ -77,7 +77,7 @@ def zero_states(cell: Any, batch: int, dtype: torch.dtype, device: Any) -> list:
     """
     from savepoint.layers.recurrent.cells import _Cell
     if isinstance(cell, (_Cell, StackedRNNCells)):
-        return cell.get_initial_state(batch, dtype, device)
+        return cell.get_initial_state(batch_size=batch, dtype=dtype, device=device)
     sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
     return [torch.zeros(batch, int(s), dtype=dtype, device=device) for s in sizes]
 

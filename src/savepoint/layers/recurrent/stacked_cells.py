@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, deserialize, serialize
@@ -65,9 +66,21 @@ class StackedRNNCells(Layer):
     def output_size(self) -> int:
         return output_size_of(self.cells[-1])
 
-    def get_initial_state(self, batch_size: int, dtype: Any = None, device: Any = None) -> list:
+    def get_initial_state(self, inputs: Any = None, batch_size: int | None = None,
+                          dtype: Any = None, device: Any = None) -> list:
+        """One list of zero states per cell (Keras 2's signature, as the cells')."""
         from savepoint.layers.recurrent.rnn import zero_states
-        return [zero_states(c, batch_size, dtype, device) for c in self.cells]
+        if isinstance(inputs, int):
+            inputs, batch_size = None, inputs
+        if inputs is not None:
+            batch_size, dtype = inputs.shape[0], dtype or inputs.dtype
+            device = device or inputs.device
+        if batch_size is None:
+            raise ConfigError(f"Layer '{self.name}' expected `inputs` or `batch_size` to size "
+                              f"its initial state. Received neither.")
+        dtype = backend.torch_dtype(dtype) if isinstance(dtype, str) else dtype
+        return [zero_states(c, int(batch_size), dtype or self._torch_dtype,
+                            device or self._device()) for c in self.cells]
 
     def reset_dropout_mask(self) -> None:
         for c in self.cells:
