@@ -27,7 +27,7 @@ def main() -> None:
         for i, w in enumerate(model.get_weights()):
             assert np.array_equal(np.asarray(w), data[f"w{i}"]), f"{entry['name']}: weight {i}"
         print(json.dumps({"read": entry["name"], "ok": True}))
-    for name, build in zoo.BUILDERS.items():
+    for name, build in zoo.KERAS3_BUILDERS.items():
         model = build(keras, keras2_only=False)
         zoo.set_weights(model, 4)
         x = zoo.data(name)

@@ -170,7 +170,7 @@ TF_MODELS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures",
                          "attention_models")
 
 
-@pytest.mark.parametrize("name", ["attention", "merging", "masked"])
+@pytest.mark.parametrize("name", ["attention", "merging", "masked", "embedding_masked"])
 def test_tf_keras_h5_models_load_and_predict(tmp_path, name):
     """tf-keras 2.21 saved these (tools/make_attention_goldens.py): same weights bit for bit,
     same predictions, and saving them again round-trips."""

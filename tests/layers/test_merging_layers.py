@@ -67,3 +67,16 @@ def test_merge_configs_round_trip(roundtrip, rng):
     for layer in (L.Subtract(), L.Multiply(), L.Average(), L.Maximum(), L.Minimum(),
                   L.Dot(axes=[1, 1], normalize=True)):
         roundtrip(layer, [a, b])
+
+
+def test_merge_masks_follow_keras2():
+    a, b = torch.ones(2, 3, 4), torch.ones(2, 3, 4)
+    ma = torch.tensor([[1, 1, 0], [1, 1, 1]], dtype=torch.bool)
+    mb = torch.tensor([[1, 0, 0], [1, 1, 1]], dtype=torch.bool)
+    assert L.Add().compute_mask([a, b], [ma, mb]).tolist() == (ma & mb).tolist()
+    assert L.Multiply().compute_mask([a, b], [None, mb]).tolist() == mb.tolist()
+    assert L.Add().compute_mask([a, b], [None, None]) is None
+    assert L.Dot(axes=2).compute_mask([a, b], [ma, mb]) is None
+    assert L.Concatenate(axis=1).compute_mask([a, b], [ma, None]).tolist() == \
+        [[True, True, False, True, True, True], [True] * 6]
+    assert L.Concatenate().compute_mask([a, b], [ma, mb]).tolist() == (ma & mb).tolist()

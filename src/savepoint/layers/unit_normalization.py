@@ -21,6 +21,8 @@ class UnitNormalization(Layer):
         [[0.6000000238418579, 0.800000011920929]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, axis: int | list[int] = -1, **kwargs: Any):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)) and axis and all(

@@ -21,6 +21,8 @@ class ELU(Layer):
         [[0.0, 2.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, alpha: float = 1.0, **kwargs: Any):
         super().__init__(**kwargs)
         if alpha is None or isinstance(alpha, bool) or not isinstance(alpha, (int, float)):

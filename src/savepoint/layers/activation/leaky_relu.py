@@ -22,6 +22,8 @@ class LeakyReLU(Layer):
         [[-1.0, 3.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, alpha: float = 0.3, **kwargs: Any):
         if "negative_slope" in kwargs:  # the Keras 3 spelling
             alpha = kwargs.pop("negative_slope")

@@ -34,6 +34,8 @@ class ReLU(Layer):
         [[-1.0, 3.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)

@@ -26,6 +26,8 @@ class Softmax(Layer):
         [[1.0, 0.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, axis: int | list[int] = -1, **kwargs: Any):
         super().__init__(**kwargs)
         ok = isinstance(axis, int) and not isinstance(axis, bool) or (

@@ -20,6 +20,8 @@ class ThresholdedReLU(Layer):
         [[0.0, 2.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, theta: float = 1.0, **kwargs: Any):
         super().__init__(**kwargs)
         if theta is None or isinstance(theta, bool) or not isinstance(theta, (int, float)) \

@@ -48,6 +48,8 @@ class MultiHeadAttention(Layer):
         ((1, 4, 6), (1, 2, 4, 5), (6, 2, 3))
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
                  attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",

@@ -85,5 +85,17 @@ class _Merge(Layer):
     def _merge(self, tensors: list) -> torch.Tensor:
         raise NotImplementedError
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keras 2's merge mask: the AND of the inputs' masks (``None`` when none has one)."""
+        if not isinstance(mask, (list, tuple)):
+            return mask
+        masks = [m for m in mask if m is not None]
+        if not masks:
+            return None
+        out = masks[0].bool()
+        for m in masks[1:]:
+            out = out & m.bool()
+        return out
+
 
 __all__ = ["_Merge", "shape_list"]

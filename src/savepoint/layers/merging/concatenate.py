@@ -52,6 +52,20 @@ class Concatenate(_Merge):
     def _merge(self, tensors: list) -> torch.Tensor:
         return torch.cat(tensors, dim=self.axis)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keras 2's: the masks concatenated along ``axis`` (all-True for unmasked inputs, a
+        feature axis added to shorter masks), then reduced over the last axis."""
+        if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        masks = []
+        for tensor, m in zip(inputs, mask):
+            if m is None:
+                m = torch.ones(tensor.shape, dtype=torch.bool, device=tensor.device)
+            elif m.dim() < tensor.dim():
+                m = m.bool().unsqueeze(-1).expand(tensor.shape)
+            masks.append(m.bool())
+        return torch.cat(masks, dim=self.axis).all(dim=-1)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
 

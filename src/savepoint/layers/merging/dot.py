@@ -80,6 +80,9 @@ class Dot(_Merge):
         out = out.reshape((x.shape[0],) + tuple(rest_x) + tuple(rest_y))
         return out.unsqueeze(-1) if out.dim() == 1 else out
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # Keras 2: a dot product has no mask
+
     def get_config(self) -> dict:
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 

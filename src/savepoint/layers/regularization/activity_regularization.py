@@ -22,6 +22,8 @@ class ActivityRegularization(Layer):
         [1.5]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         for name, value in (("l1", l1), ("l2", l2)):

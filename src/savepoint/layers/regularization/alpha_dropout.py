@@ -24,6 +24,8 @@ class AlphaDropout(Layer):
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
                  **kwargs: Any):
         super().__init__(**kwargs)

@@ -23,6 +23,8 @@ class GaussianNoise(Layer):
         torch.Size([2, 3])
     """
 
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
@@ -50,6 +52,8 @@ class GaussianDropout(Layer):
         >>> GaussianDropout(0.2)(torch.ones(2, 3)).tolist()   # inference: identity
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
+
+    supports_masking = True  # as in tf.keras 2: the input's mask passes through
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
