@@ -23,7 +23,8 @@ RANDOM = [pp.RandomFlip(), pp.RandomRotation(0.2), pp.RandomZoom(0.3, 0.2),
 
 @pytest.mark.parametrize("module", [_utils, category_encoding, center_crop, image_transform,
                                     normalization, random_affine, random_image, rescaling,
-                                    resizing, pp.discretization])
+                                    resizing, pp.discretization, pp.index_lookup,
+                                    pp.text_vectorization])
 def test_docstring_examples(module):
     globs = {"np": np, "torch": torch}
     result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
