@@ -95,6 +95,7 @@ def test_batchnorm_with_trainable_false_runs_in_inference_like_tf_keras():
 
 
 # ----- 2. torch.nn submodules are tracked ---------------------------------------------------------
+@keras.saving.register_serializable(package="test_silent_bugs")
 class TorchHead(keras.layers.Layer):
     """A Keras layer holding plain torch modules."""
 
@@ -173,7 +174,7 @@ def test_torch_submodule_weights_round_trip_through_weight_files(tmp_path, filen
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("filename", ["model_dir", "m.keras"])
+@pytest.mark.parametrize("filename", ["model_dir", "m.keras", "m.h5"])
 def test_torch_submodule_weights_round_trip_through_whole_model_files(tmp_path, filename):
     model, x, _ = trained_torch_model()
     path = str(tmp_path / filename)
@@ -325,3 +326,27 @@ def test_keras_layers_inside_torch_containers_are_tracked(tmp_path, filename):
     if filename == "cp.ckpt":
         status.expect_partial().assert_existing_objects_matched()
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("filename", ["f.h5", "f.keras", "f_dir", "cp.ckpt"])
+def test_functional_model_with_a_torch_holding_layer_round_trips(tmp_path, filename):
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, TorchHead(name="th")(keras.layers.Dense(3)(inputs)))
+    x = np.random.default_rng(8).random((8, 3), dtype=np.float32)
+    model.compile("adam", "mse")
+    model.fit(x, np.ones((8, 2), "float32"), batch_size=4, verbose=0)
+    path = str(tmp_path / filename)
+    if filename == "cp.ckpt":
+        model.save_weights(path)
+        loaded = keras.Model.from_config(model.get_config())
+        loaded.load_weights(path).expect_partial()
+    else:
+        model.save(path)
+        loaded = keras.models.load_model(path)
+    assert [w.path for w in loaded.weights if w.path.startswith("th/")] == [
+        "th/proj/weight", "th/proj/bias", "th/norm/weight", "th/norm/bias",
+        "th/norm/running_mean", "th/norm/running_var", "th/norm/num_batches_tracked"]
+    for a, b in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
