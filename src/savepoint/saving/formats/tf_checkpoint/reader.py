@@ -7,7 +7,8 @@ before it returns. Data files are memory-mapped; each tensor read verifies its C
 copying, so a damaged file raises ``FormatError`` naming the tensor and file, never returns
 wrong values. :meth:`BundleReader.read_many_into` verifies every checksum first, then copies each
 tensor once from the map into its target; both passes use a few threads for big bundles (a big
-tensor is checksummed in pieces whose CRCs are combined). Bundles of several shards (``.data-00000-of-00002`` ...) are read too.
+tensor is checksummed in pieces whose CRCs are combined). Bundles of several shards
+(``.data-00000-of-00002`` ...) are read too.
 
 Example:
     >>> import numpy as np, tempfile, os
