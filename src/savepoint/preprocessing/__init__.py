@@ -1,5 +1,5 @@
-"""``keras.preprocessing``: the Keras 2 preprocessing helpers (``sequence``)."""
+"""``keras.preprocessing``: the Keras 2 preprocessing helpers (``sequence``, ``text``)."""
 
-from savepoint.preprocessing import sequence
+from savepoint.preprocessing import sequence, text
 
-__all__ = ["sequence"]
+__all__ = ["sequence", "text"]
