@@ -192,6 +192,14 @@ class _FullFile:
         self.real.close()
 
 
+def fill_disk(monkeypatch, quota: int) -> None:
+    """Every file storage creates accepts ``quota`` bytes in all (``AtomicWriter`` opens its
+    temporary files through ``storage.direct``)."""
+    disk = FullDisk(quota)
+    monkeypatch.setattr(storage, "open", disk.open, raising=False)
+    monkeypatch.setattr(storage.direct, "open", disk.open, raising=False)
+
+
 def _bytes_of_save(tmp_path, save) -> int:
     directory = tmp_path / "measure"
     save(str(directory))
@@ -223,7 +231,7 @@ def test_full_disk_fails_with_storage_error_and_keeps_previous_checkpoint(tmp_pa
     new = [w + 1 for w in old]
     for quota in sorted({0, 1, 100, total // 2, bundle_bytes - 1, bundle_bytes + 5}):
         model.set_weights(new)  # what the failed save tries to write
-        monkeypatch.setattr(storage, "open", FullDisk(quota).open, raising=False)
+        fill_disk(monkeypatch, quota)
         with pytest.raises(StorageError, match=r"Could not write '.*': No space left on device "
                                                r"\(ENOSPC\)\. Nothing was replaced: the previous "
                                                r"file, if any, is intact\. Fix: free space"):
@@ -245,7 +253,7 @@ def test_full_disk_fails_with_storage_error_and_keeps_previous_checkpoint(tmp_pa
 
 
 def test_storage_error_is_a_savepoint_error_and_an_os_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(storage, "open", FullDisk(3).open, raising=False)
+    fill_disk(monkeypatch, 3)
     with pytest.raises(StorageError) as info:
         storage.write_bytes_atomically(str(tmp_path / "x.bin"), b"more than three bytes")
     assert isinstance(info.value, SavepointError) and isinstance(info.value, OSError)
