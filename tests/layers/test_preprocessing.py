@@ -54,8 +54,9 @@ def test_docstring_examples(module):
     (lambda: pp.CategoryEncoding(), r"expected `num_tokens`.*num_tokens=None"),
     (lambda: pp.CategoryEncoding(3, "tf_idf"), r"`output_mode` to be one of"),
     (lambda: pp.CategoryEncoding(3, sparse=True), r"`sparse` to be one of \[False\]"),
-    (lambda: pp.Discretization(num_bins=4), r"does not adapt Discretization yet.*Fix"),
-    (lambda: pp.Discretization([0.0], num_bins=4), r"`bin_boundaries` or `num_bins`, not both"),
+    (lambda: pp.Discretization(), r"`bin_boundaries` or `num_bins` \(then call adapt\(\)\)"),
+    (lambda: pp.Discretization([0.0], num_bins=4), r"or num_bins - 1 boundaries"),
+    (lambda: pp.Discretization(num_bins=0), r"`num_bins` to be a positive int"),
     (lambda: pp.Discretization([1.0, 0.0]), r"increasing order"),
 ])
 def test_bad_arguments_raise_config_errors(make, match):

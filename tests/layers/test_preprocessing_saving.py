@@ -74,7 +74,16 @@ def _all_layers():
             keras.layers.RandomZoom(0.2, (-0.1, 0.4)), keras.layers.RandomTranslation(0.1, 0.2),
             keras.layers.RandomContrast((0.1, 0.3)), keras.layers.RandomCrop(2, 2),
             keras.layers.CategoryEncoding(4, "count"),
-            keras.layers.Discretization([0.0, 1.0], output_mode="one_hot")]
+            keras.layers.Discretization([0.0, 1.0], output_mode="one_hot"), _adapted_bins(),
+            keras.layers.StringLookup(vocabulary=["a", "b"], mask_token="", output_mode="int"),
+            keras.layers.IntegerLookup(vocabulary=[4, 2], output_mode="count"),
+            keras.layers.TextVectorization(vocabulary=["x"], output_sequence_length=2)]
+
+
+def _adapted_bins():
+    layer = keras.layers.Discretization(num_bins=3)
+    layer.adapt(np.arange(20.0))
+    return layer
 
 
 @pytest.mark.parametrize("layer", _all_layers(), ids=lambda l: type(l).__name__)
