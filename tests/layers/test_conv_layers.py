@@ -184,3 +184,16 @@ def test_input_errors():
     with pytest.raises(ShapeError, match=r"expected the channel dimension of its input to be "
                                          r"known"):
         DepthwiseConv2D(3)(Input((5, 5, None)))
+
+
+def test_float64_models_keep_working(rng):
+    model = keras.Sequential([Conv2D(2, 3, padding="same", input_shape=(5, 5, 2)),
+                              keras.layers.AveragePooling2D(2, padding="same"),
+                              Conv2DTranspose(2, 2, strides=2), keras.layers.UpSampling2D(
+                                  interpolation="bilinear"), keras.layers.GlobalMaxPooling2D()])
+    x = rng.normal(size=(2, 5, 5, 2)).astype("float32")
+    expected = model(x).detach().numpy()
+    model.to(torch.float64)
+    out = model(torch.from_numpy(x).double())
+    assert out.dtype == torch.float64
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
