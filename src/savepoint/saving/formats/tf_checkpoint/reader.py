@@ -347,16 +347,15 @@ class BundleReader:
             >>> write_bundle(prefix, {"a": np.ones(2, np.int64), "s": "text"})
             >>> BundleReader(prefix).check_all()
         """
-        numeric = []
+        numeric = {}
         for name, e in self._entries.items():
             if e.slices:
                 continue
             if e.dtype == DT_STRING:
                 self.get_tensor(name)
             else:
-                numeric.append((e.size, lambda n=name, e=e: self._check_crc(n, e,
-                                                                            self._payload(n, e))))
-        parallel.run_all(numeric)
+                numeric[name] = (e, self._payload(name, e))
+        self._check_crcs(numeric)
 
     def read_all(self) -> dict[str, Tensor]:
         """Every tensor, each checksum-verified (raises before returning anything if one fails)."""
