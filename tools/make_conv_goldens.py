@@ -90,6 +90,15 @@ CONV = [
     ("sep2d_valid_even", "SeparableConv2D", dict(filters=2, kernel_size=2), (5, 4, 3)),
     ("sep2d_dilated_same", "SeparableConv2D", dict(filters=2, kernel_size=3, dilation_rate=2,
                                                    padding="same"), (6, 6, 2)),
+    ("conv2d_constraints", "Conv2D", dict(filters=2, kernel_size=3, kernel_constraint="max_norm",
+                                          bias_constraint="non_neg"), (5, 5, 2)),
+    ("conv1dt_constraints", "Conv1DTranspose", dict(filters=2, kernel_size=3,
+                                                    kernel_constraint="unit_norm"), (4, 2)),
+    ("dw2d_constraints", "DepthwiseConv2D", dict(kernel_size=2, depthwise_constraint="non_neg",
+                                                 bias_constraint="max_norm"), (4, 4, 2)),
+    ("sep1d_constraints", "SeparableConv1D", dict(filters=2, kernel_size=3,
+                                                  depthwise_constraint="unit_norm",
+                                                  pointwise_constraint="max_norm"), (5, 2)),
 ]
 POOLING = [
     ("max1d", "MaxPooling1D", dict(), (7, 2)),

@@ -157,9 +157,6 @@ def test_conv_layers_train_in_fit(rng):
      r"depth_multiplier=0"),
     (lambda: SeparableConv1D(0, 3), ConfigError,
      r"SeparableConv1D expected `filters` to be a positive int. Received: filters=0"),
-    (lambda: Conv2D(2, 3, kernel_constraint="max_norm"), ConfigError,
-     r"Conv2D does not support `kernel_constraint` yet. Expected kernel_constraint=None. "
-     r"Received: kernel_constraint='max_norm'. Fix: remove it."),
     (lambda: Conv1D(2, 3, activity_regularizer="l2"), ConfigError,
      r"Conv1D does not support `activity_regularizer` yet. Expected activity_regularizer=None"),
     (lambda: DepthwiseConv2D(3, filters=4), ConfigError,
@@ -197,3 +194,26 @@ def test_float64_models_keep_working(rng):
     out = model(torch.from_numpy(x).double())
     assert out.dtype == torch.float64
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_constraints_are_applied_by_fit_and_saved(rng, roundtrip):
+    model = keras.Sequential([
+        Conv2D(3, 3, kernel_constraint="non_neg", bias_constraint="non_neg",
+               input_shape=(6, 6, 2)),
+        DepthwiseConv2D(2, depthwise_constraint=keras.constraints.MaxNorm(0.5, axis=[0, 1])),
+        SeparableConv2D(2, 2, depthwise_constraint="non_neg", pointwise_constraint="non_neg"),
+        Conv2DTranspose(2, 2, kernel_constraint="non_neg"), keras.layers.Flatten(),
+        keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    model.fit(rng.normal(size=(8, 6, 6, 2)), rng.normal(size=(8, 2)) * 10, epochs=2, verbose=0)
+    conv, depthwise, separable, transpose = model.layers[:4]
+    for w in (conv.kernel, conv.bias, separable.depthwise_kernel, separable.pointwise_kernel,
+              transpose.kernel):
+        assert float(w.detach().min()) >= 0.0
+    norms = depthwise.depthwise_kernel.detach().square().sum(dim=(0, 1)).sqrt()
+    assert float(norms.max()) <= 0.5 + 1e-6
+    config = separable.get_config()
+    assert config["depthwise_constraint"]["class_name"] == "NonNeg"
+    assert config["kernel_constraint"] is None
+    roundtrip(SeparableConv2D(2, 2, pointwise_constraint="max_norm"),
+              rng.normal(size=(1, 4, 4, 2)).astype("float32"))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.layers.convolutional.conv_utils import (check_rank, from_channels_first,
                                                        normalize_data_format, normalize_padding,
@@ -23,9 +23,8 @@ from savepoint.layers.convolutional.conv_utils import (check_rank, from_channels
 from savepoint.saving.serialization import serialize
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-# Keras 2 config keys with no effect here (constraints are not supported: refused unless None)
-_UNSUPPORTED_KEYS = ("kernel_constraint", "bias_constraint", "depthwise_constraint",
-                     "pointwise_constraint", "activity_regularizer")
+# Keras arguments savepoint does not implement: refused unless None (never silently ignored)
+_UNSUPPORTED_KEYS = ("activity_regularizer",)
 
 
 def positive_int(value: Any, arg: str, layer: str) -> int:
@@ -41,12 +40,11 @@ def positive_int(value: Any, arg: str, layer: str) -> int:
     return value
 
 
-def refuse_constraints(layer: str, kwargs: dict) -> dict:
-    """Pop the ``*_constraint`` and ``activity_regularizer`` arguments; any that is not ``None``
-    is refused (not ignored).
+def refuse_unsupported(layer: str, kwargs: dict) -> dict:
+    """Pop ``activity_regularizer``; one that is not ``None`` is refused (not ignored).
 
     Example:
-        >>> refuse_constraints("Conv2D", {"kernel_constraint": None, "name": "c"})
+        >>> refuse_unsupported("Conv2D", {"activity_regularizer": None, "name": "c"})
         {'name': 'c'}
     """
     for key in _UNSUPPORTED_KEYS:
@@ -83,9 +81,10 @@ class BaseConv(Layer):
     def __init__(self, filters: int | None, kernel_size: Any, strides: Any = 1,
                  padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1,
                  groups: int = 1, activation: Any = None, use_bias: bool = True,
-                 bias_initializer: Any = "zeros", bias_regularizer: Any = None, **kwargs: Any):
+                 bias_initializer: Any = "zeros", bias_regularizer: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any):
         kind = type(self).__name__
-        super().__init__(**refuse_constraints(kind, kwargs))
+        super().__init__(**refuse_unsupported(kind, kwargs))
         if filters is not None:
             positive_int(filters, "filters", kind)
         positive_int(groups, "groups", kind)
@@ -109,6 +108,7 @@ class BaseConv(Layer):
         self.activation = activations.get(activation)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     # ----- shapes ---------------------------------------------------------------------------
     def _channel_axis(self) -> int:
@@ -153,7 +153,8 @@ class BaseConv(Layer):
         self._build_kernels(self._in_channels)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self._output_channels(),),
-                                        self.bias_initializer, regularizer=self.bias_regularizer)
+                                        self.bias_initializer, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def _build_kernels(self, channels: int) -> None:
@@ -180,6 +181,10 @@ class BaseConv(Layer):
                 "bias_regularizer": serialize(self.bias_regularizer),
                 "activity_regularizer": None}
 
+    def _constraint_config(self, *names: str) -> dict:
+        return {f"{name}_constraint": serialize(getattr(self, f"{name}_constraint"))
+                for name in names}
+
 
 def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
     """Keras ``(k..., in, out)`` -> torch ``(out, in, k...)`` (a view).
@@ -191,5 +196,5 @@ def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
     return kernel.permute(rank + 1, rank, *range(rank))
 
 
-__all__ = ["BaseConv", "CONV_FN", "kernel_to_torch", "positive_int", "refuse_constraints",
+__all__ = ["BaseConv", "CONV_FN", "kernel_to_torch", "positive_int", "refuse_unsupported",
            "require_one_group"]

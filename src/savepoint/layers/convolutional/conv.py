@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import CONV_FN, BaseConv, kernel_to_torch
 from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
 from savepoint.saving.serialization import builtin, serialize
@@ -28,17 +28,20 @@ class Conv(BaseConv):
                  data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
                  activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any):
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, bias_initializer, bias_regularizer,
-                         **kwargs)
+                         bias_constraint, **kwargs)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _build_kernels(self, channels: int) -> None:
         shape = self.kernel_size + (channels // self.groups, self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
 
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         pads = explicit_padding(x.shape[2:], self.kernel_size, self.strides, self.padding,
@@ -52,7 +55,7 @@ class Conv(BaseConv):
         return {**self._base_config(), "filters": self.filters,
                 "kernel_initializer": serialize(self.kernel_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
-                **self._bias_config(), "kernel_constraint": None, "bias_constraint": None}
+                **self._bias_config(), **self._constraint_config("kernel", "bias")}
 
 
 @builtin("layers", "Convolution1D")

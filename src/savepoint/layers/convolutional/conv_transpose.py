@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import BaseConv, require_one_group
 from savepoint.layers.convolutional.conv_utils import (deconv_output_length, normalize_tuple,
                                                        same_padding)
@@ -37,13 +37,16 @@ class ConvTranspose(BaseConv):
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 groups: int = 1, **kwargs: Any):
+                 kernel_constraint: Any = None, bias_constraint: Any = None, groups: int = 1,
+                 **kwargs: Any):
         kind = type(self).__name__
         require_one_group(kind, groups)
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
-                         1, activation, use_bias, bias_initializer, bias_regularizer, **kwargs)
+                         1, activation, use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint, **kwargs)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.output_padding = None if output_padding is None else normalize_tuple(
             output_padding, self.rank, "output_padding", kind, allow_zero=True)
         if self.output_padding is not None:
@@ -57,7 +60,8 @@ class ConvTranspose(BaseConv):
     def _build_kernels(self, channels: int) -> None:
         shape = self.kernel_size + (self.filters, channels)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
 
     def _output_spatial(self, spatial: tuple) -> tuple:
         ops = self.output_padding or (None,) * self.rank
@@ -95,7 +99,7 @@ class ConvTranspose(BaseConv):
         return {**self._base_config(), "filters": self.filters,
                 "kernel_initializer": serialize(self.kernel_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
-                **self._bias_config(), "kernel_constraint": None, "bias_constraint": None,
+                **self._bias_config(), **self._constraint_config("kernel", "bias"),
                 "output_padding": self.output_padding}
 
     @staticmethod

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, positive_int,
                                                       require_one_group)
 from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
@@ -60,7 +60,8 @@ class DepthwiseConv(BaseConv):
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, bias_regularizer: Any = None,
-                 groups: int = 1, **kwargs: Any):
+                 depthwise_constraint: Any = None, bias_constraint: Any = None, groups: int = 1,
+                 **kwargs: Any):
         kind = type(self).__name__
         require_one_group(kind, groups)
         if "filters" in kwargs:
@@ -69,10 +70,11 @@ class DepthwiseConv(BaseConv):
                               f"Fix: set depth_multiplier, or use SeparableConv for filters.")
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, bias_initializer, bias_regularizer,
-                         **kwargs)
+                         bias_constraint, **kwargs)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", kind)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
     def _output_channels(self) -> int:
         return self._in_channels * self.depth_multiplier
@@ -85,18 +87,19 @@ class DepthwiseConv(BaseConv):
         shape = self.kernel_size + (channels, self.depth_multiplier)
         self.depthwise_kernel = self.add_weight("depthwise_kernel", shape,
                                                 self.depthwise_initializer,
-                                                regularizer=self.depthwise_regularizer)
+                                                regularizer=self.depthwise_regularizer,
+                                                constraint=self.depthwise_constraint)
 
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         return depthwise_conv(self, x, self.depthwise_kernel,
                               self.bias if self.use_bias else None)
 
     def get_config(self) -> dict:
-        return {**self._base_config(), **self._bias_config(), "bias_constraint": None,
+        return {**self._base_config(), **self._bias_config(), **self._constraint_config("bias"),
                 "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": serialize(self.depthwise_initializer),
                 "depthwise_regularizer": serialize(self.depthwise_regularizer),
-                "depthwise_constraint": None}
+                **self._constraint_config("depthwise")}
 
     @staticmethod
     def keras3_config_out(config: dict) -> dict:

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, kernel_to_torch,
                                                       positive_int, require_one_group)
 from savepoint.layers.convolutional.depthwise_conv import depthwise_conv
@@ -31,31 +31,38 @@ class SeparableConv(BaseConv):
                  depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
-                 bias_regularizer: Any = None, kernel_initializer: Any = "glorot_uniform",
-                 kernel_regularizer: Any = None, groups: int = 1, **kwargs: Any):
+                 bias_regularizer: Any = None, depthwise_constraint: Any = None,
+                 pointwise_constraint: Any = None, bias_constraint: Any = None,
+                 kernel_initializer: Any = "glorot_uniform", kernel_regularizer: Any = None,
+                 kernel_constraint: Any = None, groups: int = 1, **kwargs: Any):
         require_one_group(type(self).__name__, groups)
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, bias_initializer, bias_regularizer,
-                         **kwargs)
+                         bias_constraint, **kwargs)
         kind = type(self).__name__
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", kind)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
         # tf.keras keeps these in the config though nothing uses them; kept for identical configs
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _build_kernels(self, channels: int) -> None:
         depthwise = self.kernel_size + (channels, self.depth_multiplier)
         pointwise = (1,) * self.rank + (channels * self.depth_multiplier, self.filters)
         self.depthwise_kernel = self.add_weight("depthwise_kernel", depthwise,
                                                 self.depthwise_initializer,
-                                                regularizer=self.depthwise_regularizer)
+                                                regularizer=self.depthwise_regularizer,
+                                                constraint=self.depthwise_constraint)
         self.pointwise_kernel = self.add_weight("pointwise_kernel", pointwise,
                                                 self.pointwise_initializer,
-                                                regularizer=self.pointwise_regularizer)
+                                                regularizer=self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint)
 
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         x = depthwise_conv(self, x, self.depthwise_kernel, None)
@@ -66,13 +73,13 @@ class SeparableConv(BaseConv):
         return {**self._base_config(), "filters": self.filters,
                 "kernel_initializer": serialize(self.kernel_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
-                **self._bias_config(), "kernel_constraint": None, "bias_constraint": None,
+                **self._bias_config(), **self._constraint_config("kernel", "bias"),
                 "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": serialize(self.depthwise_initializer),
                 "pointwise_initializer": serialize(self.pointwise_initializer),
                 "depthwise_regularizer": serialize(self.depthwise_regularizer),
                 "pointwise_regularizer": serialize(self.pointwise_regularizer),
-                "depthwise_constraint": None, "pointwise_constraint": None}
+                **self._constraint_config("depthwise", "pointwise")}
 
     @staticmethod
     def keras3_config_out(config: dict) -> dict:
