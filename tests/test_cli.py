@@ -25,7 +25,7 @@ def test_demo_one_epoch_subprocess(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"Working directory: {workdir}" in out
-    assert "Total params: 407,050" in out
+    assert "Total params: 407050 (1.55 MB)" in out
     assert "32/32 [====" in out and "val_sparse_categorical_accuracy" in out
     assert "using the embedded 10,000-digit sample" in result.stderr
     trained = re.search(r"^Trained model, accuracy: ([ \d.]{5})%$", out, re.M)

@@ -28,7 +28,7 @@ def test_example_runs_offline(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert out.splitlines()[0] == savepoint.__version__
-    assert "Total params: 407,050" in out
+    assert "Total params: 407050 (1.55 MB)" in out
     assert "using the embedded 10,000-digit sample" in result.stderr
     ran = []
     for title in TITLES:

@@ -23,9 +23,9 @@ _________________________________________________________________
  dense_1 (Dense)             (None, 10)                5130      
                                                                  
 =================================================================
-Total params: 407,050
-Trainable params: 407,050
-Non-trainable params: 0
+Total params: 407050 (1.55 MB)
+Trainable params: 407050 (1.55 MB)
+Non-trainable params: 0 (0.00 Byte)
 _________________________________________________________________
 """
 
@@ -56,8 +56,8 @@ def test_summary_counts_frozen_weights_as_non_trainable():
     model.layers[0].trainable = False
     lines = []
     model.summary(print_fn=lines.append)
-    assert lines[-4:-1] == ["Total params: 26", "Trainable params: 10",
-                            "Non-trainable params: 16"]
+    assert lines[-4:-1] == ["Total params: 26 (104.00 Byte)", "Trainable params: 10 (40.00 Byte)",
+                            "Non-trainable params: 16 (64.00 Byte)"]
 
 
 def test_functional_summary_lists_the_input_layer():

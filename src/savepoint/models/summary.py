@@ -34,6 +34,16 @@ def _count(weights: list) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
+def _memory(weights: list) -> str:
+    """tf.keras 2.21's ``readable_memory_size`` of the weights' bytes: "1.55 MB"."""
+    size: float = float(sum(int(np.prod(w.shape)) * w.value.element_size() for w in weights))
+    for unit in ("Byte", "KB", "MB", "GB", "TB", "PB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
 def _own_node(layer: Any) -> int:
     """1 for a nested network that tf.keras gives a node of its own (see dialects.keras2)."""
     graph = getattr(layer, "_graph", None)
@@ -139,10 +149,12 @@ def print_summary(model: Any, line_length: int | None = None, positions: list | 
         print_row(fields)
         print_fn(" " * line_length)
     print_fn("=" * line_length)
-    train, frozen = _count(model.trainable_weights), _count(model.non_trainable_weights)
-    print_fn(f"Total params: {train + frozen:,}")
-    print_fn(f"Trainable params: {train:,}")
-    print_fn(f"Non-trainable params: {frozen:,}")
+    trainable, frozen = model.trainable_weights, model.non_trainable_weights
+    train, fixed = _count(trainable), _count(frozen)
+    # tf.keras 2.21's footer: plain counts, then the weights' memory
+    print_fn(f"Total params: {train + fixed} ({_memory(trainable + frozen)})")
+    print_fn(f"Trainable params: {train} ({_memory(trainable)})")
+    print_fn(f"Non-trainable params: {fixed} ({_memory(frozen)})")
     print_fn("_" * line_length)
 
 
