@@ -48,6 +48,28 @@ def split(text: str, mode: str | None) -> list[str]:
     return [text]
 
 
+def ngrams(tokens: list[str], widths: tuple[int, ...]) -> list[str]:
+    """``tf.strings.ngrams`` with ``separator=" "``: all n-grams of each width, widths in order.
+
+    Example:
+        >>> ngrams(["a", "b", "c"], (1, 2))
+        ['a', 'b', 'c', 'a b', 'b c']
+    """
+    return [" ".join(tokens[i:i + n]) for n in widths for i in range(len(tokens) - n + 1)]
+
+
+def _ngram_widths(value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return tuple(range(1, value + 1))
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        return tuple(value)
+    raise ConfigError(f"TextVectorization expected `ngrams` to be None, a positive int or a "
+                      f"tuple of positive ints. Received: ngrams={value!r}.")
+
+
 @builtin("layers")
 class TextVectorization(StringLookup):
     """Turn strings into sequences of token indices (``output_mode="int"``, padded with 0 to the
@@ -69,7 +91,10 @@ class TextVectorization(StringLookup):
                  ragged: bool = False, encoding: str = "utf-8", **kwargs: Any):
         check_choice("TextVectorization", "standardize", standardize, STANDARDIZE)
         check_choice("TextVectorization", "split", split, SPLIT)
-        check_choice("TextVectorization", "ngrams", ngrams, (None,))
+        self._widths = _ngram_widths(ngrams)
+        if self._widths is not None and split is None:
+            raise ConfigError("TextVectorization expected a `split` with `ngrams`. Received "
+                              "split=None.")
         check_choice("TextVectorization", "ragged", ragged, (False,))
         check_choice("TextVectorization", "output_mode", output_mode, OUTPUT_MODES[:1] +
                      OUTPUT_MODES[2:])
@@ -83,7 +108,8 @@ class TextVectorization(StringLookup):
         kwargs.pop("vocabulary_size", None)
         if kwargs.get("dtype") in (None, "string"):
             kwargs["dtype"] = "string"
-        self.standardize, self.split, self.ngrams = standardize, split, None
+        self.standardize, self.split = standardize, split
+        self.ngrams = list(ngrams) if isinstance(ngrams, (list, tuple)) else ngrams
         self.output_sequence_length = output_sequence_length
         super().__init__(max_tokens=max_tokens, num_oov_indices=1,
                          mask_token="" if output_mode == "int" else None, oov_token="[UNK]",
@@ -99,7 +125,8 @@ class TextVectorization(StringLookup):
         if texts.ndim != 1:
             raise ConfigError(f"Layer '{self.name}' expected strings of shape (batch,) or "
                               f"(batch, 1). Received shape {texts.shape}.")
-        return [split(standardize(t, self.standardize), self.split) for t in texts]
+        rows = [split(standardize(t, self.standardize), self.split) for t in texts]
+        return rows if self._widths is None else [ngrams(r, self._widths) for r in rows]
 
     def _adapt_tokens(self, batch: Any) -> list[list]:
         return self._rows(batch)
@@ -142,7 +169,7 @@ class TextVectorization(StringLookup):
                 **({"batch_input_shape": base["batch_input_shape"]}
                    if "batch_input_shape" in base else {}),
                 "max_tokens": self.max_tokens, "standardize": self.standardize,
-                "split": self.split, "ngrams": None, "output_mode": self.output_mode,
+                "split": self.split, "ngrams": self.ngrams, "output_mode": self.output_mode,
                 "output_sequence_length": self.output_sequence_length,
                 "pad_to_max_tokens": self.pad_to_max_tokens, "sparse": False, "ragged": False,
                 "vocabulary": base["vocabulary"], "idf_weights": base["idf_weights"],
