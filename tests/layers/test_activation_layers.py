@@ -70,8 +70,6 @@ def test_other_activation_layer_errors():
                                           r"of axes >= 1 \(axis 0 is the batch\). Received: "
                                           r"shared_axes=\[0\]"):
         L.PReLU(shared_axes=0)
-    with pytest.raises(ConfigError, match=r"PReLU expected alpha_constraint=None"):
-        L.PReLU(alpha_constraint="non_neg")
     with pytest.raises(ShapeError, match=r"expected shared_axes within 1..2 for input shape "
                                          r"\(None, 3, 4\)"):
         L.PReLU(shared_axes=[3])(torch.zeros(1, 3, 4))

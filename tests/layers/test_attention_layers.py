@@ -163,3 +163,24 @@ def test_embedding_mask_reaches_attention_layers():
     want_att = att([emb, emb], mask=[keep, keep])
     np.testing.assert_allclose(got_mha, want_mha.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(got_att, want_att.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_constraints_apply_and_serialize():
+    """Keras's weight constraints on PReLU, GroupNormalization and MultiHeadAttention: kept in
+    the config and applied after every optimizer step."""
+    seq = keras.Input((4, 6))
+    x = L.MultiHeadAttention(2, 3, kernel_constraint="non_neg", name="mha")(seq, seq)
+    x = L.PReLU(alpha_constraint="non_neg", alpha_initializer="ones", name="prelu")(x)
+    x = L.GroupNormalization(2, gamma_constraint=keras.constraints.MaxNorm(0.5), name="gn")(x)
+    model = keras.Model(seq, L.Dense(1)(L.Flatten()(x)))
+    assert model.get_layer("mha").get_config()["kernel_constraint"]["class_name"] == "NonNeg"
+    rebuilt = L.PReLU.from_config(model.get_layer("prelu").get_config())
+    assert type(rebuilt.alpha_constraint).__name__ == "NonNeg"
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    data = np.random.default_rng(0).normal(size=(8, 4, 6)).astype("float32")
+    model.fit(data, np.full((8, 1), 50.0, "float32"), epochs=2, verbose=0)
+    for w in model.get_layer("mha").weights:
+        if w.name == "kernel":
+            assert w.numpy().min() >= 0
+    assert model.get_layer("prelu").get_weights()[0].min() >= 0
+    assert np.linalg.norm(model.get_layer("gn").get_weights()[0]) <= 0.5 + 1e-5

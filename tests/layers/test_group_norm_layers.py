@@ -28,8 +28,6 @@ def test_group_norm_errors():
     with pytest.raises(ShapeError, match=r"Axis -1 of input tensor should have a defined "
                                          r"dimension"):
         L.GroupNormalization(groups=2)(keras.Input((3, None)))
-    with pytest.raises(ConfigError, match=r"constraints are not supported"):
-        L.GroupNormalization(beta_constraint="non_neg")
 
 
 def test_unit_norm_and_errors():

@@ -8,11 +8,9 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
-
-_CONSTRAINTS = ("beta_constraint", "gamma_constraint")
 
 
 @builtin("layers")
@@ -40,16 +38,14 @@ class GroupNormalization(Layer):
         if not isinstance(axis, int) or isinstance(axis, bool):
             raise ConfigError(f"GroupNormalization expected `axis` to be an int. Received: "
                               f"axis={axis!r}. Fix: pass e.g. axis=-1.")
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise ConfigError(f"GroupNormalization expected beta_constraint=None and "
-                              f"gamma_constraint=None; constraints are not supported here yet. "
-                              f"Received: {beta_constraint!r}, {gamma_constraint!r}.")
         self.groups, self.axis, self.epsilon = groups, axis, float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
         rank = len(input_shape)
@@ -69,10 +65,12 @@ class GroupNormalization(Layer):
         self._groups, self._rank, self._channel_axis = groups, rank, axis
         if self.scale:
             self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight("beta", (dim,), self.beta_initializer,
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -100,4 +98,5 @@ class GroupNormalization(Layer):
                 "gamma_initializer": serialize(self.gamma_initializer),
                 "beta_regularizer": serialize(self.beta_regularizer),
                 "gamma_regularizer": serialize(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": serialize(self.beta_constraint),
+                "gamma_constraint": serialize(self.gamma_constraint)}

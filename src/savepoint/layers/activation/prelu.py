@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
 
@@ -29,10 +29,6 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if alpha_constraint is not None:
-            raise ConfigError(f"PReLU expected alpha_constraint=None; constraints are not "
-                              f"supported on PReLU yet. Received: {alpha_constraint!r}. Fix: "
-                              f"drop the constraint.")
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
             shared_axes = [shared_axes]
         if shared_axes is not None and not all(
@@ -42,6 +38,7 @@ class PReLU(Layer):
         self.shared_axes = None if shared_axes is None else list(shared_axes)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
 
     def build(self, input_shape: tuple) -> None:
         shape = list(input_shape[1:])
@@ -56,7 +53,8 @@ class PReLU(Layer):
                              f"be known. Received input_shape={tuple(input_shape)}. Fix: share "
                              f"the unknown axes with shared_axes.")
         self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer)
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -68,5 +66,5 @@ class PReLU(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "alpha_initializer": serialize(self.alpha_initializer),
-                "alpha_regularizer": serialize(self.alpha_regularizer), "alpha_constraint": None,
+                "alpha_regularizer": serialize(self.alpha_regularizer), "alpha_constraint": serialize(self.alpha_constraint),
                 "shared_axes": self.shared_axes}

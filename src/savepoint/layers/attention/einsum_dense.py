@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
 
@@ -81,10 +81,6 @@ class EinsumDense(Layer):
                  bias_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ConfigError(f"EinsumDense expected kernel_constraint=None and "
-                              f"bias_constraint=None; constraints are not supported here yet. "
-                              f"Received: {kernel_constraint!r}, {bias_constraint!r}.")
         self.equation = equation
         self.partial_output_shape = [output_shape] if isinstance(output_shape, int) else \
             list(output_shape)
@@ -94,6 +90,8 @@ class EinsumDense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape: tuple) -> None:
         kernel, bias, self.full_output_shape = analyze(
@@ -102,10 +100,12 @@ class EinsumDense(Layer):
             raise ShapeError(f"Layer \"{self.name}\" (EinsumDense) needs known input dimensions "
                              f"for its kernel. Received input shape {tuple(input_shape)}.")
         self.kernel = self.add_weight("kernel", kernel, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if bias is not None:
             self.bias = self.add_weight("bias", bias, self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -126,7 +126,9 @@ class EinsumDense(Layer):
                 "bias_initializer": serialize(self.bias_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "activity_regularizer": None,
+                "kernel_constraint": serialize(self.kernel_constraint),
+                "bias_constraint": serialize(self.bias_constraint)}
 
     @classmethod
     def from_config(cls, config: dict) -> "EinsumDense":

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.activation.softmax import large_negative
 from savepoint.layers.attention.einsum_dense import EinsumDense
 from savepoint.layers.base import Layer
@@ -63,10 +63,6 @@ class MultiHeadAttention(Layer):
                 raise ConfigError(f"MultiHeadAttention expected {key}={default!r}; other values "
                                   f"are not supported. Fix: remove {key} from the config.")
         super().__init__(**kwargs)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ConfigError(f"MultiHeadAttention expected kernel_constraint=None and "
-                              f"bias_constraint=None; constraints are not supported here yet. "
-                              f"Received: {kernel_constraint!r}, {bias_constraint!r}.")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
                 not 0 <= dropout < 1:
             raise ConfigError(f"MultiHeadAttention expected `dropout` in [0, 1). Received: "
@@ -90,6 +86,8 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._shapes: tuple | None = None
         if query_shape is not None and value_shape is not None:
             self._build_from_signature(tuple(query_shape), tuple(value_shape),
@@ -101,7 +99,9 @@ class MultiHeadAttention(Layer):
                            kernel_initializer=self.kernel_initializer,
                            bias_initializer=self.bias_initializer,
                            kernel_regularizer=self.kernel_regularizer,
-                           bias_regularizer=self.bias_regularizer, name=name, dtype=self.dtype)
+                           bias_regularizer=self.bias_regularizer,
+                           kernel_constraint=self.kernel_constraint,
+                           bias_constraint=self.bias_constraint, name=name, dtype=self.dtype)
 
     def _build_from_signature(self, query: tuple, value: tuple, key: tuple | None) -> None:
         key = value if key is None else key
@@ -324,8 +324,9 @@ class MultiHeadAttention(Layer):
                   "bias_initializer": serialize(self.bias_initializer),
                   "kernel_regularizer": serialize(self.kernel_regularizer),
                   "bias_regularizer": serialize(self.bias_regularizer),
-                  "activity_regularizer": None, "kernel_constraint": None,
-                  "bias_constraint": None}
+                  "activity_regularizer": None,
+                  "kernel_constraint": serialize(self.kernel_constraint),
+                  "bias_constraint": serialize(self.bias_constraint)}
         shapes = self._shapes or (None, None, None)
         config.update({"query_shape": _listed(shapes[0]), "key_shape": _listed(shapes[2]),
                        "value_shape": _listed(shapes[1]),
