@@ -340,3 +340,17 @@ def test_cell_initial_state_takes_keras2_arguments():
         [[(5, 2), (5, 2)], [(5, 1)]]
     with pytest.raises(ConfigError, match=r"expected `inputs` or `batch_size`"):
         cell.get_initial_state()
+
+
+def test_stacked_cells_keep_each_rows_state_at_masked_steps():
+    """A masked first step keeps every row's own initial state (not row 0's)."""
+    layer = RNN([SimpleRNNCell(2), LSTMCell(2)], return_state=True)
+    x = torch.ones(3, 3, 2)
+    mask = torch.tensor([[False, True, True], [False, True, True], [False, False, False]])
+    states = [torch.full((3, 2), float(i + 1)) * torch.arange(1, 4)[:, None] for i in range(3)]
+    out = layer(x, mask=mask, initial_state=states)
+    for got, given in zip(out[1:], states):  # the fully masked row keeps its states
+        torch.testing.assert_close(got[2], given[2])
+    plain = layer(x[:, 1:], initial_state=states)
+    for a, b in zip(out, plain):  # a masked first step is the same as no first step
+        torch.testing.assert_close(a[:2], b[:2])

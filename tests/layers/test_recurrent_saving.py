@@ -129,3 +129,17 @@ def test_loads_keras3_keras_model():
     model = keras.models.load_model(os.path.join(INTEROP, "keras3_model.keras"))
     np.testing.assert_allclose(model.predict(gold["x"], verbose=0), gold["y"], rtol=1e-5,
                                atol=1e-6)
+
+
+def test_model_directory_inference_program_predicts_like_the_model(tmp_path, family):
+    """torch.export traces the recurrent layers (masked sequences through the step loop, which
+    has no data-dependent branch) with a dynamic batch: the program predicts without classes."""
+    from savepoint.saving import model_dir
+    _, model, x = family
+    path = str(tmp_path / "m")
+    model.save(path)
+    meta = model_dir.read_meta(path)
+    assert meta["inference"]["available"] is True, meta["inference"]
+    program = model_dir.load_inference(path, meta)
+    np.testing.assert_allclose(program.predict(x, batch_size=3, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

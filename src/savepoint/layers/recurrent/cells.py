@@ -126,7 +126,7 @@ class _Cell(Layer):
         tdtype = backend.torch_dtype(dtype) if isinstance(dtype, str) else dtype
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) \
             else [self.state_size]
-        return [torch.zeros(int(batch_size), s, dtype=tdtype or self._torch_dtype,
+        return [torch.zeros(batch_size, s, dtype=tdtype or self._torch_dtype,
                             device=device or self._device()) for s in sizes]
 
     # ----- weights ------------------------------------------------------------------------

@@ -54,15 +54,17 @@ def _flat(states: Any) -> list:
     return [states]
 
 
-def _nest(flat: list, sizes: Any) -> Any:
-    """Flat states -> the cell's nesting (``state_size`` of a stack is a list per cell)."""
-    it = iter(flat)
-
-    def take(size):
-        if isinstance(size, (list, tuple)):
-            return [take(s) if isinstance(s, (list, tuple)) else next(it) for s in size]
-        return [next(it)]
-    out = take(sizes)
+def _nest(flat: list, cell: Any) -> list:
+    """Flat states -> what the cell's ``call`` takes and returns: its list of states, or for a
+    ``StackedRNNCells`` one such list per cell (``state_size`` alone is ambiguous: an LSTM's
+    ``[u, u]`` looks like two stacked simple cells)."""
+    if not isinstance(cell, StackedRNNCells):
+        return list(flat)
+    out, start = [], 0
+    for child in cell.cells:
+        count = len(_flat(child.state_size))
+        out.append(_nest(flat[start:start + count], child))
+        start += count
     return out
 
 
@@ -80,6 +82,11 @@ def zero_states(cell: Any, batch: int, dtype: torch.dtype, device: Any) -> list:
         return cell.get_initial_state(batch_size=batch, dtype=dtype, device=device)
     sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
     return [torch.zeros(batch, int(s), dtype=dtype, device=device) for s in sizes]
+
+
+def _tracing() -> bool:
+    compiler = torch.compiler
+    return compiler.is_compiling() or bool(getattr(compiler, "is_exporting", lambda: False)())
 
 
 def _where(mask: torch.Tensor, new: Any, old: Any) -> Any:
@@ -226,7 +233,10 @@ class RNN(Layer):
         cell = self.cell
         for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
             getattr(cell, reset, lambda: None)()
-        if fused.can_fuse(cell) and not (training and cell.recurrent_dropout):
+        # Tracing (torch.export, torch.compile) cannot branch on a mask's values: masked
+        # sequences then take the step loop, which has no data-dependent control flow.
+        traced = mask is not None and _tracing()
+        if fused.can_fuse(cell) and not (training and cell.recurrent_dropout) and not traced:
             lengths = None if mask is None else fused.right_padded_lengths(mask)
             if mask is None or lengths is not None:
                 if training and cell.dropout:
@@ -242,7 +252,7 @@ class RNN(Layer):
     def _loop(self, x: torch.Tensor, states: list, mask: torch.Tensor | None,
               training: bool) -> tuple[torch.Tensor, list]:
         cell = self.cell
-        nested = _nest(states, cell.state_size)
+        nested = _nest(states, cell)
         if hasattr(cell, "_project") and hasattr(cell, "_step"):
             dp, rec = cell._masks(x[:, 0], states[0], training)
             projected = cell._project(x, dp)

@@ -79,7 +79,7 @@ class StackedRNNCells(Layer):
             raise ConfigError(f"Layer '{self.name}' expected `inputs` or `batch_size` to size "
                               f"its initial state. Received neither.")
         dtype = backend.torch_dtype(dtype) if isinstance(dtype, str) else dtype
-        return [zero_states(c, int(batch_size), dtype or self._torch_dtype,
+        return [zero_states(c, batch_size, dtype or self._torch_dtype,
                             device or self._device()) for c in self.cells]
 
     def reset_dropout_mask(self) -> None:
