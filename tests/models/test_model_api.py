@@ -347,3 +347,21 @@ def test_docstring_examples_run():
                    keras.models):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
+
+
+def test_keras_utils_unpack_in_a_custom_train_step():
+    seen = []
+
+    class Unpacking(keras.Model):
+        def train_step(self, data):
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            seen.append(sample_weight is None)
+            return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+
+    model = _functional(Unpacking)
+    model.compile("sgd", "mse")
+    model.fit(*_regression(), batch_size=8, verbose=0)
+    assert seen == [True, True]
+    with pytest.raises(ConfigError, match=r"Expected data to be a tuple of \(x,\), \(x, y\) or "
+                                          r"\(x, y, sample_weight\). Received a tuple of 4"):
+        keras.utils.unpack_x_y_sample_weight((1, 2, 3, 4))

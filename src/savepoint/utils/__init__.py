@@ -40,6 +40,8 @@ from savepoint.utils.directory_datasets import (image_dataset_from_directory,  #
                                                 text_dataset_from_directory)
 from savepoint.utils.image_utils import (array_to_img, img_to_array, load_img,  # noqa: E402
                                          save_img)
+from savepoint.trainer.step_data import (pack_x_y_sample_weight,  # noqa: E402
+                                         unpack_x_y_sample_weight)
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "Sequence",
            "get_file", "Progbar", "timeseries_dataset_from_array", "split_dataset",
@@ -47,4 +49,5 @@ __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "S
            "get_custom_objects", "get_registered_name", "get_registered_object",
            "register_keras_serializable", "serialize_keras_object", "model_to_dot",
            "plot_model", "image_dataset_from_directory", "text_dataset_from_directory",
-           "array_to_img", "img_to_array", "load_img", "save_img"]
+           "array_to_img", "img_to_array", "load_img", "save_img", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]
