@@ -407,9 +407,10 @@ def remove_tree(path: PathLike) -> None:
         raise storage_error(e, path) from e
 
 
-def link_replace(source: PathLike, target: PathLike) -> None:
+def link_replace(source: PathLike, target: PathLike, sync_dir: bool = True) -> None:
     """Make ``target`` name the same bytes as ``source`` in one atomic rename (hard link; a
-    copy where the filesystem has none); ``source`` stays.
+    copy where the filesystem has none); ``source`` stays. ``sync_dir=False`` leaves the
+    directory fsync to the caller (one for several renames).
 
     Example:
         >>> import tempfile, os
@@ -437,7 +438,8 @@ def link_replace(source: PathLike, target: PathLike) -> None:
         raise storage_error(e, target) from e
     finally:
         _OPEN_TEMPS.discard(temp)
-    fsync_dir(os.path.dirname(target) or ".")
+    if sync_dir:
+        fsync_dir(os.path.dirname(target) or ".")
 
 
 def makedirs(path: PathLike) -> None:

@@ -217,7 +217,9 @@ def _rewrite(prefix: str, tensors: Mapping[str, Any], state_dir: Optional[str]) 
     write_bundle(stage, tensors)
     if state_dir is not None:
         state_file.write_state(state_dir, stage, [stage])
-    storage.link_replace(layout.data_path(stage, 0, 1), layout.data_path(prefix, 0, 1))
+    # one directory fsync for both links: until it, the state file names ``stage`` either way
+    storage.link_replace(layout.data_path(stage, 0, 1), layout.data_path(prefix, 0, 1),
+                         sync_dir=False)
     storage.link_replace(layout.index_path(stage), layout.index_path(prefix))
     if state_dir is not None:
         state_file.write_state(state_dir, prefix, [prefix])
