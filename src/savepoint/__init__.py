@@ -15,6 +15,7 @@ from savepoint.models import Model, Sequential
 from savepoint import models, train
 from savepoint import preprocessing  # noqa: E402  (keras.preprocessing)
 from savepoint import activations, constraints, initializers, regularizers  # noqa: E402
+from savepoint import mixed_precision  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -332,7 +332,8 @@ def test_get_returns_instances_unchanged():
 def test_get_unknown_alias_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"Unknown optimizer 'lion'. Expected one of: "
                                           r"\['adadelta', 'adagrad', 'adam', 'adamax', 'adamw', "
-                                          r"'ftrl', 'nadam', 'rmsprop', 'sgd'\]"):
+                                          r"'ftrl', 'lossscaleoptimizer', 'nadam', 'rmsprop', "
+                                          r"'sgd'\]"):
         optimizers.get("lion")
 
 

@@ -17,6 +17,7 @@ from savepoint.callbacks.base import CallbackList, History, LazyLogs, ProgbarLog
 from savepoint.errors import ConfigError, NotCompiledError
 from savepoint.layers.symbolic import map_structure
 from savepoint.metrics.base import Mean
+from savepoint.mixed_precision import model_autocast
 from savepoint.layers import base as layer_base
 from savepoint.trainer.compile_utils import CompiledLoss, CompiledMetrics
 from savepoint.trainer.data_adapters import make_adapter, takes_strings, unpack_validation
@@ -159,25 +160,29 @@ class Trainer(LegacyGeneratorMethods):
             ...         return {m.name: m.result() for m in self.metrics}
         """
         x, y, sw = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sw)
+        with model_autocast(self):  # a mixed_* policy: half-precision compute, fp32 weights
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sw)
         if self._train_params:  # a fully frozen model only computes loss and metrics
             for p in self._train_params:
                 p.grad = None
-            loss.backward()
+            scaled = getattr(self.optimizer, "get_scaled_loss", None)  # LossScaleOptimizer
+            (loss if scaled is None else scaled(loss)).backward()
             self.optimizer.step(self._train_vars)
         return self.compute_metrics(x, y, y_pred, sw)
 
     def test_step(self, data: Any) -> Any:
         """Loss and metrics on one batch without updating weights; returns the metric logs."""
         x, y, sw = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=False)
-        self.compute_loss(x, y, y_pred, sw)
+        with model_autocast(self):
+            y_pred = self(x, training=False)
+            self.compute_loss(x, y, y_pred, sw)
         return self.compute_metrics(x, y, y_pred, sw)
 
     def predict_step(self, data: Any) -> Any:
         x, _, _ = unpack_x_y_sample_weight(data)
-        return self(x, training=False)
+        with model_autocast(self):
+            return self(x, training=False)
 
     def _logs_now(self) -> dict[str, float]:
         return {m.name: float(m.result()) for m in self.metrics}

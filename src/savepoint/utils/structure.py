@@ -17,7 +17,9 @@ def concat_batches(batches: list) -> Any:
     """
     first = batches[0]
     if isinstance(first, torch.Tensor):
-        return torch.cat(batches).cpu().numpy()
+        out = torch.cat(batches)
+        # numpy has no bfloat16 (a mixed_bfloat16 policy's outputs): widen to float32
+        return (out.float() if out.dtype == torch.bfloat16 else out).cpu().numpy()
     if isinstance(first, (list, tuple)):
         return type(first)(concat_batches([b[i] for b in batches]) for i in range(len(first)))
     if isinstance(first, dict):
