@@ -253,6 +253,24 @@ def interop(spec: dict) -> None:
         print("write OK")
 
 
+def interop_checkpoint(spec: dict) -> None:
+    """tf.keras ``load_weights`` on savepoint's TF checkpoint of ``interop_model`` (predictions
+    against its npz), then its own ``save_weights`` for savepoint to read."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import numpy as np
+    import tf_keras as k
+    data = dict(np.load(spec["npz"]))
+    model = interop_model(k, np)
+    model.load_weights(spec["read"]).assert_existing_objects_matched()
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+                               atol=1e-5)
+    k.utils.set_random_seed(7)
+    theirs = interop_model(k, np)
+    theirs.save_weights(spec["write"])
+    np.savez(spec["write_npz"], x=data["x"], y=theirs.predict(data["x"], verbose=0))
+    print("checkpoint OK")
+
+
 def interop_keras3(spec: dict) -> None:
     """Keras 3 (torch backend) loads savepoint's ``.keras`` and writes its own, as ``interop``.
     The model resizes with ``bilinear``: Keras 3 on torch computes ``bicubic`` with torch's
@@ -361,6 +379,8 @@ if __name__ == "__main__":
         sys.exit(0)
     if len(sys.argv) > 2 and sys.argv[1] == "interop":
         interop(json.loads(sys.argv[2]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "interop_checkpoint":
+        interop_checkpoint(json.loads(sys.argv[2]))
     elif len(sys.argv) > 2 and sys.argv[1] == "interop_keras3":
         interop_keras3(json.loads(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "tf_keras":

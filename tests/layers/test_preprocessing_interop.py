@@ -1,6 +1,6 @@
 """LIVE: tf.keras loads savepoint's ``.h5`` of a model full of preprocessing layers (same
 predictions and weights), and savepoint loads the ``.h5`` tf.keras writes for the same model;
-likewise ``.keras`` with Keras 3. Runs tools/make_preprocessing_goldens.py's ``interop`` and
+likewise ``.keras`` with Keras 3 and TF checkpoints (``save_weights``). Runs tools/make_preprocessing_goldens.py's ``interop`` and
 ``interop_keras3`` checks in the TF and Keras 3 venvs."""
 
 import json
@@ -36,8 +36,12 @@ def _run(python, command, spec, env):
 
 
 def _run_tf(spec):
-    return _run(TF_PYTHON, "interop", spec, {"TF_USE_LEGACY_KERAS": "1",
-                                             "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return _run_tf_command("interop", spec)
+
+
+def _run_tf_command(command, spec):
+    return _run(TF_PYTHON, command, spec, {"TF_USE_LEGACY_KERAS": "1",
+                                           "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def _save_ours(model, path, npz):
@@ -81,3 +85,20 @@ def test_tf_keras_reads_ours_and_we_read_theirs(tmp_path):
                              "npz": str(tmp_path / "theirs.npz")}})
     assert "read OK" in out and "write OK" in out
     _check_theirs(str(tmp_path / "theirs.h5"), tmp_path / "theirs.npz", model)
+
+
+def test_tf_checkpoints_both_ways(tmp_path):
+    set_random_seed(2)
+    model = interop_model(keras, np)
+    x = np.random.default_rng(5).random((3, 6, 8, 3)).astype("float32") * 255
+    model.save_weights(str(tmp_path / "ours" / "cp.ckpt"))
+    np.savez(tmp_path / "ours.npz", x=x, y=model.predict(x, verbose=0))
+    out = _run_tf_command("interop_checkpoint", {
+        "read": str(tmp_path / "ours" / "cp.ckpt"), "npz": str(tmp_path / "ours.npz"),
+        "write": str(tmp_path / "theirs" / "cp.ckpt"), "write_npz": str(tmp_path / "theirs.npz")})
+    assert "checkpoint OK" in out
+    fresh = interop_model(keras, np)
+    fresh.load_weights(str(tmp_path / "theirs" / "cp.ckpt"))
+    data = np.load(tmp_path / "theirs.npz")
+    np.testing.assert_allclose(fresh.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+                               atol=1e-5)
