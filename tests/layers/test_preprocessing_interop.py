@@ -1,7 +1,7 @@
 """LIVE: tf.keras loads savepoint's ``.h5`` of a model full of preprocessing layers (same
 predictions and weights), and savepoint loads the ``.h5`` tf.keras writes for the same model;
-likewise ``.keras`` with Keras 3 and TF checkpoints (``save_weights``). Runs tools/make_preprocessing_goldens.py's ``interop`` and
-``interop_keras3`` checks in the TF and Keras 3 venvs."""
+likewise ``.keras`` with Keras 3 and TF checkpoints (``save_weights``). Runs the ``interop*``
+checks of tools/make_preprocessing_goldens.py in the TF and Keras 3 venvs."""
 
 import json
 import os
