@@ -11,7 +11,8 @@ or one side: ``.venvs/tf/bin/python tools/make_conv_goldens.py tf_keras`` /
 For each case (a layer class, its constructor arguments and an input shape) the tf-keras side
 builds the layer, sets weights drawn from a seeded generator, and records in ``<family>.npz``
 (``<case>/x``, ``<case>/r``, ``<case>/y`` = layer(x), ``<case>/dx`` and ``<case>/dw<i>`` = the
-gradients of ``sum(y * r)``, ``<case>/w<i>`` the weights) and in ``<family>.keras2.json`` the
+gradients of ``sum(y * r)``, ``<case>/w<i>`` the weights, ``<case>/losses`` the sum of
+``layer.losses`` after the call where there are regularizers) and in ``<family>.keras2.json`` the
 case's class, arguments, input shape, ``get_config()``, weight names/shapes and the tf-keras
 ``to_json()`` model config of ``Sequential([InputLayer, layer])``. The Keras 3 side writes
 ``<family>.keras3.json``: the same model serialized by Keras 3 and its weight shapes (or the
@@ -99,6 +100,13 @@ CONV = [
     ("sep1d_constraints", "SeparableConv1D", dict(filters=2, kernel_size=3,
                                                   depthwise_constraint="unit_norm",
                                                   pointwise_constraint="max_norm"), (5, 2)),
+    ("conv2d_regularizers", "Conv2D", dict(filters=2, kernel_size=2, kernel_regularizer="l2",
+                                           bias_regularizer="l1", activity_regularizer="l2"),
+     (4, 4, 2)),
+    ("sep1d_regularizers", "SeparableConv1D", dict(filters=2, kernel_size=2,
+                                                   depthwise_regularizer="l1",
+                                                   pointwise_regularizer="l2",
+                                                   activity_regularizer="l1"), (5, 2)),
 ]
 POOLING = [
     ("max1d", "MaxPooling1D", dict(), (7, 2)),
@@ -164,6 +172,8 @@ def _tf_keras_side() -> None:
                 loss = tf.reduce_sum(y * r)
             grads = tape.gradient(loss, [xt] + layer.trainable_weights)
             arrays[f"{case}/x"], arrays[f"{case}/y"] = x, y.numpy()
+            if layer.losses:  # weight and activity regularization of this call
+                arrays[f"{case}/losses"] = np.float32(sum(float(v) for v in layer.losses))
             arrays[f"{case}/r"], arrays[f"{case}/dx"] = r.numpy(), grads[0].numpy()
             for i, (w, g) in enumerate(zip(weights, grads[1:])):
                 arrays[f"{case}/w{i}"], arrays[f"{case}/dw{i}"] = w, g.numpy()

@@ -157,8 +157,6 @@ def test_conv_layers_train_in_fit(rng):
      r"depth_multiplier=0"),
     (lambda: SeparableConv1D(0, 3), ConfigError,
      r"SeparableConv1D expected `filters` to be a positive int. Received: filters=0"),
-    (lambda: Conv1D(2, 3, activity_regularizer="l2"), ConfigError,
-     r"Conv1D does not support `activity_regularizer` yet. Expected activity_regularizer=None"),
     (lambda: DepthwiseConv2D(3, filters=4), ConfigError,
      r"DepthwiseConv2D expected no `filters` .* Received: filters=4"),
     (lambda: Conv3D(2, 3, data_format="ndhwc"), ConfigError,
@@ -217,3 +215,18 @@ def test_constraints_are_applied_by_fit_and_saved(rng, roundtrip):
     assert config["kernel_constraint"] is None
     roundtrip(SeparableConv2D(2, 2, pointwise_constraint="max_norm"),
               rng.normal(size=(1, 4, 4, 2)).astype("float32"))
+
+
+def test_activity_regularizer_joins_the_training_loss(rng):
+    model = keras.Sequential([Conv1D(3, 2, activity_regularizer="l2", input_shape=(6, 2)),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = rng.normal(size=(4, 6, 2)).astype("float32"), np.zeros((4, 1), "float32")
+    plain = float(model.evaluate(x, y, verbose=0))
+    conv_out = model.layers[0](x)
+    penalty = 0.01 * float((conv_out.detach() ** 2).sum()) / 4
+    model.layers[0]._own_losses.clear()
+    mse = float(((model(x).detach().numpy() - y) ** 2).mean())
+    np.testing.assert_allclose(plain, mse + penalty, rtol=1e-5)
+    model.fit(x, y, epochs=2, verbose=0)  # a new loss each step; no stale graph
+    assert model.layers[0].get_config()["activity_regularizer"]["class_name"] == "L2"

@@ -23,8 +23,6 @@ from savepoint.layers.convolutional.conv_utils import (check_rank, from_channels
 from savepoint.saving.serialization import serialize
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-# Keras arguments savepoint does not implement: refused unless None (never silently ignored)
-_UNSUPPORTED_KEYS = ("activity_regularizer",)
 
 
 def positive_int(value: Any, arg: str, layer: str) -> int:
@@ -38,21 +36,6 @@ def positive_int(value: Any, arg: str, layer: str) -> int:
         raise ConfigError(f"{layer} expected `{arg}` to be a positive int. Received: "
                           f"{arg}={value!r}.")
     return value
-
-
-def refuse_unsupported(layer: str, kwargs: dict) -> dict:
-    """Pop ``activity_regularizer``; one that is not ``None`` is refused (not ignored).
-
-    Example:
-        >>> refuse_unsupported("Conv2D", {"activity_regularizer": None, "name": "c"})
-        {'name': 'c'}
-    """
-    for key in _UNSUPPORTED_KEYS:
-        if kwargs.get(key) is not None:
-            raise ConfigError(f"{layer} does not support `{key}` yet. Expected {key}=None. "
-                              f"Received: {key}={kwargs[key]!r}. Fix: remove it.")
-        kwargs.pop(key, None)
-    return kwargs
 
 
 def require_one_group(layer: str, groups: Any) -> None:
@@ -82,9 +65,9 @@ class BaseConv(Layer):
                  padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1,
                  groups: int = 1, activation: Any = None, use_bias: bool = True,
                  bias_initializer: Any = "zeros", bias_regularizer: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any):
+                 bias_constraint: Any = None, activity_regularizer: Any = None, **kwargs: Any):
         kind = type(self).__name__
-        super().__init__(**refuse_unsupported(kind, kwargs))
+        super().__init__(**kwargs)
         if filters is not None:
             positive_int(filters, "filters", kind)
         positive_int(groups, "groups", kind)
@@ -109,6 +92,7 @@ class BaseConv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ----- shapes ---------------------------------------------------------------------------
     def _channel_axis(self) -> int:
@@ -166,7 +150,11 @@ class BaseConv(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         self._check_input(inputs)
         out = self._convolve(to_channels_first(inputs, self.data_format))
-        return self.activation(from_channels_first(out, self.data_format))
+        out = self.activation(from_channels_first(out, self.data_format))
+        if self.activity_regularizer is not None:
+            # tf.keras adds regularizer(output) / batch size as a loss of this call
+            self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        return out
 
     # ----- config ---------------------------------------------------------------------------
     def _base_config(self) -> dict:
@@ -179,7 +167,7 @@ class BaseConv(Layer):
     def _bias_config(self) -> dict:
         return {"bias_initializer": serialize(self.bias_initializer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": None}
+                "activity_regularizer": serialize(self.activity_regularizer)}
 
     def _constraint_config(self, *names: str) -> dict:
         return {f"{name}_constraint": serialize(getattr(self, f"{name}_constraint"))
@@ -196,5 +184,4 @@ def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
     return kernel.permute(rank + 1, rank, *range(rank))
 
 
-__all__ = ["BaseConv", "CONV_FN", "kernel_to_torch", "positive_int", "refuse_unsupported",
-           "require_one_group"]
+__all__ = ["BaseConv", "CONV_FN", "kernel_to_torch", "positive_int", "require_one_group"]
