@@ -102,3 +102,19 @@ def test_errors():
         keras.constraints.MinMaxNorm(2, 1)
     with pytest.raises(ConfigError, match="Could not interpret constraint identifier"):
         keras.constraints.get(3)
+
+
+def test_embedding_constraint_is_applied_and_saved(tmp_path):
+    model = keras.Sequential([
+        keras.layers.Embedding(10, 4, input_length=3,
+                               embeddings_constraint=keras.constraints.UnitNorm(axis=1)),
+        keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    x = np.array([[1, 2, 3], [4, 5, 6]])
+    model.fit(x, np.ones((2, 1)), epochs=2, verbose=0)
+    table = model.layers[0].get_weights()[0]
+    np.testing.assert_allclose(np.linalg.norm(table[1:7], axis=1), 1.0, rtol=1e-5)
+    path = str(tmp_path / "e.h5")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.layers[0].embeddings_constraint, keras.constraints.UnitNorm)

@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, DTypeError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
 
-_LEGACY_CONFIG_KEYS = ("activity_regularizer", "embeddings_constraint", "sparse")
+_LEGACY_CONFIG_KEYS = ("activity_regularizer", "sparse")
 
 
 def _positive_int(value: Any, arg: str) -> int:
@@ -48,12 +48,14 @@ class Embedding(Layer):
             embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero, self.input_length = bool(mask_zero), input_length
 
     def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer)
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -95,7 +97,8 @@ class Embedding(Layer):
                 "output_dim": self.output_dim,
                 "embeddings_initializer": serialize(self.embeddings_initializer),
                 "embeddings_regularizer": serialize(self.embeddings_regularizer),
-                "activity_regularizer": None, "embeddings_constraint": None,
+                "activity_regularizer": None,
+                "embeddings_constraint": serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
 
     @classmethod
