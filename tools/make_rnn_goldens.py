@@ -86,6 +86,16 @@ CASES = [
      {"mask": "right"}),
     ("time_distributed", L("TimeDistributed", layer=L("Dense", units=3, activation="tanh")),
      (4, 2), {}),
+    ("rnn_stacked_mask_state", L("RNN", cell=[L("SimpleRNNCell", units=2),
+                                              L("LSTMCell", units=2)], return_sequences=True,
+                                 return_state=True), (5, 2),
+     {"mask": "mixed", "states": [2, [2, 2]]}),
+    ("lstm_backwards_mask_state", L("LSTM", units=3, go_backwards=True, return_sequences=True,
+                                    return_state=True), (5, 2),
+     {"mask": "right", "states": [3, 3]}),
+    ("gru_reset_before_dropout_inference", L("GRU", units=3, reset_after=False, dropout=0.3,
+                                             recurrent_dropout=0.4, go_backwards=True), (4, 2),
+     {}),
 ]
 
 # Sequential models: (case, layer specs, input shape, integer inputs?)
@@ -141,10 +151,15 @@ def _tf_keras_side() -> None:
             mask = _mask(opts["mask"], batch, shape[0], rng)
             kwargs["mask"] = tf.constant(mask)
             arrays[f"{case}/mask"] = mask
-        states = [rng.standard_normal((batch, s)).astype("float32")
-                  for s in opts.get("states", [])]
+        sizes = opts.get("states", [])  # nested like the cell's state_size (stacked cells)
+        flat_sizes = [s for group in sizes for s in (group if isinstance(group, list)
+                                                      else [group])]
+        states = [rng.standard_normal((batch, s)).astype("float32") for s in flat_sizes]
         if states:
-            kwargs["initial_state"] = [tf.constant(s) for s in states]
+            it = iter(states)
+            kwargs["initial_state"] = [[tf.constant(next(it)) for _ in g]
+                                       if isinstance(g, list) else tf.constant(next(it))
+                                       for g in sizes]
             for i, s in enumerate(states):
                 arrays[f"{case}/s{i}"] = s
         layer(tf.constant(x), **kwargs)
