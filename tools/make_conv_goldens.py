@@ -12,7 +12,8 @@ For each case (a layer class, its constructor arguments and an input shape) the 
 builds the layer, sets weights drawn from a seeded generator, and records in ``<family>.npz``
 (``<case>/x``, ``<case>/r``, ``<case>/y`` = layer(x), ``<case>/dx`` and ``<case>/dw<i>`` = the
 gradients of ``sum(y * r)``, ``<case>/w<i>`` the weights, ``<case>/losses`` the sum of
-``layer.losses`` after the call where there are regularizers) and in ``<family>.keras2.json`` the
+``layer.losses`` after the call where there are regularizers, ``<case>/mask`` the mask a
+masked case is called with) and in ``<family>.keras2.json`` the
 case's class, arguments, input shape, ``get_config()``, weight names/shapes and the tf-keras
 ``to_json()`` model config of ``Sequential([InputLayer, layer])``. The Keras 3 side writes
 ``<family>.keras3.json``: the same model serialized by Keras 3 and its weight shapes (or the
@@ -130,7 +131,9 @@ POOLING = [
     ("gmp2d", "GlobalMaxPooling2D", dict(), (4, 3, 2)),
     ("gap3d", "GlobalAveragePooling3D", dict(), (3, 3, 2, 2)),
     ("gmp3d_keep", "GlobalMaxPooling3D", dict(keepdims=True), (3, 3, 2, 2)),
+    ("gap1d_masked", "GlobalAveragePooling1D", dict(), (5, 3)),
 ]
+MASKED = {"gap1d_masked"}  # called with a boolean step mask (``<case>/mask``)
 RESHAPING = [
     ("zp1d", "ZeroPadding1D", dict(padding=(1, 2)), (4, 2)),
     ("zp2d", "ZeroPadding2D", dict(padding=((1, 0), (2, 3))), (3, 3, 2)),
@@ -165,9 +168,14 @@ def _tf_keras_side() -> None:
             layer.set_weights(weights)
             x = rng.standard_normal((2,) + shape).astype("float32")
             xt = tf.constant(x)
+            call_kwargs = {}
+            if case in MASKED:
+                mask = rng.random((2, shape[0])) > 0.4
+                mask[:, 0] = True
+                arrays[f"{case}/mask"], call_kwargs["mask"] = mask, tf.constant(mask)
             with tf.GradientTape() as tape:
                 tape.watch(xt)
-                y = layer(xt)
+                y = layer(xt, **call_kwargs)
                 r = tf.constant(rng.standard_normal(y.shape).astype("float32"))
                 loss = tf.reduce_sum(y * r)
             grads = tape.gradient(loss, [xt] + layer.trainable_weights)
