@@ -354,3 +354,17 @@ def test_stacked_cells_keep_each_rows_state_at_masked_steps():
     plain = layer(x[:, 1:], initial_state=states)
     for a, b in zip(out, plain):  # a masked first step is the same as no first step
         torch.testing.assert_close(a[:2], b[:2])
+
+
+def test_stateful_bidirectional_resets_and_sets_both_directions():
+    layer = Bidirectional(GRU(2, stateful=True))
+    layer(np.ones((1, 3, 2), "float32"))
+    assert layer.forward_layer.states is not None
+    layer.reset_states()
+    assert layer.forward_layer.states is None and layer.backward_layer.states is None
+    layer.reset_states([np.ones((1, 2), "float32"), np.zeros((1, 2), "float32")])
+    np.testing.assert_array_equal(layer.forward_layer.states[0].numpy(), [[1, 1]])
+    with pytest.raises(ConfigError, match=r"expected as many forward as backward states"):
+        layer.reset_states([np.ones((1, 2), "float32")])
+    with pytest.raises(ConfigError, match=r"expected stateful=True"):
+        Bidirectional(GRU(2)).reset_states()

@@ -142,9 +142,20 @@ class Bidirectional(Layer):
         return [out] * count if count == 2 else out
 
     def reset_states(self, states: Any = None) -> None:
-        """Reset both directions' carried states (stateful layers)."""
-        self.forward_layer.reset_states()
-        self.backward_layer.reset_states()
+        """Zero both directions' carried states, or set them: ``states`` holds the forward
+        layer's states then the backward layer's (stateful layers only)."""
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        states = list(states)
+        if len(states) % 2:
+            raise ConfigError(f"Layer '{self.name}' expected as many forward as backward "
+                              f"states. Received {len(states)} states. Fix: pass the forward "
+                              f"layer's states followed by the backward layer's.")
+        half = len(states) // 2
+        self.forward_layer.reset_states(states[:half])
+        self.backward_layer.reset_states(states[half:])
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "layer": self._layer_config,

@@ -239,7 +239,8 @@ class SimpleRNNCell(_Cell):
         (1, 2)
     """
 
-    def _step(self, projected, states, rec_mask):
+    def _step(self, projected: torch.Tensor, states: list, rec_mask: torch.Tensor | None
+              ) -> tuple[torch.Tensor, list]:
         h = states[0]
         if rec_mask is not None:
             h = h * rec_mask
@@ -281,7 +282,8 @@ class LSTMCell(_Cell):
             return torch.cat(parts)
         return init
 
-    def _step(self, projected, states, rec_mask):
+    def _step(self, projected: torch.Tensor, states: list, rec_mask: torch.Tensor | None
+              ) -> tuple[torch.Tensor, list]:
         h, c = states[0], states[1]
         if rec_mask is not None:
             h = h * rec_mask
@@ -324,12 +326,13 @@ class GRUCell(_Cell):
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _input_bias(self):
+    def _input_bias(self) -> torch.Tensor | None:
         if self.bias is None:
             return None
         return self.bias[0] if self.reset_after else self.bias
 
-    def _step(self, projected, states, rec_mask):
+    def _step(self, projected: torch.Tensor, states: list, rec_mask: torch.Tensor | None
+              ) -> tuple[torch.Tensor, list]:
         h = states[0]
         hr = h * rec_mask if rec_mask is not None else h
         u, ra = self.units, self.recurrent_activation
