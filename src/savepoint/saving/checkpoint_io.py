@@ -346,7 +346,9 @@ def _open_checked(prefix: str) -> BundleReader:
 def require_checkpoint(prefix: str) -> None:
     """Raise ``CheckpointNotFoundError`` unless ``prefix.index`` exists (or, for a prefix being
     rewritten, the index of the staged copy that stands in for it)."""
-    if not any(storage.exists(f"{p}.index") for p in rewrite.candidates(os.fspath(prefix))):
+    prefix = os.fspath(prefix)
+    if not storage.exists(f"{prefix}.index") and \
+            not any(storage.exists(f"{p}.index") for p in rewrite.candidates(prefix)):
         raise CheckpointNotFoundError(
             f"Expected a checkpoint at {prefix!r} ({prefix}.index). Received a path that names "
             f"no checkpoint. Fix: check the path, or find the newest one with "

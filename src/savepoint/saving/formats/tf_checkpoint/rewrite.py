@@ -153,13 +153,17 @@ def read_whole(prefix: str, read: Callable[[str], T]) -> T:
     first: Optional[BaseException] = None
     for _ in range(_READ_ROUNDS):
         before = _identity(prefix)
-        family = candidates(prefix)
-        for candidate in family:
+        try:
+            return read(prefix)  # the common case: no family to look up
+        except (FormatError, CheckpointNotFoundError) as e:
+            first = first or e
+        others = candidates(prefix)[1:]
+        for candidate in others:
             try:
                 return read(candidate)
             except (FormatError, CheckpointNotFoundError) as e:
                 first = first or e
-        if len(family) == 1 and _identity(prefix) == before:
+        if not others and _identity(prefix) == before:
             break  # no staging copy and no concurrent rewrite: the error is real
     assert first is not None
     raise first
