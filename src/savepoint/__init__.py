@@ -16,9 +16,10 @@ from savepoint import models, train
 from savepoint import preprocessing  # noqa: E402  (keras.preprocessing)
 from savepoint import activations, constraints, initializers, regularizers  # noqa: E402
 from savepoint import mixed_precision  # noqa: E402
+from savepoint import applications  # noqa: E402  (keras.applications)
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Model", "SavepointError", "Sequential", "backend", "callbacks", "config",
+__all__ = ["applications", "Input", "Model", "SavepointError", "Sequential", "backend", "callbacks", "config",
            "datasets", "errors", "layers", "losses", "metrics", "models", "optimizers", "saving",
            "train", "utils", "__version__"]

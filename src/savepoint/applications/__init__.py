@@ -1,0 +1,32 @@
+"""``keras.applications``: Keras's image models with Keras's layer names and weight files.
+
+Example:
+    >>> import savepoint as keras
+    >>> m = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3))
+    >>> m.name
+    'resnet50'
+"""
+
+from types import SimpleNamespace
+
+from savepoint.applications import imagenet_utils, resnet as _resnet, vgg as _vgg
+from savepoint.applications.resnet import (ResNet50, ResNet50V2, ResNet101, ResNet101V2,
+                                           ResNet152, ResNet152V2)
+from savepoint.applications.vgg import VGG16, VGG19
+
+# Keras's per-family modules (``keras.applications.resnet50.preprocess_input`` ...).
+vgg16 = SimpleNamespace(VGG16=VGG16, preprocess_input=_vgg.preprocess_input,
+                        decode_predictions=_vgg.decode_predictions)
+vgg19 = SimpleNamespace(VGG19=VGG19, preprocess_input=_vgg.preprocess_input,
+                        decode_predictions=_vgg.decode_predictions)
+resnet = SimpleNamespace(ResNet50=ResNet50, ResNet101=ResNet101, ResNet152=ResNet152,
+                         preprocess_input=_resnet.preprocess_input,
+                         decode_predictions=_resnet.decode_predictions)
+resnet50 = resnet
+resnet_v2 = SimpleNamespace(ResNet50V2=ResNet50V2, ResNet101V2=ResNet101V2,
+                            ResNet152V2=ResNet152V2,
+                            preprocess_input=_resnet.preprocess_input_v2,
+                            decode_predictions=_resnet.decode_predictions)
+
+__all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
+           "ResNet152V2", "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2"]
