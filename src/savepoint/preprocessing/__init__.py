@@ -1,5 +1,6 @@
-"""``keras.preprocessing``: the Keras 2 preprocessing helpers (``sequence``, ``text``)."""
+"""``keras.preprocessing``: the Keras 2 preprocessing helpers (``sequence``, ``text``,
+``image``)."""
 
-from savepoint.preprocessing import sequence, text
+from savepoint.preprocessing import image, sequence, text
 
-__all__ = ["sequence", "text"]
+__all__ = ["image", "sequence", "text"]
