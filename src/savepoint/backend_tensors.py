@@ -179,7 +179,7 @@ def set_value(x: Any, value: Any) -> None:
         [3.0, 4.0]
     """
     if hasattr(x, "assign") and not isinstance(x, torch.Tensor):
-        x.assign(value)
+        x.assign(value)  # a savepoint Variable, or optimizer.lr (a LearningRateValue)
         return
     if not isinstance(x, torch.Tensor):
         raise ConfigError(f"Expected a tensor or a Variable to set. Received: "

@@ -83,3 +83,14 @@ def test_clear_session_resets_names():
     import savepoint as keras
     K.clear_session()
     assert keras.layers.Dense(1).name == "dense"
+
+
+def test_set_value_on_the_optimizer_learning_rate():
+    import savepoint as keras
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    assert float(K.get_value(model.optimizer.lr)) == 0.01
+    K.set_value(model.optimizer.lr, 0.5)  # the Keras 2 idiom in LR-scheduling callbacks
+    assert model.optimizer.learning_rate == 0.5
+    model.optimizer.learning_rate.assign(0.25)
+    assert model.optimizer.lr.numpy() == 0.25

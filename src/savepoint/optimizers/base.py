@@ -18,6 +18,7 @@ from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.variable import Variable
 from savepoint.optimizers.arguments import check_keras_only_kwargs, check_lr, check_non_negative
 from savepoint.optimizers.clipping import clip_gradients
+from savepoint.optimizers.learning_rate_value import LearningRateValue
 from savepoint.optimizers.schedules import LearningRateSchedule
 from savepoint.saving.serialization import deserialize, serialize
 
@@ -74,8 +75,9 @@ class Optimizer:
     # ----- learning rate -------------------------------------------------------------------
     @property
     def learning_rate(self) -> float:
-        """The current learning rate (a schedule is evaluated at the current ``iterations``)."""
-        return self._lr_at(self._sync_step())
+        """The current learning rate (a schedule is evaluated at the current ``iterations``),
+        as a float that ``backend.set_value``/``.assign`` can change, as in tf.keras."""
+        return LearningRateValue(self._lr_at(self._sync_step()), self)
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
