@@ -20,11 +20,16 @@ CASES = [
     ("VGG19", {"include_top": False, "pooling": "max", "input_shape": [32, 32, 3]}),
     ("ResNet50", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3]}),
     ("ResNet50V2", {"include_top": False, "pooling": "avg", "input_shape": [32, 32, 3]}),
+    ("MobileNet", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3],
+                   "alpha": 0.5}),
+    ("MobileNetV2", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3],
+                     "alpha": 0.35}),
+    ("DenseNet121", {"include_top": False, "pooling": "avg", "input_shape": [32, 32, 3]}),
 ]
 
 # Layers Keras leaves unnamed get a per-session counter (input_3, max_pooling2d_1):
 # compare their name stem only.
-_AUTO = re.compile(r"^(input|max_pooling2d|global_average_pooling2d|global_max_pooling2d)"
+_AUTO = re.compile(r"^(input|max_pooling2d|zero_padding2d|global_average_pooling2d|global_max_pooling2d)"
                    r"(_\d+)?$")
 
 

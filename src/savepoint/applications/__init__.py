@@ -9,7 +9,10 @@ Example:
 
 from types import SimpleNamespace
 
-from savepoint.applications import imagenet_utils, resnet as _resnet, vgg as _vgg
+from savepoint.applications import densenet as _densenet, imagenet_utils
+from savepoint.applications import mobilenet as _mobilenet, resnet as _resnet, vgg as _vgg
+from savepoint.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from savepoint.applications.mobilenet import MobileNet, MobileNetV2
 from savepoint.applications.resnet import (ResNet50, ResNet50V2, ResNet101, ResNet101V2,
                                            ResNet152, ResNet152V2)
 from savepoint.applications.vgg import VGG16, VGG19
@@ -27,6 +30,16 @@ resnet_v2 = SimpleNamespace(ResNet50V2=ResNet50V2, ResNet101V2=ResNet101V2,
                             ResNet152V2=ResNet152V2,
                             preprocess_input=_resnet.preprocess_input_v2,
                             decode_predictions=_resnet.decode_predictions)
+mobilenet = SimpleNamespace(MobileNet=MobileNet, preprocess_input=_mobilenet.preprocess_input,
+                            decode_predictions=_mobilenet.decode_predictions)
+mobilenet_v2 = SimpleNamespace(MobileNetV2=MobileNetV2,
+                               preprocess_input=_mobilenet.preprocess_input,
+                               decode_predictions=_mobilenet.decode_predictions)
+densenet = SimpleNamespace(DenseNet121=DenseNet121, DenseNet169=DenseNet169,
+                           DenseNet201=DenseNet201, preprocess_input=_densenet.preprocess_input,
+                           decode_predictions=_densenet.decode_predictions)
 
 __all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
-           "ResNet152V2", "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2"]
+           "ResNet152V2", "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2",
+           "MobileNet", "MobileNetV2", "DenseNet121", "DenseNet169", "DenseNet201",
+           "mobilenet", "mobilenet_v2", "densenet"]
