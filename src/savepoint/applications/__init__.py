@@ -13,6 +13,9 @@ from savepoint.applications import densenet as _densenet, imagenet_utils
 from savepoint.applications import mobilenet as _mobilenet, resnet as _resnet, vgg as _vgg
 from savepoint.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from savepoint.applications.mobilenet import MobileNet, MobileNetV2
+from savepoint.applications import inception_v3 as _inception_v3, xception as _xception
+from savepoint.applications.inception_v3 import InceptionV3
+from savepoint.applications.xception import Xception
 from savepoint.applications.resnet import (ResNet50, ResNet50V2, ResNet101, ResNet101V2,
                                            ResNet152, ResNet152V2)
 from savepoint.applications.vgg import VGG16, VGG19
@@ -38,8 +41,14 @@ mobilenet_v2 = SimpleNamespace(MobileNetV2=MobileNetV2,
 densenet = SimpleNamespace(DenseNet121=DenseNet121, DenseNet169=DenseNet169,
                            DenseNet201=DenseNet201, preprocess_input=_densenet.preprocess_input,
                            decode_predictions=_densenet.decode_predictions)
+xception = SimpleNamespace(Xception=Xception, preprocess_input=_xception.preprocess_input,
+                           decode_predictions=_xception.decode_predictions)
+inception_v3 = SimpleNamespace(InceptionV3=InceptionV3,
+                               preprocess_input=_inception_v3.preprocess_input,
+                               decode_predictions=_inception_v3.decode_predictions)
 
 __all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
            "ResNet152V2", "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2",
            "MobileNet", "MobileNetV2", "DenseNet121", "DenseNet169", "DenseNet201",
-           "mobilenet", "mobilenet_v2", "densenet"]
+           "mobilenet", "mobilenet_v2", "densenet", "Xception", "InceptionV3", "xception",
+           "inception_v3"]
