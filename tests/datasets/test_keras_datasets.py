@@ -136,3 +136,15 @@ def test_argument_errors():
     with pytest.raises(ConfigError, match=r"Expected test_split in \[0, 1\)"):
         datasets.boston_housing.load_data(test_split=1.5)
     assert datasets.reuters.get_label_names()[:2] == ("cocoa", "grain")
+
+
+def test_word_indexes_download_verified(served, monkeypatch):
+    md5 = hashlib.md5(open(os.path.join(FIX, "imdb_word_index.json"), "rb").read()).hexdigest()
+    monkeypatch.setattr(datasets.imdb, "WORD_INDEX_MD5", md5)
+    monkeypatch.setattr(datasets.reuters, "WORD_INDEX_MD5", md5)
+    assert datasets.imdb.get_word_index() == {"the": 1, "and": 2, "movie": 3}
+    assert datasets.reuters.get_word_index()["movie"] == 3
+    monkeypatch.setattr(datasets.imdb, "WORD_INDEX_MD5", "0" * 32)
+    monkeypatch.setattr(datasets.imdb, "BASE", served[0] + "missing/")
+    with pytest.raises(StorageError, match="Cannot download .*imdb_word_index.json"):
+        datasets.imdb.get_word_index()  # a cached copy with the wrong md5 is fetched again
