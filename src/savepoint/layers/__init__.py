@@ -30,6 +30,7 @@ from savepoint.layers.recurrent import *  # noqa: F401,F403  (LSTM, GRU, Bidirec
 from savepoint.layers import preprocessing
 from savepoint.layers.preprocessing import *  # noqa: F401,F403  (Rescaling ... issue 8.5)
 from savepoint.layers.symbolic import KerasTensor
+from savepoint.layers.tf_op import SlicingOpLambda, TFOpLambda
 from savepoint.layers.variable import Variable
 
 __all__ = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D",
@@ -47,3 +48,4 @@ __all__ += ["Average", "Dot", "ELU", "LeakyReLU", "Maximum", "Minimum", "Multipl
             "UnitNormalization"]
 __all__ += recurrent.__all__
 __all__ += preprocessing.__all__
+__all__ += ["SlicingOpLambda", "TFOpLambda"]  # issue 8.6

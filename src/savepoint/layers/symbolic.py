@@ -28,6 +28,38 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape} dtype={self.dtype} name={self.name}>"
 
+    # Arithmetic and slicing record TF-op layers, as tf.keras 2 does (``x * (1/6)`` becomes a
+    # ``tf.math.multiply`` TFOpLambda); a constant on the left is the op's first argument.
+    def __add__(self, other): return tf_op("__operators__.add", self, y=other)
+    def __radd__(self, other): return tf_op("__operators__.add", other, y=self)
+    def __sub__(self, other): return tf_op("math.subtract", self, y=other)
+    def __rsub__(self, other): return tf_op("math.subtract", other, y=self)
+    def __mul__(self, other): return tf_op("math.multiply", self, y=other)
+    def __rmul__(self, other): return tf_op("math.multiply", other, y=self)
+    def __truediv__(self, other): return tf_op("math.truediv", self, y=other)
+    def __rtruediv__(self, other): return tf_op("math.truediv", other, y=self)
+    def __pow__(self, other): return tf_op("math.pow", self, y=other)
+    def __rpow__(self, other): return tf_op("math.pow", other, y=self)
+    def __matmul__(self, other): return tf_op("linalg.matmul", self, b=other)
+    def __rmatmul__(self, other): return tf_op("linalg.matmul", other, b=self)
+    def __neg__(self): return tf_op("math.negative", self)
+    def __abs__(self): return tf_op("math.abs", self)
+    def __gt__(self, other): return tf_op("math.greater", self, y=other)
+    def __ge__(self, other): return tf_op("math.greater_equal", self, y=other)
+    def __lt__(self, other): return tf_op("math.less", self, y=other)
+    def __le__(self, other): return tf_op("math.less_equal", self, y=other)
+    # ``==``/``!=`` stay identity comparisons: graphs use KerasTensors in sets and dicts.
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index: Any) -> "KerasTensor":
+        from savepoint.layers.tf_op.layer import SlicingOpLambda, spec_from_index
+        return SlicingOpLambda()(self, slice_spec=spec_from_index(index))
+
+    def __iter__(self):
+        # Without this, ``__getitem__`` would make ``list(x)`` loop forever.
+        raise TypeError(f"Iterating over a symbolic tensor is not supported: {self!r}. Index "
+                        f"it (x[:, 0]) or use a layer instead.")
+
 
 class Node:
     """One call of a layer in a graph: its input structure and the tensors it produced."""
@@ -74,6 +106,18 @@ def symbolic_like(value: torch.Tensor, like_batch_none: bool = True) -> KerasTen
     if like_batch_none and shape:
         shape = (None,) + shape[1:]
     return KerasTensor(shape, dtype=str(value.dtype).replace("torch.", ""))
+
+
+def tf_op(function: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the whitelisted TF op ``function`` as a new ``TFOpLambda`` layer.
+
+    Example:
+        >>> x = KerasTensor((None, 3)); x._history = None
+        >>> tf_op("nn.relu6", torch.ones(1, 3)).tolist()
+        [[1.0, 1.0, 1.0]]
+    """
+    from savepoint.layers.tf_op.layer import TFOpLambda
+    return TFOpLambda(function)(*args, **kwargs)
 
 
 def new_input_name() -> str:

@@ -31,6 +31,7 @@ _MODULES_OUT = {"savepoint.layers.initializers": "keras.initializers",
 _SLOTS_OUT = {"SGD": {"momentum": "m"}}          # tf-keras slot names that differ from ours
 _LOSS_DROP = {"SparseCategoricalCrossentropy": {"axis": -1}}  # keys tf-keras 2 does not take
 _GRAPH = ("Sequential", "Functional")
+_TF_OPS = ("TFOpLambda", "SlicingOpLambda")   # layers that keep their input's structure
 
 
 def _is_object(value: Any) -> bool:
@@ -76,7 +77,15 @@ def _layer_out(layer: dict) -> dict:
     if "inbound_nodes" in layer:
         out["name"] = layer["name"]
         out["inbound_nodes"] = [_node_out(node, layer["name"]) for node in layer["inbound_nodes"]]
+        if out["class_name"] in _TF_OPS:  # one tensor argument is written unnested
+            out["inbound_nodes"] = [n[0] if len(n) == 1 and isinstance(n[0], list) and
+                                    _is_single(node) else n for n, node in
+                                    zip(out["inbound_nodes"], layer["inbound_nodes"])]
     return out
+
+
+def _is_single(node: dict) -> bool:
+    return _is_tensor((node.get("args") or [None])[0])
 
 
 def _value_out(value: Any) -> Any:
@@ -100,6 +109,9 @@ def _node_out(node: dict, layer: str) -> list:
         raise ConfigError(f"Layer '{layer}' is called with {len(args)} positional arguments; "
                           f"the Keras 2 .h5 format records exactly one (a tensor or a list of "
                           f"tensors). Fix: pass the inputs as one list, or save as a directory.")
+    if not _is_tensor(args[0]) and not isinstance(args[0], list):
+        # A TF op whose first argument is a constant (``2.0 - x``): tf.keras's marker.
+        return ["_CONSTANT_VALUE", -1, args[0], _tensor_kwargs_out(kwargs)]
     refs = args[0] if isinstance(args[0], list) else [args[0]]
     states = kwargs.get("initial_state")
     if isinstance(states, list) and states and all(_is_tensor(s) for s in states):
@@ -109,9 +121,13 @@ def _node_out(node: dict, layer: str) -> list:
         raise ConfigError(f"Layer '{layer}' takes tensors outside its first argument, which the "
                           f"Keras 2 .h5 format cannot record. Fix: save as a directory instead.")
     # tf.keras 2 writes a tensor keyword argument (MultiHeadAttention's value=) as its history.
-    kwargs = {k: list(v["config"]["keras_history"]) if _is_tensor(v) else v
-              for k, v in kwargs.items()}
+    kwargs = _tensor_kwargs_out(kwargs)
     return [[*r["config"]["keras_history"], kwargs] for r in refs]
+
+
+def _tensor_kwargs_out(kwargs: dict) -> dict:
+    return {k: list(v["config"]["keras_history"]) if _is_tensor(v) else v
+            for k, v in kwargs.items()}
 
 
 def _is_tensor(value: Any) -> bool:
@@ -305,6 +321,14 @@ def _value_in(value: Any) -> Any:
 
 
 def _node_in(node: Any, layer: str) -> dict:
+    if isinstance(node, list) and len(node) == 4 and isinstance(node[0], str):
+        # A TFOpLambda keeps its first argument's structure: one tensor is written unnested,
+        # a constant first argument (``2.0 - x``) as ["_CONSTANT_VALUE", -1, value, kwargs].
+        if node[0] == "_CONSTANT_VALUE":
+            kwargs = _node_in([["_CONSTANT_VALUE", 0, 0, node[3]]], layer)["kwargs"]
+            return {"args": [node[2]], "kwargs": kwargs}
+        out = _node_in([node], layer)
+        return out
     if not isinstance(node, list) or not node or not all(_is_ref(r, 3, 4) for r in node):
         raise FormatError(f"Expected the inbound node of layer '{layer}' as a list of "
                           f"[layer_name, node_index, tensor_index, kwargs]. Received "

@@ -1,0 +1,85 @@
+"""Regenerate the TF-op layer fixtures in tests/fixtures/tfop/ with REAL tf-keras.
+
+tf.keras 2 records arithmetic, slicing and ``tf.*`` calls on symbolic tensors as
+``TFOpLambda``/``SlicingOpLambda`` layers; these models exercise the ops savepoint's whitelist
+loads. Run from the repository root:
+
+    TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_tfop_fixtures.py
+
+Each model ``<name>`` is saved as ``<name>.h5`` (whole model, tf-keras's own writer) and
+``<name>.npz`` (``x0``, ``x1`` ...: the inputs, ``y0``, ``y1`` ...: the loaded tf-keras model's
+outputs on them).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "tfop")
+
+
+def arith(tf, k):
+    """Operators and elementwise math, MobileNetV3's hard_swish, a constant on the left."""
+    x = k.Input((4, 6), name="x")
+    h = k.layers.Dense(6, name="dense")(x)
+    hs = h * tf.nn.relu6(h + 3.0) * (1.0 / 6.0)          # hard_swish as Keras Applications
+    outs = [hs, 2.0 - x, x / 3.0, -x, x ** 2, tf.abs(x), tf.exp(x * 0.1),
+            tf.math.log(tf.abs(x) + 1.0), tf.sqrt(tf.abs(x)), tf.square(x), tf.sigmoid(x),
+            tf.tanh(x), tf.maximum(x, 0.5), tf.minimum(x, h), tf.math.pow(tf.abs(x), 0.5),
+            tf.math.subtract(x, h), tf.math.truediv(x, 2.0), tf.math.negative(x)]
+    return k.Model(x, outs, name="arith")
+
+
+def shapes(tf, k):
+    """Reductions, shape ops and slicing."""
+    x = k.Input((4, 6), name="x")
+    outs = [tf.reduce_mean(x, axis=1, keepdims=True), tf.reduce_sum(x, axis=[1, 2]),
+            tf.reduce_max(x, axis=-1), tf.reduce_min(x), tf.math.reduce_prod(x, axis=1),
+            tf.reshape(x, (-1, 24)), tf.transpose(x, [0, 2, 1]), tf.concat([x, x * 2.0], -1),
+            tf.stack([x, x], axis=1), tf.expand_dims(x, 2), tf.squeeze(x[:, :1], axis=1),
+            tf.cast(x > 0.0, "float32"), tf.identity(x), tf.clip_by_value(x, -0.5, 0.5),
+            tf.where(x > 0.0, x, x * 0.1), x[:, 0], x[:, 1:3, ::2], x[..., tf.newaxis, 0],
+            x[:, -1, 2:], tf.shape(x)[1:] * 1]
+    return k.Model(x, outs, name="shapes")
+
+
+def nn(tf, k):
+    """``tf.nn`` activations, ``image.resize``, matmul/einsum, two inputs."""
+    x = k.Input((4, 6), name="x")
+    img = k.Input((3, 3, 2), name="img")
+    outs = [tf.nn.relu(x), tf.nn.relu6(x * 4.0), tf.nn.softmax(x, axis=-1), tf.nn.sigmoid(x),
+            tf.nn.gelu(x), tf.nn.gelu(x, approximate=True), tf.nn.swish(x), tf.nn.silu(x),
+            tf.nn.leaky_relu(x, alpha=0.3), tf.image.resize(img, (6, 6)),
+            tf.image.resize(img, (5, 5), method="nearest"), tf.matmul(x, x, transpose_b=True),
+            x @ tf.ones((6, 3))]  # tf.einsum: tf-keras cannot reload its own .h5 of it
+    return k.Model([x, img], outs, name="nn")
+
+
+def main() -> None:
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras as k
+    os.makedirs(OUT, exist_ok=True)
+    for build in (arith, shapes, nn):
+        tf.keras.utils.set_random_seed(0)
+        k.backend.clear_session()
+        model = build(tf, k)
+        rng = np.random.default_rng(0)
+        inputs = [rng.normal(size=(2,) + tuple(t.shape[1:])).astype("float32")
+                  for t in model.inputs]
+        path = os.path.join(OUT, f"{model.name}.h5")
+        model.save(path)
+        # called, not predict(): scalar outputs (tf.reduce_min with no axis) keep their dtype
+        preds = k.models.load_model(path)(inputs if len(inputs) > 1 else inputs[0])
+        arrays = {f"x{i}": a for i, a in enumerate(inputs)}
+        arrays.update({f"y{i}": p.numpy() for i, p in enumerate(preds)})
+        np.savez(os.path.join(OUT, f"{model.name}.npz"), **arrays)
+        print(model.name, sorted({l.get_config().get("function", "") for l in model.layers}))
+
+
+if __name__ == "__main__":
+    main()
