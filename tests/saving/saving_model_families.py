@@ -132,6 +132,17 @@ def recurrent_functional():
     return keras.Model(inp, L.Dense(2)(merged))
 
 
+def tf_op_functional():
+    """Arithmetic, slicing and keras.backend calls on symbolic tensors: TF-op layers (8.6),
+    MobileNetV3's hard_swish among them."""
+    K, L = keras.backend, keras.layers
+    inp = keras.Input((4, 5), name="series")
+    h = L.Dense(6, name="proj")(inp)
+    h = h * L.ReLU(6.0)(h + 3.0) * (1.0 / 6.0)
+    pooled = K.concatenate([K.mean(h, axis=1), h[:, -1, ::2], K.max(2.0 - h, axis=1)])
+    return keras.Model(inp, L.Dense(2, name="head")(K.relu(pooled, max_value=6.0) ** 2))
+
+
 def data_for(model):
     if model.layers and isinstance(model.layers[0], keras.layers.Embedding):  # ids, 0 = padding
         ids = RNG.integers(1, 20, (8,) + tuple(model.inputs[0].shape[1:])).astype("int32")
