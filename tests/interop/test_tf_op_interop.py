@@ -1,0 +1,29 @@
+"""LIVE: real tf.keras opens savepoint's ``.h5`` and ``cp.ckpt`` of a model whose graph has
+TF-op layers (arithmetic, slicing, ``keras.backend`` calls on symbolic tensors: issue 8.6), and
+predicts what savepoint predicts (tf_check_tfop.py). The other way (savepoint reads tf.keras's
+files) is tests/layers/test_tf_op_layers.py on fixtures from tools/make_tfop_fixtures.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from conftest import _run_script
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
+from saving_model_families import tf_op_functional, trained  # noqa: E402
+
+
+def test_tf_keras_loads_our_tf_op_model(tmp_path, tf_python):
+    model, x = trained(tf_op_functional)
+    model.save(str(tmp_path / "m.h5"))
+    model.save_weights(str(tmp_path / "cp.ckpt"))
+    arrays = {"x": x, "pred": model.predict(x, verbose=0)}
+    arrays.update({f"w{i}": w for i, w in enumerate(model.get_weights())})
+    np.savez(tmp_path / "expected.npz", **arrays)
+    out = _run_script(tf_python, "TensorFlow", {"TF_USE_LEGACY_KERAS": "1"}, "tf_check_tfop.py",
+                      {"h5": str(tmp_path / "m.h5"), "ckpt": str(tmp_path / "cp.ckpt"),
+                       "npz": str(tmp_path / "expected.npz")})
+    assert '"ok": true' in out
