@@ -33,11 +33,16 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        # tf.keras 2 reads the Keras mask of the predictions here (Embedding(mask_zero)/Masking
+        # through an RNN): masked steps leave the loss and the average (Loss.__call__).
+        in_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = y_pred if isinstance(y_pred, torch.Tensor) else torch.as_tensor(y_pred)
         y_true = _as_tensor(y_true, y_pred)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction,
-                             self.valid_mask(y_true, y_pred))
+        mask = self.valid_mask(y_true, y_pred)
+        if in_mask is not None:
+            mask = in_mask if mask is None else mask.bool() & in_mask.to(mask.device).bool()
+        return reduce_values(values, sample_weight, self.reduction, mask)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         """Per-sample losses; subclasses implement it."""

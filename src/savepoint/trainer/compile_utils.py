@@ -14,7 +14,37 @@ from savepoint.metrics.base import Mean
 
 
 def _detach(t: Any) -> Any:
-    return t.detach() if isinstance(t, torch.Tensor) else t
+    if not isinstance(t, torch.Tensor):
+        return t
+    mask = getattr(t, "_keras_mask", None)
+    d = t.detach()
+    if mask is not None:  # the metrics weigh by it (a detached tensor loses attributes)
+        d._keras_mask = mask
+    return d
+
+
+def apply_mask(y_pred: torch.Tensor, sample_weight: Any, mask: torch.Tensor | None) -> Any:
+    """tf.keras 2's ``losses_utils.apply_mask``: the output's Keras mask as a sample weight
+    (times ``sample_weight``, a per-sample weight broadcast over the masked steps).
+
+    Example:
+        >>> apply_mask(torch.zeros(2, 3), torch.tensor([1.0, 2.0]),
+        ...            torch.tensor([[True, False, False], [True, True, False]])).tolist()
+        [[1.0, 0.0, 0.0], [2.0, 2.0, 0.0]]
+    """
+    if mask is None:
+        return sample_weight
+    dtype = y_pred.dtype if y_pred.is_floating_point() else torch.float32
+    mask = mask.to(device=y_pred.device, dtype=dtype)
+    if sample_weight is None:
+        return mask
+    sw = torch.as_tensor(sample_weight, device=mask.device).to(dtype)
+    # Keras's squeeze_or_expand_dimensions: (batch,) weights gain trailing axes to meet the mask.
+    if sw.dim() == mask.dim() + 1 and sw.shape[-1] == 1:
+        sw = sw.squeeze(-1)
+    while sw.dim() < mask.dim():
+        sw = sw.unsqueeze(-1)
+    return sw * mask
 
 
 class CompiledLoss:
@@ -72,14 +102,17 @@ class CompiledLoss:
                                   "`y`. Fix: pass y to fit() or yield (x, y) batches.")
             y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
             y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
-            value = fn(y_true, y_pred, sample_weight)
+            mask = getattr(y_pred, "_keras_mask", None)  # the only cost without a mask
+            sw = sample_weight if mask is None else apply_mask(y_pred, sample_weight, mask)
+            value = fn(y_true, y_pred, sw)
             return value * self.weights[0] if self.weights[0] != 1.0 else value
         trues, preds = _match(y_true, self.output_names), _match(y_pred, self.output_names)
         total = None
         for fn, w, t, p, tracker in zip(self.losses, self.weights, trues, preds, self.trackers):
             if fn is None or t is None:
                 continue
-            value = fn(t, p, sample_weight)
+            mask = getattr(p, "_keras_mask", None)
+            value = fn(t, p, sample_weight if mask is None else apply_mask(p, sample_weight, mask))
             tracker.update_state(value.detach())
             total = value * w if total is None else total + value * w
         return total
@@ -143,20 +176,33 @@ class CompiledMetrics:
         if len(self.output_names) == 1:
             y_true = y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true
             y_pred = y_pred[0] if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1 else y_pred
-            for m in self.per_output[0]:
-                m.update_state(y_true, y_pred)
-            for m in self.weighted[0]:
-                m.update_state(y_true, y_pred, sample_weight)
+            _update_one(self.per_output[0], self.weighted[0], y_true, y_pred, sample_weight)
             return
         for ms, wms, t, p in zip(self.per_output, self.weighted,
                                  _match(y_true, self.output_names),
                                  _match(y_pred, self.output_names)):
             if t is None:
                 continue
-            for m in ms:
-                m.update_state(t, p)
-            for m in wms:
-                m.update_state(t, p, sample_weight)
+            _update_one(ms, wms, t, p, sample_weight)
+
+
+def _update_one(metrics: list, weighted: list, y_true: Any, y_pred: Any,
+                sample_weight: Any) -> None:
+    # tf.keras 2 (CompiledMetrics.update_state): plain metrics are weighted by the output's
+    # mask alone, weighted metrics by the mask times sample_weight.
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None:
+        for m in metrics:
+            m.update_state(y_true, y_pred)
+        for m in weighted:
+            m.update_state(y_true, y_pred, sample_weight)
+        return
+    sw = apply_mask(y_pred, sample_weight, mask)
+    mask = apply_mask(y_pred, None, mask)
+    for m in metrics:
+        m.update_state(y_true, y_pred, mask)
+    for m in weighted:
+        m.update_state(y_true, y_pred, sw)
 
 
 def _per_output(value: Any, names: list[str], what: str, convert, list_means_shared=False) -> list:
