@@ -365,3 +365,13 @@ def test_keras_utils_unpack_in_a_custom_train_step():
     with pytest.raises(ConfigError, match=r"Expected data to be a tuple of \(x,\), \(x, y\) or "
                                           r"\(x, y, sample_weight\). Received a tuple of 4"):
         keras.utils.unpack_x_y_sample_weight((1, 2, 3, 4))
+
+
+def test_reset_states_on_a_stateful_lstm():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.layers.LSTM(2, stateful=True, batch_input_shape=(1, 3, 2))])
+    x = np.ones((1, 3, 2), "float32")
+    first = model.predict(x, verbose=0)
+    assert not np.allclose(model.predict(x, verbose=0), first)  # the state carried over
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=1e-6)
