@@ -39,8 +39,6 @@ def test_docstring_examples_run(name):
     (lambda: LSTM(2, kernel_constraint="non_neg"), ConfigError,
      r"expected `kernel_constraint` to be None.*Fix: drop the constraint"),
     (lambda: LSTM(2, implementation=3), ConfigError, r"expected `implementation` 1 or 2"),
-    (lambda: LSTM(2, activity_regularizer="l2"), ConfigError,
-     r"expected activity_regularizer=None"),
     (lambda: LSTM(2, foo=1), ConfigError, r"not understood by LSTM: \['foo'\]"),
     (lambda: RNN(object()), ConfigError, r"RNN expected a cell with `call\(inputs, states\)`"),
     (lambda: StackedRNNCells([]), ConfigError, r"expected at least one cell"),

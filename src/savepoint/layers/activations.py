@@ -187,6 +187,27 @@ def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
 
 
+def keras3_hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras 3's ``hard_sigmoid``, ``relu6(x + 3) / 6``: what a Keras 3 file's
+    ``"hard_sigmoid"`` means (the Keras 3 dialect renames it on the way in and back out).
+
+    Example:
+        >>> keras3_hard_sigmoid(torch.tensor([0.0, 1.5])).tolist()
+        [0.5, 0.75]
+    """
+    return F.hardsigmoid(x)
+
+
+def keras3_hard_silu(x: torch.Tensor) -> torch.Tensor:
+    """Keras 3's ``hard_silu`` (``hard_swish``), ``x * relu6(x + 3) / 6``; tf.keras 2 has none.
+
+    Example:
+        >>> keras3_hard_silu(torch.tensor([0.0, 3.0])).tolist()
+        [0.0, 3.0]
+    """
+    return F.hardswish(x)
+
+
 def mish(x: torch.Tensor) -> torch.Tensor:
     """``x * tanh(softplus(x))``.
 
@@ -223,6 +244,8 @@ _ACTIVATIONS: dict[str, Callable] = {
     "softsign": softsign, "swish": swish, "silu": swish, "relu6": relu6,
     "leaky_relu": leaky_relu, "mish": mish, "hard_sigmoid": hard_sigmoid,
     "exponential": exponential,
+    # Keras 3's definitions under their own names (saving/dialects/keras3.py maps them)
+    "keras3_hard_sigmoid": keras3_hard_sigmoid, "keras3_hard_silu": keras3_hard_silu,
 }
 # Functions that older savepoint code and users pass directly: they serialize by Keras name.
 _ALIASES: dict[int, str] = {id(torch.relu): "relu", id(torch.sigmoid): "sigmoid",
@@ -293,6 +316,6 @@ def serialize(fn: Callable) -> str:
     return name
 
 
-__all__ = ["deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "leaky_relu",
-           "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid",
+__all__ = ["deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid",
+           "keras3_hard_sigmoid", "keras3_hard_silu", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid",
            "softmax", "softplus", "softsign", "swish", "tanh"]

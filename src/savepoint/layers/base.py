@@ -21,8 +21,7 @@ _CALL_CONTEXT = threading.local()
 # Set once any layer calls add_loss: only then does an outermost call clear stale call losses.
 _ADD_LOSS_USED = [False]
 # Keyword arguments tf.keras 2.x code passes that have no effect here but must be accepted.
-_ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights",
-                           "activity_regularizer"}
+_ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights"}
 
 
 @contextlib.contextmanager
@@ -71,7 +70,7 @@ class Layer(torch.nn.Module):
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: tuple | None = None, batch_input_shape: tuple | None = None,
-                 **kwargs: Any):
+                 activity_regularizer: Any = None, **kwargs: Any):
         super().__init__()
         unknown = set(kwargs) - _ACCEPTED_LEGACY_KWARGS
         if unknown:
@@ -91,6 +90,9 @@ class Layer(torch.nn.Module):
         self._inbound_nodes: list[Node] = []
         self.built = False
         self._batch_input_shape = _batch_shape(input_shape, batch_input_shape, kwargs)
+        from savepoint.layers import regularizers  # regularizers import the saving registry
+        # tf.keras's Layer argument: regularizer(output) / batch size, a loss of each call
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ----- weights -------------------------------------------------------------------------
     def add_weight(self, name: str, shape: tuple = (), initializer: Any = "glorot_uniform",
@@ -396,9 +398,18 @@ class Layer(torch.nn.Module):
                 _CALL_CONTEXT.training = outer
         else:
             outputs = self.call(*args, **kwargs)
+        if self.__dict__.get("activity_regularizer") is not None:
+            self._activity_losses(outputs)
         if (mask is not None or self._computes_mask) and outputs is not raw:
             _attach_mask(outputs, self.compute_mask(raw, mask))
         return outputs
+
+    def _activity_losses(self, outputs: Any) -> None:
+        # tf.keras: each output's regularizer(output) / batch size, so the strength does not
+        # depend on the batch size
+        for out in flatten(outputs):
+            if isinstance(out, torch.Tensor) and out.dim() > 0:
+                self.add_loss(self.activity_regularizer(out) / out.shape[0])
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask of the outputs: the input's when ``supports_masking``, else ``None``.
@@ -516,6 +527,9 @@ class Layer(torch.nn.Module):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.__dict__.get("activity_regularizer") is not None:
+            from savepoint.saving.serialization import serialize
+            config["activity_regularizer"] = serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -124,13 +124,12 @@ class Dense(Layer):
                 "bias_initializer": serialize(self.bias_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": None,
+                "activity_regularizer": serialize(self.activity_regularizer),
                 "kernel_constraint": serialize(self.kernel_constraint),
                 "bias_constraint": serialize(self.bias_constraint)}
 
     @classmethod
     def from_config(cls, config):
-        config = {k: v for k, v in config.items() if k != "activity_regularizer"}
         return cls(**config)
 
 

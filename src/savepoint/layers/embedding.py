@@ -12,7 +12,7 @@ from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
 
-_LEGACY_CONFIG_KEYS = ("activity_regularizer", "sparse")
+_LEGACY_CONFIG_KEYS = ("sparse",)
 
 
 def _positive_int(value: Any, arg: str) -> int:
@@ -97,7 +97,7 @@ class Embedding(Layer):
                 "output_dim": self.output_dim,
                 "embeddings_initializer": serialize(self.embeddings_initializer),
                 "embeddings_regularizer": serialize(self.embeddings_regularizer),
-                "activity_regularizer": None,
+                "activity_regularizer": serialize(self.activity_regularizer),
                 "embeddings_constraint": serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
 

@@ -126,10 +126,10 @@ class EinsumDense(Layer):
                 "bias_initializer": serialize(self.bias_initializer),
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": None,
+                "activity_regularizer": serialize(self.activity_regularizer),
                 "kernel_constraint": serialize(self.kernel_constraint),
                 "bias_constraint": serialize(self.bias_constraint)}
 
     @classmethod
     def from_config(cls, config: dict) -> "EinsumDense":
-        return cls(**{k: v for k, v in config.items() if k != "activity_regularizer"})
+        return cls(**config)

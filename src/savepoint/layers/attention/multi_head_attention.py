@@ -324,7 +324,7 @@ class MultiHeadAttention(Layer):
                   "bias_initializer": serialize(self.bias_initializer),
                   "kernel_regularizer": serialize(self.kernel_regularizer),
                   "bias_regularizer": serialize(self.bias_regularizer),
-                  "activity_regularizer": None,
+                  "activity_regularizer": serialize(self.activity_regularizer),
                   "kernel_constraint": serialize(self.kernel_constraint),
                   "bias_constraint": serialize(self.bias_constraint)}
         shapes = self._shapes or (None, None, None)
@@ -335,7 +335,7 @@ class MultiHeadAttention(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "MultiHeadAttention":
-        return cls(**{k: v for k, v in config.items() if k != "activity_regularizer"})
+        return cls(**config)
 
     @staticmethod
     def keras3_config_out(config: dict) -> dict:

@@ -173,11 +173,8 @@ class BaseConv(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         self._check_input(inputs)
         out = self._convolve(to_channels_first(inputs, self.data_format))
-        out = self.activation(from_channels_first(out, self.data_format))
-        if self.activity_regularizer is not None:
-            # tf.keras adds regularizer(output) / batch size as a loss of this call
-            self.add_loss(self.activity_regularizer(out) / out.shape[0])
-        return out
+        # activity_regularizer: Layer adds regularizer(output) / batch size after call()
+        return self.activation(from_channels_first(out, self.data_format))
 
     # ----- config ---------------------------------------------------------------------------
     def _base_config(self) -> dict:

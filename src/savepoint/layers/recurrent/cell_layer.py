@@ -16,7 +16,8 @@ from savepoint.layers.base import _ACCEPTED_LEGACY_KWARGS
 from savepoint.layers.recurrent.rnn import RNN, RNN_ARGS
 
 _LAYER_ARGS = set(RNN_ARGS) | {"zero_output_for_mask", "name", "trainable", "dtype",
-                               "input_shape", "batch_input_shape", "input_length"} | \
+                               "input_shape", "batch_input_shape", "input_length",
+                               "activity_regularizer"} | \
     _ACCEPTED_LEGACY_KWARGS
 _CELL_ATTRS = ("units", "activation", "recurrent_activation", "use_bias", "dropout",
                "recurrent_dropout", "kernel_initializer", "recurrent_initializer",
@@ -36,11 +37,6 @@ class CellLayer(RNN):
     cell_class: type = None  # type: ignore[assignment]
 
     def __init__(self, units: int, **kwargs: Any):
-        activity = kwargs.pop("activity_regularizer", None)
-        if activity is not None:
-            raise ConfigError(f"{type(self).__name__} expected activity_regularizer=None: "
-                              f"savepoint does not support activity regularizers. Received: "
-                              f"{activity!r}. Fix: drop it.")
         kwargs.pop("use_cudnn", None)  # Keras 3: torch picks its kernel itself
         layer_kwargs = {k: v for k, v in kwargs.items() if k in _LAYER_ARGS}
         cell_kwargs = {k: v for k, v in kwargs.items() if k not in _LAYER_ARGS}
@@ -58,7 +54,7 @@ class CellLayer(RNN):
                 if k not in ("name", "trainable", "dtype")}
         config = self._rnn_config()
         config.update(cell)
-        config["activity_regularizer"] = None
+        config.setdefault("activity_regularizer", None)
         return _keras_order(config)
 
     @classmethod

@@ -56,6 +56,43 @@ _KERAS3_ONLY: dict[str, Any] = {
     "gradient_accumulation_steps": None, "weighted_metrics": None, "run_eagerly": False,
     "steps_per_execution": 1, "auto_scale_loss": True, "shared_object_id": Any,
     "build_config": Any, "jit_compile": Any}
+# Activation names whose Keras 3 definition differs from tf.keras 2's (both evaluated on the
+# same input): Keras 3's hard_sigmoid is relu6(x + 3) / 6, Keras 2's clip(0.2 x + 0.5, 0, 1);
+# hard_silu is Keras 3 only. Every other name both know computes the same numbers (gelu is
+# exact by default in both, leaky_relu's slope is 0.2 in both).
+_ACTIVATIONS_IN = {"hard_sigmoid": "keras3_hard_sigmoid", "hard_silu": "keras3_hard_silu",
+                   "hard_swish": "keras3_hard_silu"}
+_ACTIVATIONS_OUT = {"keras3_hard_sigmoid": "hard_sigmoid", "keras3_hard_silu": "hard_silu"}
+# Keras 2's hard_sigmoid has no Keras 3 function (keras.ops.hard_sigmoid is x / 6 too). It is
+# written as the reference Keras 3 itself writes for a function registered as
+# ``savepoint>keras2_hard_sigmoid``: Keras 3 then refuses the file ("Could not locate function")
+# unless that function is registered (the code in KERAS2_HARD_SIGMOID), and never silently
+# computes other numbers.
+KERAS2_HARD_SIGMOID_NAME = "savepoint>keras2_hard_sigmoid"
+_KERAS2_HARD_SIGMOID_REF = {"module": "builtins", "class_name": "function",
+                            "config": KERAS2_HARD_SIGMOID_NAME, "registered_name": "function"}
+KERAS2_HARD_SIGMOID = (
+    "import keras\n\n\n"
+    "@keras.saving.register_keras_serializable(package='savepoint')\n"
+    "def keras2_hard_sigmoid(x):\n"
+    "    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)\n")
+
+
+def _activation_out(value: Any) -> Any:
+    """A native activation name -> what Keras 3 must read to compute the same numbers."""
+    if value == "hard_sigmoid":
+        return dict(_KERAS2_HARD_SIGMOID_REF)
+    return _ACTIVATIONS_OUT.get(value, value) if isinstance(value, str) else _out(value)
+
+
+def _activation_in(value: Any) -> Any:
+    """A Keras 3 activation (a name, or a reference to a ``keras.*`` function) -> the native
+    name of the function with Keras 3's numbers."""
+    if isinstance(value, dict) and value.get("class_name") == "function" and \
+            str(value.get("module") or "").startswith("keras") and \
+            value.get("config") in _ACTIVATIONS_IN:
+        return _ACTIVATIONS_IN[value["config"]]
+    return _ACTIVATIONS_IN.get(value, value) if isinstance(value, str) else value
 
 
 # ----- metadata -----------------------------------------------------------------------------
@@ -144,7 +181,8 @@ def _policy(dtype: Any) -> Any:
 
 
 def _out_layer_args(class_name: str, config: dict) -> dict:
-    out = {k: _out(v) for k, v in config.items() if k not in _DROP_OUT}
+    out = {k: _activation_out(v) if k.endswith("activation") else _out(v)
+           for k, v in config.items() if k not in _DROP_OUT}
     if class_name == "InputLayer":
         return {"batch_shape": config.get("batch_input_shape"), "dtype": config.get("dtype"),
                 "sparse": config.get("sparse", False), "ragged": config.get("ragged", False),
@@ -266,6 +304,8 @@ def _function_in(value: dict, custom_objects: dict | None) -> str:
     registered = value.get("registered_name")
     if not isinstance(fname, str):
         raise FormatError(f"Expected a function name in {value!r}. Fix: save the model again.")
+    if fname == KERAS2_HARD_SIGMOID_NAME:  # savepoint's Keras 2 hard_sigmoid, written out
+        return "hard_sigmoid"
     if module.startswith("keras."):
         return fname
     from savepoint.saving.serialization import get_custom_objects, resolve_class
@@ -315,6 +355,8 @@ def _in_layer_args(class_name: str, config: dict, custom_objects: dict | None) -
                 f"{class_name} in this Keras 3 file sets {key}={value!r}, which savepoint does "
                 f"not support (it supports only {key}={default!r}). Fix: save the model "
                 f"without it.")
+        if key.endswith("activation"):
+            value = _activation_in(value)
         out[key] = value if class_name == "Lambda" and key in ("function", "output_shape") \
             else _in(value, custom_objects)
     if class_name == "InputLayer" and "batch_shape" in out:
@@ -345,4 +387,5 @@ def _lambda_in(config: dict) -> dict:
     return out
 
 
-__all__ = ["KERAS_VERSION", "check_metadata", "from_keras3", "metadata", "to_keras3"]
+__all__ = ["KERAS2_HARD_SIGMOID", "KERAS_VERSION", "check_metadata", "from_keras3", "metadata",
+           "to_keras3"]

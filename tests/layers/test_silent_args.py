@@ -1,0 +1,124 @@
+"""No silently ignored layer arguments (issue 8): ``activity_regularizer`` on every layer, as
+tf-keras computes it, and unknown keyword arguments refused.
+
+Goldens: tests/fixtures/goldens/sweep/activity.{json,npz}, made by tools/make_sweep_goldens.py
+with REAL tf-keras (model JSON, weights, ``model.losses``, ``evaluate``/``train_on_batch`` losses
+and the weights after one SGD step).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import savepoint as keras
+from savepoint.errors import ConfigError, UnknownObjectError
+from savepoint.saving.dialects.keras2 import model_from_keras2, model_to_keras2
+from savepoint.saving.dialects.keras3 import from_keras3, to_keras3
+from savepoint.saving.model_config import model_from_config, model_to_config
+
+GOLDENS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "goldens",
+                       "sweep")
+with open(os.path.join(GOLDENS, "activity.json")) as f:
+    META = json.load(f)
+ARRAYS = dict(np.load(os.path.join(GOLDENS, "activity.npz")))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from make_sweep_goldens import CASES_ACTIVITY  # noqa: E402  (the spec the goldens were made of)
+
+
+def _model(case):
+    """The model the tool built with tf-keras, built here the same way (tf-keras's own config
+    leaves out an Activation layer's activity_regularizer, which tf-keras applied)."""
+    spec = next(c for c in CASES_ACTIVITY if c[0] == case)
+    layers = []
+    for cls, kwargs in spec[1]:
+        kwargs = dict(kwargs)
+        if "activity_regularizer" in kwargs:
+            kwargs["activity_regularizer"] = keras.regularizers.L1L2(
+                **{"l1": 0.0, "l2": 0.0, **kwargs["activity_regularizer"]})
+        layers.append(getattr(keras.layers, cls)(**kwargs))
+    model = keras.Sequential([keras.Input(spec[2], dtype="int32" if spec[3] else "float32")]
+                             + layers)
+    count = len([k for k in ARRAYS if k.startswith(f"{case}/w")])
+    model.set_weights([ARRAYS[f"{case}/w{i}"] for i in range(count)])
+    return model
+
+
+@pytest.mark.parametrize("case", sorted(META))
+def test_activity_losses_match_tf_keras(case):
+    model = _model(case)
+    x, y = ARRAYS[f"{case}/x"], ARRAYS[f"{case}/y"]
+    model(x)
+    np.testing.assert_allclose([float(v.detach()) for v in model.losses], ARRAYS[f"{case}/losses"],
+                               rtol=1e-5, atol=1e-6)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=5, verbose=0),
+                               ARRAYS[f"{case}/evaluate"], rtol=1e-5)
+    np.testing.assert_allclose(model.train_on_batch(x, y), ARRAYS[f"{case}/train"], rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):  # the regularizer's gradient reached the step
+        np.testing.assert_allclose(w, ARRAYS[f"{case}/after{i}"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", sorted(META))
+def test_activity_regularizer_configs_round_trip(case):
+    model = _model(case)
+    native = model_to_config(model)
+    theirs = {layer["config"]["name"]: layer["config"]["activity_regularizer"]
+              for layer in META[case]["model_json"]["config"]["layers"]
+              if "activity_regularizer" in layer["config"]}
+    keras2 = model_to_keras2(native)
+    ours = [layer["config"].get("activity_regularizer") for layer in keras2["config"]["layers"]
+            if layer["class_name"] != "InputLayer"]
+    # tf-keras's configs of the layers that record it; savepoint also keeps Activation's
+    expected = [theirs.get(layer["config"]["name"]) for layer in
+                META[case]["model_json"]["config"]["layers"][1:]]
+    for mine, tf_keras in zip(ours, expected):
+        if tf_keras is not None:
+            assert mine["class_name"] == tf_keras["class_name"]
+            np.testing.assert_allclose(list(mine["config"].values()),
+                                       list(tf_keras["config"].values()), rtol=1e-6)
+    assert all(r is not None for r, (_, kw) in zip(
+        ours, next(c for c in CASES_ACTIVITY if c[0] == case)[1])
+        if "activity_regularizer" in kw)
+    for back in (model_from_keras2(json.loads(json.dumps(keras2))),
+                 from_keras3(json.loads(json.dumps(to_keras3(native, None))))[0]):
+        again = model_from_config(back)
+        again.set_weights(model.get_weights())
+        again(ARRAYS[f"{case}/x"])
+        model(ARRAYS[f"{case}/x"])
+        np.testing.assert_allclose([float(v.detach()) for v in again.losses],
+                                   [float(v.detach()) for v in model.losses], rtol=1e-6)
+
+
+def test_activity_regularizer_on_any_layer_and_in_fit():
+    class Square(keras.layers.Layer):
+        def call(self, x):
+            return x * x
+
+    model = keras.Sequential([keras.Input((2,)), Square(activity_regularizer="l1")])
+    model.add(keras.layers.Dense(2, kernel_initializer="ones"))
+    x = np.array([[1.0, -2.0], [3.0, 0.0]], "float32")
+    model(x)
+    # Keras's "l1" is L1(0.01): 0.01 * sum(|x^2|) / batch of 2
+    assert [round(float(v), 6) for v in model.losses] == [round(0.01 * 14 / 2, 6)]
+    assert model.layers[0].get_config()["activity_regularizer"]["class_name"] == "L1"
+    model.compile("sgd", "mse")
+    model.fit(x, x, epochs=2, batch_size=1, verbose=0)  # a fresh loss each batch
+
+
+def test_unknown_layer_argument_is_refused():
+    with pytest.raises(ConfigError, match=r"not understood by Dense: \['activty_regularizer'\]"):
+        keras.layers.Dense(2, activty_regularizer="l2")
+    with pytest.raises(UnknownObjectError, match=r"Could not locate regularizer 'l7'"):
+        keras.layers.Dense(2, activity_regularizer="l7")
+
+
+def test_conv_activity_regularizer_counted_once():
+    layer = keras.layers.Conv1D(2, 2, activity_regularizer=keras.regularizers.L2(0.5))
+    out = layer(torch.ones(3, 4, 1))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]),
+                               0.5 * float((out ** 2).sum()) / 3, rtol=1e-6)
