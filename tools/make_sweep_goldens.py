@@ -13,7 +13,8 @@ Writes ``tests/fixtures/goldens/sweep/``:
   on the input and weights of ``rnn.npz``'s ``lstm_activations`` case: ``y0`` and the gradients
   of ``sum(y0 * r0)`` (``dx``, ``dw0``...);
 - ``activity.json`` + ``activity.npz``: tf-keras models with ``activity_regularizer`` on Dense,
-  Activation, Embedding and LSTM: the model JSON, weights, ``model.losses`` after a call, the
+  Activation, Embedding and LSTM, and BatchNormalization/LayerNormalization beta/gamma
+  constraints: the model JSON, weights, ``model.losses`` after a call, the
   ``evaluate`` loss, the ``train_on_batch`` loss and the weights after that SGD step.
 
 Example:
@@ -44,11 +45,38 @@ CASES_ACTIVITY = [
                                        "activity_regularizer": {"l2": 0.3}}),
                         ("LSTM", {"units": 2, "activity_regularizer": {"l1": 0.2}}),
                         ("Dense", {"units": 2})], (4,), True),
+    # constraints that BatchNormalization/LayerNormalization once accepted and ignored; a large
+    # SGD step (lr 1.0 in the tool) so that every constraint clips something
+    ("norm_constraints", [("Dense", {"units": 4}),
+                          ("BatchNormalization", {"beta_constraint": ["NonNeg", {}],
+                                                  "gamma_constraint": ["MaxNorm",
+                                                                       {"max_value": 0.5}]}),
+                          ("LayerNormalization", {"gamma_constraint": ["NonNeg", {}],
+                                                  "beta_constraint": ["MinMaxNorm", {
+                                                      "min_value": 0.1, "max_value": 0.3}]}),
+                          ("Dense", {"units": 2})], (3,), False),
 ]
 
 
 def _regularizer(k, spec):
     return k.regularizers.L1L2(l1=spec.get("l1", 0.0), l2=spec.get("l2", 0.0))
+
+
+def layer_kwargs(k, kwargs: dict) -> dict:
+    """A case's kwargs with its regularizer/constraint specs built with module ``k`` (tf.keras
+    here, savepoint in the tests)."""
+    kwargs = dict(kwargs)
+    for key, value in kwargs.items():
+        if key == "activity_regularizer":
+            kwargs[key] = _regularizer(k, value)
+        elif key.endswith("_constraint"):
+            kwargs[key] = getattr(k.constraints, value[0])(**value[1])
+    return kwargs
+
+
+def lr_of(case: str) -> float:
+    """The SGD learning rate of a case."""
+    return 1.0 if case == "norm_constraints" else 0.1
 
 
 def _tf_keras_side() -> None:
@@ -62,10 +90,7 @@ def _tf_keras_side() -> None:
         rng = np.random.default_rng(8000)
         built = []
         for cls, kwargs in layers:
-            kwargs = dict(kwargs)
-            if "activity_regularizer" in kwargs:
-                kwargs["activity_regularizer"] = _regularizer(k, kwargs["activity_regularizer"])
-            built.append(getattr(k.layers, cls)(**kwargs))
+            built.append(getattr(k.layers, cls)(**layer_kwargs(k, kwargs)))
         model = k.Sequential([k.Input(shape, dtype="int32" if ints else "float32")] + built)
         model.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype("float32")
                            for w in model.weights])
@@ -77,7 +102,7 @@ def _tf_keras_side() -> None:
         for i, w in enumerate(model.get_weights()):
             arrays[f"{case}/w{i}"] = w
         arrays[f"{case}/losses"] = np.array([float(v) for v in model.losses], "float32")
-        model.compile(optimizer=k.optimizers.SGD(0.1), loss="mse")
+        model.compile(optimizer=k.optimizers.SGD(lr_of(case)), loss="mse")
         arrays[f"{case}/evaluate"] = np.float32(model.evaluate(x, y, batch_size=5, verbose=0))
         arrays[f"{case}/train"] = np.float32(model.train_on_batch(x, y))
         for i, w in enumerate(model.get_weights()):

@@ -1,5 +1,7 @@
 """No silently ignored layer arguments (issue 8): ``activity_regularizer`` on every layer, as
-tf-keras computes it, and unknown keyword arguments refused.
+tf-keras computes it; BatchNormalization/LayerNormalization beta/gamma constraints applied;
+config values savepoint cannot honour (renorm, virtual_batch_size, adjustment) and unknown
+keyword arguments refused.
 
 Goldens: tests/fixtures/goldens/sweep/activity.{json,npz}, made by tools/make_sweep_goldens.py
 with REAL tf-keras (model JSON, weights, ``model.losses``, ``evaluate``/``train_on_batch`` losses
@@ -26,7 +28,7 @@ with open(os.path.join(GOLDENS, "activity.json")) as f:
     META = json.load(f)
 ARRAYS = dict(np.load(os.path.join(GOLDENS, "activity.npz")))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from make_sweep_goldens import CASES_ACTIVITY  # noqa: E402  (the spec the goldens were made of)
+from make_sweep_goldens import CASES_ACTIVITY, layer_kwargs, lr_of  # noqa: E402  (the spec)
 
 
 def _model(case):
@@ -35,11 +37,7 @@ def _model(case):
     spec = next(c for c in CASES_ACTIVITY if c[0] == case)
     layers = []
     for cls, kwargs in spec[1]:
-        kwargs = dict(kwargs)
-        if "activity_regularizer" in kwargs:
-            kwargs["activity_regularizer"] = keras.regularizers.L1L2(
-                **{"l1": 0.0, "l2": 0.0, **kwargs["activity_regularizer"]})
-        layers.append(getattr(keras.layers, cls)(**kwargs))
+        layers.append(getattr(keras.layers, cls)(**layer_kwargs(keras, kwargs)))
     model = keras.Sequential([keras.Input(spec[2], dtype="int32" if spec[3] else "float32")]
                              + layers)
     count = len([k for k in ARRAYS if k.startswith(f"{case}/w")])
@@ -54,16 +52,17 @@ def test_activity_losses_match_tf_keras(case):
     model(x)
     np.testing.assert_allclose([float(v.detach()) for v in model.losses], ARRAYS[f"{case}/losses"],
                                rtol=1e-5, atol=1e-6)
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.compile(optimizer=keras.optimizers.SGD(lr_of(case)), loss="mse")
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=5, verbose=0),
                                ARRAYS[f"{case}/evaluate"], rtol=1e-5)
     np.testing.assert_allclose(model.train_on_batch(x, y), ARRAYS[f"{case}/train"], rtol=1e-5)
-    for i, w in enumerate(model.get_weights()):  # the regularizer's gradient reached the step
+    # the regularizer's gradient reached the step, and the constraints projected it
+    for i, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, ARRAYS[f"{case}/after{i}"], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(META))
-def test_activity_regularizer_configs_round_trip(case):
+def test_layer_configs_round_trip(case):
     model = _model(case)
     native = model_to_config(model)
     theirs = {layer["config"]["name"]: layer["config"]["activity_regularizer"]
@@ -122,3 +121,20 @@ def test_conv_activity_regularizer_counted_once():
     assert len(layer.losses) == 1
     np.testing.assert_allclose(float(layer.losses[0]),
                                0.5 * float((out ** 2).sum()) / 3, rtol=1e-6)
+
+
+def test_normalization_constraints_in_configs():
+    layer = keras.layers.LayerNormalization(gamma_constraint="non_neg")
+    config = layer.get_config()
+    assert config["gamma_constraint"]["class_name"] == "NonNeg"
+    assert keras.layers.LayerNormalization.from_config(config).gamma_constraint is not None
+
+
+@pytest.mark.parametrize("key, value", [("renorm", True), ("virtual_batch_size", 4),
+                                        ("adjustment", "fn")])
+def test_batch_norm_config_values_not_implemented_are_refused(key, value):
+    config = keras.layers.BatchNormalization(name="bn").get_config()
+    with pytest.raises(ConfigError, match=rf"BatchNormalization 'bn' expected {key}=.*"
+                                          rf"Received: {key}="):
+        keras.layers.BatchNormalization.from_config({**config, key: value})
+    keras.layers.BatchNormalization.from_config({**config, "fused": True, "synchronized": True})

@@ -7,13 +7,17 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import initializers, regularizers
+from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.saving.serialization import builtin, serialize
 
-_LEGACY_CONFIG_KEYS = ("beta_constraint", "gamma_constraint", "fused", "renorm",
-                       "renorm_clipping", "renorm_momentum", "virtual_batch_size", "adjustment",
-                       "synchronized")
+# tf.keras / Keras 3 config keys without an effect here at these values: dropped when they hold
+# them, refused otherwise (renorm, virtual batches and adjustment change the numbers; fused picks
+# a kernel; synchronized is the same on one device)
+_LEGACY_CONFIG_DEFAULTS: dict[str, Any] = {
+    "fused": (None, True, False), "renorm": (False,), "renorm_clipping": (None,),
+    "renorm_momentum": (0.99,), "virtual_batch_size": (None,), "adjustment": (None,),
+    "synchronized": (False, True)}
 
 
 def _normalize_axis(axis: Any, layer: str) -> int | list[int]:
@@ -51,7 +55,8 @@ class _Normalization(Layer):
 
     def __init__(self, axis: Any, epsilon: float, center: bool, scale: bool,
                  beta_initializer: Any, gamma_initializer: Any, beta_regularizer: Any,
-                 gamma_regularizer: Any, **kwargs: Any):
+                 gamma_regularizer: Any, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.axis = _normalize_axis(axis, type(self).__name__)
         if not float(epsilon) > 0:
@@ -62,6 +67,8 @@ class _Normalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def _build_affine(self, input_shape: tuple) -> tuple[int, ...]:
         self.axis = _resolve_axes(self, self.axis, input_shape)
@@ -69,10 +76,12 @@ class _Normalization(Layer):
         shape = tuple(input_shape[a] for a in self.axis)
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
         return shape
 
     def _trackable_children(self) -> list[tuple[str, Any]]:
@@ -114,11 +123,18 @@ class _Normalization(Layer):
                 "gamma_initializer": serialize(self.gamma_initializer),
                 "beta_regularizer": serialize(self.beta_regularizer),
                 "gamma_regularizer": serialize(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": serialize(self.beta_constraint),
+                "gamma_constraint": serialize(self.gamma_constraint)}
 
     @classmethod
     def from_config(cls, config: dict) -> "_Normalization":
-        return cls(**{k: v for k, v in config.items() if k not in _LEGACY_CONFIG_KEYS})
+        for key, allowed in _LEGACY_CONFIG_DEFAULTS.items():
+            if key in config and config[key] not in allowed:
+                raise ConfigError(
+                    f"{cls.__name__} '{config.get('name')}' expected {key}="
+                    f"{allowed[0]!r}: savepoint does not implement {key}. Received: "
+                    f"{key}={config[key]!r}. Fix: rebuild the model without it.")
+        return cls(**{k: v for k, v in config.items() if k not in _LEGACY_CONFIG_DEFAULTS})
 
 
 @builtin("layers", "batch_normalization", "BatchNormalizationV2")
@@ -145,7 +161,8 @@ class BatchNormalization(_Normalization):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, **kwargs)
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
         if not 0 <= float(momentum) <= 1:
             raise ConfigError(f"BatchNormalization expected `momentum` in [0, 1]. Received: "
                               f"momentum={momentum!r}.")
@@ -209,7 +226,8 @@ class LayerNormalization(_Normalization):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, **kwargs)
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
 
     def build(self, input_shape: tuple) -> None:
         self._build_affine(input_shape)
