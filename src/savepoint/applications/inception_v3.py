@@ -116,7 +116,7 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0]
+        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
         -1.0
     """
     return iu.preprocess_input(x, data_format=data_format, mode="tf")

@@ -4,7 +4,7 @@ arguments and ImageNet weight files.
 Example:
     >>> m = MobileNet(weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.25)
     >>> m.name, m.output_shape
-    ('mobilenet_0.25_224', (None, 1, 1, 256))
+    ('mobilenet_0.25_32', (None, 1, 1, 256))
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0, 0]
+        >>> float(preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0, 0])
         1.0
     """
     return iu.preprocess_input(x, data_format=data_format, mode="tf")

@@ -2,8 +2,8 @@
 
 Example:
     >>> model = VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
-    >>> [l.name for l in model.layers][:3]
-    ['input_1', 'block1_conv1', 'block1_conv2']
+    >>> [l.name for l in model.layers][1:3]
+    ['block1_conv1', 'block1_conv2']
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0].round(3)
+        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0].round(3))
         -103.939
     """
     return iu.preprocess_input(x, data_format=data_format, mode="caffe")

@@ -3,7 +3,7 @@
 Example:
     >>> m = Xception(weights=None, include_top=False, input_shape=(71, 71, 3))
     >>> m.name, m.output_shape
-    ('xception', (None, 1, 1, 2048))
+    ('xception', (None, 3, 3, 2048))
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0]
+        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
         -1.0
     """
     return iu.preprocess_input(x, data_format=data_format, mode="tf")
