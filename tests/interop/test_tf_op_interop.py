@@ -27,3 +27,21 @@ def test_tf_keras_loads_our_tf_op_model(tmp_path, tf_python):
                       {"h5": str(tmp_path / "m.h5"), "ckpt": str(tmp_path / "cp.ckpt"),
                        "npz": str(tmp_path / "expected.npz")})
     assert '"ok": true' in out
+
+
+def test_keras3_loads_our_tf_op_model_and_we_load_theirs(tmp_path, run_in_keras3):
+    """Our TF-op layers are written as Keras 3 operations (``ops.numpy.Add`` ...): Keras 3 loads
+    the ``.keras`` and predicts the same; a ``.keras`` Keras 3 writes with symbolic ops loads
+    here and predicts what Keras 3 predicted."""
+    import savepoint as keras
+    model, x = trained(tf_op_functional)
+    model.save(str(tmp_path / "ours.keras"))
+    np.savez(tmp_path / "ours.npz", x=x, pred=model.predict(x, verbose=0))
+    out = run_in_keras3("keras3_check_tfop.py", {
+        "keras": str(tmp_path / "ours.keras"), "npz": str(tmp_path / "ours.npz"),
+        "write": str(tmp_path / "theirs.keras")})
+    assert '"ok": true' in out
+    theirs = keras.models.load_model(str(tmp_path / "theirs.keras"), compile=False)
+    data = np.load(str(tmp_path / "theirs.keras") + ".npz")
+    np.testing.assert_allclose(theirs.predict(data["x"], verbose=0), data["pred"], rtol=1e-5,
+                               atol=1e-6)

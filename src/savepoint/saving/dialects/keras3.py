@@ -46,6 +46,7 @@ _IN_MODULES = {"keras.initializers": "savepoint.layers.initializers",
                "keras.optimizers.schedules": "savepoint.optimizers.schedules",
                "keras.optimizers": "savepoint.optimizers", "keras.losses": "savepoint.losses",
                "keras.metrics": "savepoint.metrics", "keras.layers": "savepoint.layers"}
+_TF_OPS = ("TFOpLambda", "SlicingOpLambda")  # written as Keras 3 operations (issue 8.6)
 # savepoint (tf.keras 2) arguments Keras 3 does not take, dropped on the way out
 _DROP_OUT = {"jit_compile", "is_legacy_optimizer", "input_length", "batch_input_shape"}
 # Keras 3 arguments savepoint does not take: dropped when they hold this default, else refused
@@ -157,6 +158,9 @@ def _out(value: Any) -> Any:
     module = value.get("module") or ""
     name = value["class_name"]
     inner = value["config"]
+    if name in _TF_OPS and module.startswith("savepoint.") and "inbound_nodes" in value:
+        from savepoint.layers.tf_op.keras3_ops import to_keras3_op  # x + 1 -> ops.numpy.Add
+        return to_keras3_op(value)
     out = {k: _out(v) for k, v in value.items() if k not in ("config", "build_config")}
     if "build_config" in value:
         out["build_config"] = value["build_config"]
@@ -269,6 +273,9 @@ def _in(value: Any, custom_objects: dict | None, top: bool = False) -> Any:
     if name == "__lambda__":
         raise ConfigError("A Keras 3 '__lambda__' function may only appear in a Lambda "
                           "layer's 'function' or 'output_shape'.")
+    if module.startswith("keras.src.ops.") and "inbound_nodes" in value:
+        from savepoint.layers.tf_op.keras3_ops import from_keras3_op  # ops.numpy.Add -> TF op
+        return from_keras3_op(value)
     out = {k: v for k, v in value.items() if k not in ("config", "build_config")}
     if top and "build_config" in value:
         out["build_config"] = value["build_config"]
