@@ -2,8 +2,8 @@
 
 Example:
     >>> model = ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3))
-    >>> [l.name for l in model.layers][:3]
-    ['input_1', 'conv1_pad', 'conv1_conv']
+    >>> [l.name for l in model.layers][1:3]
+    ['conv1_pad', 'conv1_conv']
 """
 
 from __future__ import annotations
