@@ -10,7 +10,8 @@ TimeDistributed(Dense(softmax))) with fixed weights and right-padded sequences:
 * one ``train_on_batch`` (its logs and the weights after it), SGD;
 * ``fit`` for 2 epochs (batches of 3, no shuffling): the history and the final weights;
 
-each without sample_weight, with one weight per sequence and with one weight per token.
+each without sample_weight, with one weight per sequence and with one weight per token; and
+a two-output model (``multi/``: Masking -> LSTM -> masked ``tags`` and unmasked ``score``).
 ``masked_loss.npz`` holds ``x``, ``y``, ``sw_<case>``, the initial weights ``w<i>`` and per case
 ``<case>/...`` arrays; ``masked_loss.json`` holds the model's Keras 2 JSON, the weight names and
 the numbers (and which reduction rule the loss follows, checked here against numpy).
@@ -125,11 +126,65 @@ def main() -> None:
     print(json.dumps(meta["reduction_check"], indent=1))
     assert abs(keras_value - by_mask) < 1e-5 * abs(by_mask), "unexpected reduction rule"
 
+    multi(keras, arrays, meta)
     os.makedirs(OUT, exist_ok=True)
     np.savez_compressed(os.path.join(OUT, "masked_loss.npz"), **arrays)
     with open(os.path.join(OUT, "masked_loss.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
     print(json.dumps(meta["cases"], indent=1))
+
+
+def build_multi(keras):
+    """Two outputs: masked per-step ``tags`` (Masking -> LSTM(return_sequences)) and an
+    unmasked per-sequence ``score`` (a second LSTM consumes the mask)."""
+    inp = keras.Input((TIME, 2), name="x")
+    seq = keras.layers.LSTM(UNITS, return_sequences=True, name="seq")(
+        keras.layers.Masking(0.0, name="masking")(inp))
+    tags = keras.layers.TimeDistributed(keras.layers.Dense(2), name="tags")(seq)
+    score = keras.layers.Dense(1, name="score")(keras.layers.LSTM(3, name="pool")(seq))
+    return keras.Model(inp, [tags, score])
+
+
+def multi(keras, arrays: dict, meta: dict) -> None:
+    """``multi/...``: the two-output model, mse on both outputs, ``mae`` on ``tags``, per-sample
+    sample_weight; evaluate, train_on_batch and 2 epochs of fit."""
+    rng = np.random.default_rng(88)
+    lengths = [7, 2, 5, 4, 6, 3]
+    x = np.zeros((BATCH, TIME, 2), dtype="float32")
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.uniform(0.1, 1.0, size=(n, 2))
+    y_tags = rng.normal(size=(BATCH, TIME, 2)).astype("float32")
+    y_score = rng.normal(size=(BATCH, 1)).astype("float32")
+    sw = np.array([1.0, 0.5, 2.0, 1.0, 0.0, 1.5], dtype="float32")
+    model = build_multi(keras)
+    w0 = [rng.uniform(-0.5, 0.5, size=w.shape).astype("float32") for w in model.get_weights()]
+    arrays.update({"multi/x": x, "multi/y_tags": y_tags, "multi/y_score": y_score,
+                   "multi/sw": sw})
+    for i, w in enumerate(w0):
+        arrays[f"multi/w{i}"] = w
+
+    def fresh():
+        model.set_weights(w0)
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                      loss={"tags": "mse", "score": "mse"}, loss_weights={"tags": 1.0,
+                                                                          "score": 0.5},
+                      metrics={"tags": ["mae"]}, weighted_metrics={"tags": ["mae"]})
+
+    ys = {"tags": y_tags, "score": y_score}
+    rec: dict = {"model_json": json.loads(model.to_json()),
+                 "weight_names": [w.name for w in model.weights]}
+    fresh()
+    rec["evaluate"] = {k: float(v) for k, v in model.evaluate(
+        x, ys, sample_weight=sw, batch_size=3, verbose=0, return_dict=True).items()}
+    fresh()
+    rec["train_on_batch"] = {k: float(v) for k, v in model.train_on_batch(
+        x, ys, sample_weight=sw, return_dict=True).items()}
+    fresh()
+    hist = model.fit(x, ys, sample_weight=sw, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    rec["fit"] = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    for i, w in enumerate(model.get_weights()):
+        arrays[f"multi/fit/w{i}"] = w
+    meta["multi"] = rec
 
 
 if __name__ == "__main__":

@@ -124,3 +124,40 @@ def test_metrics_keep_the_mask_after_detaching():
     t._keras_mask = torch.tensor([[True, False], [True, True]])
     d = compile_utils._detach(t)
     assert not d.requires_grad and d._keras_mask is t._keras_mask
+
+
+def _multi_model() -> keras.Model:
+    inp = keras.Input((7, 2), name="x")
+    seq = keras.layers.LSTM(5, return_sequences=True, name="seq")(
+        keras.layers.Masking(0.0, name="masking")(inp))
+    tags = keras.layers.TimeDistributed(keras.layers.Dense(2), name="tags")(seq)
+    score = keras.layers.Dense(1, name="score")(keras.layers.LSTM(3, name="pool")(seq))
+    model = keras.Model(inp, [tags, score])
+    model.set_weights([G[f"multi/w{i}"] for i in range(len(model.weights))])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                  loss={"tags": "mse", "score": "mse"}, loss_weights={"tags": 1.0, "score": 0.5},
+                  metrics={"tags": ["mae"]}, weighted_metrics={"tags": ["mae"]})
+    return model
+
+
+MULTI_Y = {"tags": G["multi/y_tags"], "score": G["multi/y_score"]}
+
+
+def test_two_outputs_mask_only_the_masked_one():
+    # ``tags`` carries Masking's mask, ``score`` (after an LSTM that consumes it) does not:
+    # per-output losses, the total and the tags metrics all match tf.keras.
+    model = _multi_model()
+    assert [tuple(w.shape) for w in model.get_weights()] == \
+        [G[f"multi/w{i}"].shape for i in range(len(META["multi"]["weight_names"]))]
+    logs = model.evaluate(G["multi/x"], MULTI_Y, sample_weight=G["multi/sw"], batch_size=3,
+                          verbose=0, return_dict=True)
+    _close(logs, META["multi"]["evaluate"])
+    model = _multi_model()
+    _close(model.train_on_batch(G["multi/x"], MULTI_Y, sample_weight=G["multi/sw"],
+                                return_dict=True), META["multi"]["train_on_batch"])
+    model = _multi_model()
+    hist = model.fit(G["multi/x"], MULTI_Y, sample_weight=G["multi/sw"], batch_size=3, epochs=2,
+                     shuffle=False, verbose=0)
+    _close(hist.history, META["multi"]["fit"])
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, G[f"multi/fit/w{i}"], rtol=RTOL, atol=ATOL)

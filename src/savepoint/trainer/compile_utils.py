@@ -147,7 +147,9 @@ class CompiledMetrics:
             ms = ms if isinstance(ms, (list, tuple)) else ([] if ms is None else [ms])
             resolved = [metrics_lib.get(m, loss=loss) for m in ms]
             for m in resolved:
-                if m.name in taken:
+                # ``taken`` holds the final (output-prefixed) names of the plain metrics.
+                full = f"{name}_{m.name}" if len(output_names) > 1 else m.name
+                if full in taken:
                     m.name = f"weighted_{m.name}"
                 if len(output_names) > 1:
                     m.name = f"{name}_{m.name}"
