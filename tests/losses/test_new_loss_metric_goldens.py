@@ -141,3 +141,15 @@ def test_compiled_model_round_trips_new_losses_and_metrics(tmp_path, suffix):
     focal.save(path + "2" + os.path.splitext(suffix)[1])
     again = keras.models.load_model(path + "2" + os.path.splitext(suffix)[1])
     assert again.loss.gamma == 3.0 and again.loss.from_logits
+
+
+def test_per_class_metrics_in_fit_logs(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 16)]
+    model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile("adam", "categorical_crossentropy", metrics=[keras.metrics.F1Score()])
+    history = model.fit(x, y, epochs=2, verbose=2, validation_data=(x, y),
+                        callbacks=[keras.callbacks.TensorBoard(str(tmp_path))])
+    assert np.asarray(history.history["f1_score"][0]).shape == (3,)  # as tf.keras's logs
+    assert np.asarray(model.evaluate(x, y, verbose=0)[1]).shape == (3,)

@@ -229,6 +229,8 @@ class LazyLogs(Mapping):
     def __getitem__(self, key: str) -> float:
         value = self._sources[key]
         value = value() if callable(value) else value
+        if hasattr(value, "numel") and value.numel() != 1:  # a per-class metric: numpy
+            return value.detach().cpu().numpy()
         return float(value)
 
     def __iter__(self):

@@ -8,6 +8,8 @@ import os
 import time
 from typing import Any
 
+import numpy as np
+
 from savepoint.callbacks.base import Callback
 from savepoint.callbacks.tensorboard_events import EventFileWriter, keras_model_summary
 from savepoint.errors import ConfigError
@@ -118,7 +120,7 @@ class TensorBoard(Callback):
             return
         writer = self._writer("train")
         for name, value in dict(logs or {}).items():
-            writer.scalar("batch_" + name, float(value), step)
+            self._scalar(writer, "batch_" + name, value, step)
 
     def on_test_end(self, logs: dict | None = None) -> None:
         optimizer = getattr(self.model, "optimizer", None)
@@ -126,7 +128,7 @@ class TensorBoard(Callback):
             return
         writer, step = self._writer("validation"), self._step()
         for name, value in logs.items():
-            writer.scalar(f"evaluation_{name}_vs_iterations", float(value), step)
+            self._scalar(writer, f"evaluation_{name}_vs_iterations", value, step)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
@@ -139,18 +141,26 @@ class TensorBoard(Callback):
         if self.write_steps_per_second:
             elapsed = max(time.time() - self._epoch_start, 1e-9)
             train["steps_per_second"] = (self._step() - self._epoch_first_step) / elapsed
-        if train:
-            writer = self._writer("train")
-            for name, value in train.items():
-                writer.scalar("epoch_" + name, float(value), epoch)
-        if val:
-            writer = self._writer("validation")
-            for name, value in val.items():
-                writer.scalar("epoch_" + name, float(value), epoch)
+        for kind, values in (("train", train), ("validation", val)):
+            if values:
+                writer = self._writer(kind)
+                for name, value in values.items():
+                    self._scalar(writer, "epoch_" + name, value, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
         for writer in self._writers.values():
             writer.flush()
+
+    @staticmethod
+    def _scalar(writer: EventFileWriter, tag: str, value: Any, step: int) -> None:
+        """A scalar, or for a per-class metric (F1Score(average=None)) one scalar per class
+        as ``tag/<i>`` (tf.summary.scalar would refuse the vector)."""
+        array = np.asarray(value, dtype=np.float64)
+        if array.size == 1:
+            writer.scalar(tag, float(array), step)
+            return
+        for i, item in enumerate(array.reshape(-1)):
+            writer.scalar(f"{tag}/{i}", float(item), step)
 
     def _log_weights(self, epoch: int) -> None:
         writer = self._writer("train")

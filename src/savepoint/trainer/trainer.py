@@ -185,7 +185,7 @@ class Trainer(LegacyGeneratorMethods):
             return self(x, training=False)
 
     def _logs_now(self) -> dict[str, float]:
-        return {m.name: float(m.result()) for m in self.metrics}
+        return {m.name: _to_float(m.result()) for m in self.metrics}
 
     def _lazy_logs(self) -> LazyLogs:
         return LazyLogs({m.name: m.result for m in self.metrics})
@@ -473,6 +473,8 @@ def _to_float(value: Any) -> Any:
         return float(value.detach())
     if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
         return float(value)
+    if isinstance(value, torch.Tensor):  # a per-class metric (F1Score(average=None)): numpy,
+        return value.detach().cpu().numpy()  # as in tf.keras's logs
     return value
 
 

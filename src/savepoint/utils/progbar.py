@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any, Iterable, TextIO
 
+import numpy as np
+
 
 def _is_dynamic(stream: TextIO) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
@@ -75,7 +77,8 @@ class Progbar:
         if values is None:
             return []
         items = values.items() if hasattr(values, "items") else values
-        return [(k, float(v)) for k, v in items]
+        # a per-class metric (an array) shows its mean, as tf.keras's progress bar does
+        return [(k, float(v) if np.size(v) == 1 else float(np.mean(v))) for k, v in items]
 
     def _draw_bar(self, current: int, values: Any, finalize: bool, now: float) -> None:
         prev_width = self._total_width
