@@ -8,12 +8,15 @@ loads. Run from the repository root:
 
 Each model ``<name>`` is saved as ``<name>.h5`` (whole model, tf-keras's own writer) and
 ``<name>.npz`` (``x0``, ``x1`` ...: the inputs, ``y0``, ``y1`` ...: the loaded tf-keras model's
-outputs on them).
+outputs on them; ``gx*``/``gw*``: gradients of the weighted sum of the float outputs
+w.r.t. the inputs and the trainable weights, see ``gradients``).
 """
 
 from __future__ import annotations
 
 import os
+
+import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -59,8 +62,30 @@ def nn(tf, k):
     return k.Model([x, img], outs, name="nn")
 
 
+def weighting(tf, shape):
+    """A fixed, uneven weighting of an output (so softmax's gradient is not zero)."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    return tf.reshape(tf.sin(tf.range(n, dtype=tf.float32)), shape)
+
+
+def gradients(tf, model, inputs):
+    """``gx<i>``/``gw<j>``: gradients of sum(output * weighting) over the float outputs, w.r.t.
+    the inputs and the trainable weights."""
+    xs = [tf.constant(a) for a in inputs]
+    with tf.GradientTape() as tape:
+        tape.watch(xs)
+        outs = model(xs if len(xs) > 1 else xs[0])
+        loss = tf.add_n([tf.reduce_sum(o * weighting(tf, tuple(o.shape))) for o in outs
+                         if o.dtype == tf.float32])
+    grads = tape.gradient(loss, xs + model.trainable_weights)
+    zeros = [np.zeros(v.shape, "float32") for v in xs + model.trainable_weights]
+    grads = [z if g is None else g.numpy() for g, z in zip(grads, zeros)]
+    out = {f"gx{i}": g for i, g in enumerate(grads[:len(xs)])}
+    out.update({f"gw{i}": g for i, g in enumerate(grads[len(xs):])})
+    return out
+
+
 def main() -> None:
-    import numpy as np
     import tensorflow as tf
     import tf_keras as k
     os.makedirs(OUT, exist_ok=True)
@@ -77,6 +102,7 @@ def main() -> None:
         preds = k.models.load_model(path)(inputs if len(inputs) > 1 else inputs[0])
         arrays = {f"x{i}": a for i, a in enumerate(inputs)}
         arrays.update({f"y{i}": p.numpy() for i, p in enumerate(preds)})
+        arrays.update(gradients(tf, k.models.load_model(path), inputs))
         np.savez(os.path.join(OUT, f"{model.name}.npz"), **arrays)
         print(model.name, sorted({l.get_config().get("function", "") for l in model.layers}))
 

@@ -42,6 +42,24 @@ def test_tf_keras_h5_predicts_as_tf_keras(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_gradients_match_tf_keras(name):
+    """Gradients of the fixture's weighted sum of float outputs (tools/make_tfop_fixtures.py's
+    ``gradients``) w.r.t. the inputs and the Dense weights."""
+    data = np.load(os.path.join(FIXTURES, f"{name}.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, f"{name}.h5"), compile=False)
+    xs = [torch.tensor(data[k], requires_grad=True) for k in sorted(data) if k.startswith("x")]
+    outs = model(xs if len(xs) > 1 else xs[0])
+    loss = sum((o * torch.sin(torch.arange(o.numel(), dtype=torch.float32)).reshape(o.shape))
+               .sum() for o in outs if o.dtype == torch.float32)
+    weights = [w.value if hasattr(w, "value") else w for w in model.trainable_weights]
+    grads = torch.autograd.grad(loss, xs + list(weights), allow_unused=True)
+    for i, g in enumerate(grads[:len(xs)]):
+        np.testing.assert_allclose(g.numpy(), data[f"gx{i}"], rtol=1e-5, atol=1e-5)
+    for i, g in enumerate(grads[len(xs):]):
+        np.testing.assert_allclose(g.numpy(), data[f"gw{i}"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_tf_keras_configs_come_back_unchanged(name, tmp_path):
     """Loaded and saved again, the TF-op layers' configs and nodes are what tf.keras wrote."""
     import h5py

@@ -42,8 +42,11 @@ def _pair(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return _tensor(x, like), _tensor(y, like)
 
 
-def _binary(fn: Callable) -> Callable:
+def _binary(fn: Callable, scalars: bool = True) -> Callable:
     def op(x: Any, y: Any, name: Any = None) -> torch.Tensor:
+        if scalars and isinstance(x, torch.Tensor) and isinstance(y, (int, float)) and \
+                not isinstance(y, bool) and (x.is_floating_point() or isinstance(y, int)):
+            return fn(x, y)  # a Python number stays a scalar: no tensor made per call
         return fn(*_pair(x, y))
     return op
 
@@ -194,8 +197,8 @@ OPS: dict[str, Callable] = {
     "math.truediv": _binary(torch.true_divide),
     "math.divide": _binary(torch.true_divide),
     "math.pow": _binary(torch.pow),
-    "math.maximum": _binary(torch.maximum),
-    "math.minimum": _binary(torch.minimum),
+    "math.maximum": _binary(torch.maximum, scalars=False),
+    "math.minimum": _binary(torch.minimum, scalars=False),
     "math.greater": _binary(torch.gt),
     "math.greater_equal": _binary(torch.ge),
     "math.less": _binary(torch.lt),
