@@ -15,7 +15,9 @@ Writes ``tests/fixtures/goldens/sweep/``:
 - ``activity.json`` + ``activity.npz``: tf-keras models with ``activity_regularizer`` on Dense,
   Activation, Embedding and LSTM, and BatchNormalization/LayerNormalization beta/gamma
   constraints: the model JSON, weights, ``model.losses`` after a call, the
-  ``evaluate`` loss, the ``train_on_batch`` loss and the weights after that SGD step.
+  ``evaluate`` loss, the ``train_on_batch`` loss and the weights after that SGD step; and
+  ``initial_weights/*``: a model whose Embedding/LSTM/Dense got ``weights=[...]`` and its
+  predictions.
 
 Example:
     >>> CASES_ACTIVITY[0][0]
@@ -108,6 +110,19 @@ def _tf_keras_side() -> None:
         for i, w in enumerate(model.get_weights()):
             arrays[f"{case}/after{i}"] = w
         meta[case] = {"model_json": json.loads(model.to_json())}
+    # ``weights=[...]`` at construction (the pretrained-embedding idiom): no set_weights after
+    rng = np.random.default_rng(8002)
+    emb = rng.standard_normal((6, 3)).astype("float32")
+    kernel, bias = rng.standard_normal((8, 2)).astype("float32"), np.float32([0.5, -0.5])
+    w = [rng.standard_normal(s).astype("float32") for s in ((3, 8), (2, 8), (8,))]
+    model = k.Sequential([k.layers.Embedding(6, 3, weights=[emb], input_length=4),
+                          k.layers.LSTM(2, weights=w, return_sequences=True),
+                          k.layers.Flatten(), k.layers.Dense(2, weights=[kernel, bias])])
+    x = rng.integers(0, 6, (3, 4)).astype("int32")
+    arrays.update({"initial_weights/x": x, "initial_weights/emb": emb,
+                   "initial_weights/kernel": kernel, "initial_weights/bias": bias,
+                   "initial_weights/y": model.predict(x, verbose=0)})
+    arrays.update({f"initial_weights/lstm{i}": v for i, v in enumerate(w)})
     np.savez_compressed(os.path.join(OUT, "activity.npz"), **arrays)
     with open(os.path.join(OUT, "activity.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import savepoint as keras
-from savepoint.errors import ConfigError, UnknownObjectError
+from savepoint.errors import ConfigError, ShapeError, UnknownObjectError
 from savepoint.saving.dialects.keras2 import model_from_keras2, model_to_keras2
 from savepoint.saving.dialects.keras3 import from_keras3, to_keras3
 from savepoint.saving.model_config import model_from_config, model_to_config
@@ -138,3 +138,17 @@ def test_batch_norm_config_values_not_implemented_are_refused(key, value):
                                           rf"Received: {key}="):
         keras.layers.BatchNormalization.from_config({**config, key: value})
     keras.layers.BatchNormalization.from_config({**config, "fused": True, "synchronized": True})
+
+
+def test_initial_weights_argument_matches_tf_keras():
+    """``Embedding(..., weights=[matrix])`` and friends: tf.keras sets them once built."""
+    g = {k.split("/")[1]: v for k, v in ARRAYS.items() if k.startswith("initial_weights/")}
+    model = keras.Sequential([
+        keras.layers.Embedding(6, 3, weights=[g["emb"]], input_length=4),
+        keras.layers.LSTM(2, weights=[g[f"lstm{i}"] for i in range(3)], return_sequences=True),
+        keras.layers.Flatten(), keras.layers.Dense(2, weights=[g["kernel"], g["bias"]])])
+    np.testing.assert_allclose(model.predict(g["x"], verbose=0), g["y"], rtol=1e-5, atol=1e-6)
+    dense = keras.layers.Dense(2, weights=[g["kernel"][:3], g["bias"]], input_shape=(3,))
+    np.testing.assert_array_equal(dense.get_weights()[0], g["kernel"][:3])
+    with pytest.raises(ShapeError, match=r"expected 2 weights, but the given list has 1"):
+        keras.layers.Dense(2, weights=[g["kernel"]])(np.ones((1, 8), "float32"))

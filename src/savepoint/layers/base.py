@@ -20,7 +20,8 @@ from savepoint.layers.variable import Variable
 _CALL_CONTEXT = threading.local()
 # Set once any layer calls add_loss: only then does an outermost call clear stale call losses.
 _ADD_LOSS_USED = [False]
-# Keyword arguments tf.keras 2.x code passes that have no effect here but must be accepted.
+# Keyword arguments of tf.keras 2.x's Layer: no effect here (``weights`` is set once built, and
+# input_dim/batch_size make the input shape).
 _ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights"}
 
 
@@ -93,6 +94,8 @@ class Layer(torch.nn.Module):
         from savepoint.layers import regularizers  # regularizers import the saving registry
         # tf.keras's Layer argument: regularizer(output) / batch size, a loss of each call
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        # tf.keras's ``weights=[...]`` (e.g. a pretrained Embedding matrix): set once built
+        self._initial_weights = kwargs.get("weights")
 
     # ----- weights -------------------------------------------------------------------------
     def add_weight(self, name: str, shape: tuple = (), initializer: Any = "glorot_uniform",
@@ -446,12 +449,19 @@ class Layer(torch.nn.Module):
         shape = map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs)
         self.build(shape)
         self.built = True
+        self._set_initial_weights()
+
+    def _set_initial_weights(self) -> None:
+        if self.__dict__.get("_initial_weights") is not None:
+            weights, self._initial_weights = self._initial_weights, None
+            self.set_weights(weights)
 
     def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
         inputs = args[0] if args else kwargs["inputs"]
         if not self.built:
             self.build(map_structure(lambda t: t.shape, inputs))
             self.built = True
+            self._set_initial_weights()
         outputs = self._infer_outputs(args, kwargs)
         node = Node(self, args, kwargs, outputs)
         self._inbound_nodes.append(node)

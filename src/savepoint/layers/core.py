@@ -86,6 +86,7 @@ class Dense(Layer):
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
             self.built = True
+            self._set_initial_weights()
 
     def build(self, input_shape):
         in_dim = input_shape[-1]

@@ -85,6 +85,7 @@ class Bidirectional(Layer):
         self.stateful = forward.stateful
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
+            self._set_initial_weights()
 
     def build(self, input_shape: Any) -> None:
         for sub in (self.forward_layer, self.backward_layer):

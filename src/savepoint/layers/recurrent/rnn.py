@@ -134,6 +134,7 @@ class RNN(Layer):
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
             self.built = True
+            self._set_initial_weights()
 
     # ----- building -----------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:

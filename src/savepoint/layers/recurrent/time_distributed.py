@@ -43,6 +43,7 @@ class TimeDistributed(Layer):
         self.layer = layer
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
+            self._set_initial_weights()
 
     def build(self, input_shape: Any) -> None:
         if len(input_shape) < 3:
