@@ -23,3 +23,9 @@ def test_verbose_2_prints_one_summary_line():
     bar.update(2, [("loss", 4.0)])
     text = out.getvalue()
     assert text.count("\n") == 1 and text.startswith("2/2 - ") and "loss: 3.0000" in text
+
+
+def test_pack_unpack_helpers_are_in_utils():
+    import savepoint as keras
+    assert keras.utils.unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
+    assert keras.utils.pack_x_y_sample_weight(1, 2) == (1, 2)

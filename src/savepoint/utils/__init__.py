@@ -36,6 +36,14 @@ from savepoint.utils.object_registration import (  # noqa: E402
     serialize_keras_object)
 from savepoint.utils.sequence_utils import pad_sequences  # noqa: E402
 from savepoint.utils.vis_utils import model_to_dot, plot_model  # noqa: E402
+
+
+def __getattr__(name: str):  # the trainer's data helpers, imported late (utils loads first)
+    if name in ("pack_x_y_sample_weight", "unpack_x_y_sample_weight"):
+        from savepoint.trainer import step_data
+        return getattr(step_data, name)
+    raise AttributeError(f"module 'savepoint.utils' has no attribute '{name}'")
+
 from savepoint.utils.directory_datasets import (image_dataset_from_directory,  # noqa: E402
                                                 text_dataset_from_directory)
 from savepoint.utils.image_utils import (array_to_img, img_to_array, load_img,  # noqa: E402
