@@ -184,7 +184,9 @@ class LossScaleOptimizer(Optimizer):
         return self.inner_optimizer.variables
 
     def _trackable_children(self) -> list[tuple[str, Any]]:
-        return self.inner_optimizer._trackable_children()
+        # tf.keras's LossScaleOptimizerV3: the inner optimizer's children, plus "loss_scale"
+        # holding current_loss_scale (float32) and good_steps (int64)
+        return self.inner_optimizer._trackable_children() + [("loss_scale", _LossScaleState(self))]
 
     @property
     def loss_scale(self) -> float:
@@ -242,6 +244,23 @@ class LossScaleOptimizer(Optimizer):
         config = dict(config)
         config["inner_optimizer"] = deserialize(config["inner_optimizer"], custom_objects)
         return cls(**config)
+
+
+class _LossScaleState:
+    """The ``loss_scale`` checkpoint node; restoring its variables sets the wrapper's state."""
+
+    def __init__(self, owner: LossScaleOptimizer):
+        self.owner = owner
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        from savepoint.layers.variable import Variable
+        scale = Variable(torch.tensor(self.owner._scale, dtype=torch.float32),
+                         name="current_loss_scale", path="current_loss_scale")
+        steps = Variable(torch.tensor(self.owner._good_steps, dtype=torch.int64),
+                         name="good_steps", path="good_steps")
+        scale._on_assign = lambda value: setattr(self.owner, "_scale", float(value))
+        steps._on_assign = lambda value: setattr(self.owner, "_good_steps", int(value))
+        return [("current_loss_scale", scale), ("good_steps", steps)]
 
 
 def _forward(name: str) -> Any:

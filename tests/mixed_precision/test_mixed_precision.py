@@ -111,3 +111,20 @@ def test_wrapper_errors():
     with pytest.raises(ConfigError, match='"initial_scale" must be specified if "dynamic" is '
                                           'False'):
         mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(), dynamic=False)
+
+
+def test_loss_scale_state_in_checkpoints(tmp_path):
+    x, y = data()
+    m = model(mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.05), initial_scale=64.0,
+                                                 dynamic_growth_steps=3))
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)  # 4 steps: scale 128, 1 good step
+    assert (m.optimizer.loss_scale, m.optimizer._good_steps) == (128.0, 1)
+    m.save_weights(str(tmp_path / "cp.ckpt"))
+    names = [n for n, _ in keras.train.list_variables(str(tmp_path / "cp.ckpt"))]
+    assert "optimizer/loss_scale/current_loss_scale/.ATTRIBUTES/VARIABLE_VALUE" in names
+    assert "optimizer/loss_scale/good_steps/.ATTRIBUTES/VARIABLE_VALUE" in names
+    fresh = model(mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.05),
+                                                     initial_scale=64.0, dynamic_growth_steps=3))
+    fresh.load_weights(str(tmp_path / "cp.ckpt"))
+    fresh.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)  # builds, restores, steps
+    assert (fresh.optimizer.loss_scale, fresh.optimizer._good_steps) == (128.0, 2)
