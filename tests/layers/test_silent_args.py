@@ -152,3 +152,10 @@ def test_initial_weights_argument_matches_tf_keras():
     np.testing.assert_array_equal(dense.get_weights()[0], g["kernel"][:3])
     with pytest.raises(ShapeError, match=r"expected 2 weights, but the given list has 1"):
         keras.layers.Dense(2, weights=[g["kernel"]])(np.ones((1, 8), "float32"))
+
+
+def test_alpha_dropout_noise_shape_kept_in_config():
+    layer = keras.layers.AlphaDropout(0.3, noise_shape=[None, 1, 4], seed=2)
+    again = keras.layers.AlphaDropout.from_config(layer.get_config())
+    assert again.noise_shape == [None, 1, 4]
+    assert "noise_shape" not in keras.layers.AlphaDropout(0.3).get_config()

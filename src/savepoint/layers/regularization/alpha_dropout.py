@@ -47,5 +47,9 @@ class AlphaDropout(Layer):
         return tuple(input_shape)
 
     def get_config(self) -> dict:
-        # tf.keras 2 writes rate and seed only (noise_shape is a constructor argument it drops).
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        # tf.keras 2 writes rate and seed only and drops noise_shape, which changes training:
+        # written when set (tf.keras's and Keras 3's constructors take it back)
+        config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        if self.noise_shape is not None:
+            config["noise_shape"] = self.noise_shape
+        return config
