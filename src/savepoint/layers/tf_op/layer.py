@@ -93,7 +93,7 @@ class TFOpLambda(Layer):
                 if not isinstance(t, KerasTensor):
                     return t
                 shape = tuple(size if d is None else d for d in t.shape)
-                return torch.zeros(shape, dtype=placeholder_like(t).dtype) + 0.5
+                return torch.ones(shape, dtype=placeholder_like(t).dtype)  # keeps int dtypes
             with torch.no_grad():
                 runs.append(self.call(*map_structure(fill, args),
                                       **map_structure(fill, kwargs)))
