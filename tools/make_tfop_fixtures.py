@@ -6,6 +6,10 @@ loads. Run from the repository root:
 
     TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_tfop_fixtures.py
 
+With Keras 3 (``KERAS_BACKEND=torch .venvs/keras3/bin/python tools/make_tfop_fixtures.py
+--keras3``) it writes ``keras3_ops.keras``/``.npz`` instead: a model built from Keras 3's symbolic
+ops (``ops.numpy.Add``, ``Mean``, ``GetItem`` ...), which savepoint reads as TF-op layers.
+
 Each model ``<name>`` is saved as ``<name>.h5`` (whole model, tf-keras's own writer) and
 ``<name>.npz`` (``x0``, ``x1`` ...: the inputs, ``y0``, ``y1`` ...: the loaded tf-keras model's
 outputs on them; ``gx*``/``gw*``: gradients of the weighted sum of the float outputs
@@ -107,5 +111,32 @@ def main() -> None:
         print(model.name, sorted({l.get_config().get("function", "") for l in model.layers}))
 
 
+def keras3_main() -> None:
+    """The Keras 3 fixture: symbolic ops as Keras 3 records them."""
+    import keras
+    from keras import ops
+    keras.utils.set_random_seed(0)
+    x = keras.Input((4, 6), name="x")
+    h = keras.layers.Dense(6, name="dense")(x)
+    h = h * ops.relu6(h + 3.0) * (1.0 / 6.0)
+    outs = [h, 2.0 - x, x / 3.0, -x, x ** 2, ops.abs(x), ops.exp(x * 0.1), ops.sqrt(ops.abs(x)),
+            ops.maximum(x, 0.5), ops.mean(h, axis=1, keepdims=True), ops.sum(x, axis=[1, 2]),
+            ops.max(x, axis=-1), ops.reshape(x, (-1, 24)), ops.transpose(x, (0, 2, 1)),
+            ops.concatenate([x, h], axis=-1), ops.stack([x, x], axis=1), ops.expand_dims(x, 2),
+            ops.squeeze(x[:, :1], axis=1), ops.clip(x, -0.5, 0.5), ops.where(x > 0, x, x * 0.1),
+            x[:, 0], x[:, 1:3, ::2], x[..., None, 0], ops.softmax(x, axis=-1),
+            ops.gelu(x, approximate=False), ops.silu(x), ops.leaky_relu(x, 0.3), ops.sigmoid(x),
+            ops.tanh(x), ops.cast(x > 0, "float32")]
+    model = keras.Model(x, outs, name="keras3_ops")
+    xs = np.random.default_rng(0).normal(size=(2, 4, 6)).astype("float32")
+    model.save(os.path.join(OUT, "keras3_ops.keras"))
+    loaded = keras.saving.load_model(os.path.join(OUT, "keras3_ops.keras"))
+    arrays = {"x0": xs}
+    arrays.update({f"y{i}": np.asarray(keras.ops.convert_to_numpy(p))
+                   for i, p in enumerate(loaded(xs))})
+    np.savez(os.path.join(OUT, "keras3_ops.npz"), **arrays)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    keras3_main() if "--keras3" in sys.argv else main()

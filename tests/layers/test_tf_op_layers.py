@@ -195,3 +195,17 @@ def test_bad_indices_and_arguments_raise():
 def test_backend_functions_stay_eager_on_concrete_tensors():
     out = keras.backend.mean(np.ones((2, 3), "float32"), axis=1)
     assert isinstance(out, torch.Tensor) and out.tolist() == [1.0, 1.0]
+
+
+def test_keras3_symbolic_ops_load_as_tf_op_layers():
+    """A ``.keras`` Keras 3 wrote with symbolic ops (tools/make_tfop_fixtures.py --keras3)
+    loads as TF-op layers and predicts what Keras 3 predicted."""
+    data = np.load(os.path.join(FIXTURES, "keras3_ops.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, "keras3_ops.keras"), compile=False)
+    assert {type(l) for l in model.layers} >= {TFOpLambda, SlicingOpLambda}
+    got = [np.asarray(p) for p in model(data["x0"])]
+    expected = [data[f"y{i}"] for i in range(len(got))]
+    assert len(got) == sum(k.startswith("y") for k in data)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g.shape == e.shape, (i, g.shape, e.shape)
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=f"output {i}")
