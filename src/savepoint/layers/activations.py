@@ -317,5 +317,6 @@ def serialize(fn: Callable) -> str:
 
 
 __all__ = ["deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid",
-           "keras3_hard_sigmoid", "keras3_hard_silu", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid",
-           "softmax", "softplus", "softsign", "swish", "tanh"]
+           "keras3_hard_sigmoid", "keras3_hard_silu", "leaky_relu", "linear", "log_softmax",
+           "mish", "relu", "relu6", "selu", "serialize", "sigmoid", "softmax", "softplus",
+           "softsign", "swish", "tanh"]
