@@ -38,6 +38,18 @@ def main() -> None:
     policies = {name: [keras.mixed_precision.Policy(name).compute_dtype,
                        keras.mixed_precision.Policy(name).variable_dtype]
                 for name in ("mixed_float16", "mixed_bfloat16", "float32", "float64")}
+    # a model tf.keras built and saved under the mixed_float16 policy
+    import numpy as np
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(2),
+                              keras.layers.Activation("softmax", dtype="float32")])
+    keras.mixed_precision.set_global_policy("float32")
+    x = np.random.default_rng(3).standard_normal((5, 4)).astype("float32")
+    model.save(os.path.join(os.path.dirname(OUT), "mixed_model.h5"))
+    np.savez(os.path.join(os.path.dirname(OUT), "mixed_model.npz"), x=x,
+             y=model.predict(x, verbose=0))
     with open(OUT, "w") as f:
         json.dump({"grads": GRADS, "steps": steps, "scaled_loss_3": scaled,
                    "unscaled_8": unscaled, "policies": policies,

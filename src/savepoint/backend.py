@@ -46,6 +46,8 @@ def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
         name = _FLOATX
     if isinstance(name, torch.dtype):
         return name
+    if str(name) in ("mixed_float16", "mixed_bfloat16"):
+        name = "float32"  # a mixed dtype policy stores its variables in float32
     try:
         return getattr(torch, str(name))
     except AttributeError:
