@@ -244,15 +244,18 @@ def _source_inputs(x: Any) -> Any:
         return x
 
 
-# Root of Keras's published application weights.
+# Roots of Keras's published application weights (EfficientNet's live in another bucket).
 BASE_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+EFFICIENTNET_WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/"
 
 
-def load_weights(model: Any, weights: Any, url_dir: str, file_name: str, file_hash: str) -> None:
+def load_weights(model: Any, weights: Any, url_dir: str, file_name: str, file_hash: str | None,
+                 base: str = "BASE_WEIGHTS_URL") -> None:
     """Load ``weights`` into ``model``: Keras's ImageNet file (downloaded with ``get_file``,
     verified by Keras's own hash, cached under ``models/``) or a path to a Keras 2 ``.h5``.
 
-    ``BASE_WEIGHTS_URL`` is read at call time, so tests and mirrors can point it elsewhere.
+    The root URL (the module attribute named by ``base``) is read at call time, so tests and
+    mirrors can point it elsewhere.
 
     Example:
         >>> load_weights(None, None, "vgg16/", "x.h5", "0" * 32)  # None: nothing to load
@@ -262,7 +265,7 @@ def load_weights(model: Any, weights: Any, url_dir: str, file_name: str, file_ha
     if weights == "imagenet":
         from savepoint.utils import get_file
         import savepoint.applications.imagenet_utils as self_module
-        weights = get_file(file_name, self_module.BASE_WEIGHTS_URL + url_dir + file_name,
+        weights = get_file(file_name, getattr(self_module, base) + url_dir + file_name,
                            cache_subdir="models", file_hash=file_hash)
     model.load_weights(weights)
 
