@@ -89,16 +89,32 @@ def gradients(tf, model, inputs):
     return out
 
 
+def more(tf, k):
+    """Rounding, trigonometry, statistics, tile/pad/gather/one_hot and more activations."""
+    x = k.Input((4, 6), name="x")
+    ids = k.Input((3,), name="ids", dtype="int32")
+    outs = [x // 0.7, x % 0.7, tf.sin(x), tf.cos(x), tf.floor(x), tf.round(x * 2.0),
+            tf.sign(x), tf.math.erf(x), tf.math.reciprocal(x + 5.0), tf.math.rsqrt(x + 5.0),
+            tf.math.reduce_std(x, axis=1), tf.math.reduce_variance(x, axis=-1, keepdims=True),
+            tf.math.reduce_logsumexp(x, axis=1), tf.math.cumsum(x, axis=1),
+            tf.cast(tf.argmax(x, axis=-1), "float32"), tf.tile(x, [1, 2, 1]), tf.ones_like(x),
+            tf.zeros_like(x), tf.pad(x, [[0, 0], [1, 0], [0, 2]]), tf.gather(x, [0, 2], axis=2),
+            tf.one_hot(ids, 4), tf.nn.log_softmax(x), tf.nn.selu(x), tf.math.log_sigmoid(x),
+            k.backend.batch_flatten(x), tf.nn.softplus(x), tf.math.softsign(x)]
+    return k.Model([x, ids], outs, name="more")
+
+
 def main() -> None:
     import tensorflow as tf
     import tf_keras as k
     os.makedirs(OUT, exist_ok=True)
-    for build in (arith, shapes, nn):
+    for build in (arith, shapes, nn, more):
         tf.keras.utils.set_random_seed(0)
         k.backend.clear_session()
         model = build(tf, k)
         rng = np.random.default_rng(0)
         inputs = [rng.normal(size=(2,) + tuple(t.shape[1:])).astype("float32")
+                  if t.dtype == tf.float32 else np.array([[0, 3, 1], [2, -1, 5]], "int32")
                   for t in model.inputs]
         path = os.path.join(OUT, f"{model.name}.h5")
         model.save(path)

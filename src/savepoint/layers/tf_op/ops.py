@@ -160,6 +160,58 @@ def _l2(x: torch.Tensor, axis: Any, epsilon: float) -> torch.Tensor:
     return x * torch.rsqrt(torch.clamp(square_sum, min=epsilon))
 
 
+def _floordiv(x: Any, y: Any) -> torch.Tensor:
+    # torch.floor_divide has no derivative; TF's floordiv gradient is zero, as div's floor mode
+    return torch.div(x, y, rounding_mode="floor")
+
+
+def _cumsum(x: torch.Tensor, axis: int, exclusive: bool, reverse: bool) -> torch.Tensor:
+    if reverse:
+        x = x.flip(axis)
+    out = torch.cumsum(x, axis)
+    if exclusive:
+        out = out - x
+    return out.flip(axis) if reverse else out
+
+
+def _pad(x: torch.Tensor, paddings: Any, mode: str, constant_values: Any) -> torch.Tensor:
+    modes = {"CONSTANT": "constant", "REFLECT": "reflect"}
+    if str(mode).upper() not in modes:
+        raise ConfigError(f"tf.pad: expected mode 'CONSTANT' or 'REFLECT'. Received {mode!r}. "
+                          f"Fix: use one of those modes.")
+    flat = [int(p) for pair in reversed(list(paddings)) for p in pair]  # torch: last dim first
+    mode = modes[str(mode).upper()]
+    if mode == "constant":
+        return F.pad(x, flat, value=float(constant_values))
+    return F.pad(x, flat, mode=mode)
+
+
+def _gather(x: torch.Tensor, indices: Any, axis: Any, batch_dims: int) -> torch.Tensor:
+    if batch_dims:
+        raise ConfigError(f"tf.gather: expected batch_dims=0. Received {batch_dims}. Fix: "
+                          f"gather without batch dims, or use a custom layer.")
+    index = _tensor(indices).to(device=x.device, dtype=torch.long)
+    axis = 0 if axis is None else int(axis) % x.dim()
+    out = torch.index_select(x, axis, index.reshape(-1))
+    return out.reshape(x.shape[:axis] + index.shape + x.shape[axis + 1:])
+
+
+def _one_hot(indices: torch.Tensor, depth: int, on_value: Any, off_value: Any, axis: Any,
+             dtype: Any) -> torch.Tensor:
+    if axis not in (None, -1):
+        raise ConfigError(f"tf.one_hot: expected axis=-1. Received axis={axis}. Fix: transpose "
+                          f"the result instead.")
+    # TF gives all-off rows to out-of-range (e.g. -1) indices: one extra class, dropped
+    safe = torch.where((indices >= 0) & (indices < depth), indices.long(),
+                       torch.full_like(indices.long(), depth))
+    hot = F.one_hot(safe, depth + 1)[..., :depth]
+    torch_type = _dtype(dtype or "float32")
+    on = 1 if on_value is None else on_value
+    off = 0 if off_value is None else off_value
+    return torch.where(hot.bool(), torch.as_tensor(on, dtype=torch_type, device=indices.device),
+                       torch.as_tensor(off, dtype=torch_type, device=indices.device))
+
+
 def _einsum(equation: str, *inputs: Any, name: Any = None, **kwargs: Any) -> torch.Tensor:
     operands = list(inputs) or list(kwargs.pop("inputs", []))
     return torch.einsum(equation, *[_tensor(t) for t in operands])
@@ -255,6 +307,46 @@ OPS: dict[str, Callable] = {
     "einsum": _einsum,
     "__operators__.getitem": lambda tensor, slice_spec, var=None: _tensor(tensor)[
         index_from_spec(slice_spec)],
+    "compat.v1.floor_div": _binary(_floordiv),
+    "math.floordiv": _binary(_floordiv),
+    "math.floormod": _binary(torch.remainder),  # floor modulo, the sign of the divisor
+    "math.sin": _unary(torch.sin),
+    "math.cos": _unary(torch.cos),
+    "math.floor": _unary(torch.floor),
+    "math.round": _unary(torch.round),  # half to even, as TF
+    "math.sign": _unary(torch.sign),
+    "math.erf": _unary(torch.erf),
+    "math.reciprocal": _unary(torch.reciprocal),
+    "math.log_sigmoid": _unary(F.logsigmoid),
+    "nn.softsign": _unary(F.softsign, _FEATURES),
+    "nn.selu": _unary(F.selu, _FEATURES),
+    "nn.log_softmax": lambda logits, axis=None, name=None: torch.log_softmax(
+        _tensor(logits), -1 if axis is None else int(axis)),
+    "math.reduce_std": _reduce(lambda x, d, k: torch.std(x, dim=d, keepdim=k, correction=0)),
+    "math.reduce_variance": _reduce(lambda x, d, k: torch.var(x, dim=d, keepdim=k,
+                                                              correction=0)),
+    "math.reduce_logsumexp": _reduce(lambda x, d, k: torch.logsumexp(x, dim=d, keepdim=k)),
+    "math.cumsum": lambda x, axis=0, exclusive=False, reverse=False, name=None: _cumsum(
+        _tensor(x), int(axis), exclusive, reverse),
+    "math.argmax": lambda input, axis=None, output_type="int64", name=None: torch.argmax(
+        _tensor(input), 0 if axis is None else int(axis)).to(_dtype(output_type)),
+    "tile": lambda input, multiples, name=None: _tensor(input).repeat(
+        *[int(m) for m in multiples]),
+    "ones_like": lambda input, dtype=None, name=None: torch.ones_like(
+        _tensor(input), dtype=None if dtype is None else _dtype(dtype)),
+    "zeros_like": lambda input, dtype=None, name=None: torch.zeros_like(
+        _tensor(input), dtype=None if dtype is None else _dtype(dtype)),
+    "compat.v1.pad": lambda tensor, paddings, mode="CONSTANT", name=None, constant_values=0:
+        _pad(_tensor(tensor), paddings, mode, constant_values),
+    "pad": lambda tensor, paddings, mode="CONSTANT", constant_values=0, name=None:
+        _pad(_tensor(tensor), paddings, mode, constant_values),
+    "compat.v1.gather": lambda params, indices, validate_indices=None, name=None, axis=None,
+        batch_dims=0: _gather(_tensor(params), indices, axis, batch_dims),
+    "gather": lambda params, indices, validate_indices=None, axis=None, batch_dims=0,
+        name=None: _gather(_tensor(params), indices, axis, batch_dims),
+    "one_hot": lambda indices, depth, on_value=None, off_value=None, axis=None, dtype=None,
+        name=None: _one_hot(_tensor(indices), int(depth), on_value, off_value, axis, dtype),
+    "keras.backend.batch_flatten": lambda x: _tensor(x).reshape(_tensor(x).shape[0], -1),
 }
 
 __all__ = ["OPS", "index_from_spec"]
