@@ -12,6 +12,7 @@ Writes ``tests/fixtures/goldens/sweep/``:
 - ``keras3_lstm_hard_sigmoid.npz``: Keras 3's LSTM with ``recurrent_activation="hard_sigmoid"``
   on the input and weights of ``rnn.npz``'s ``lstm_activations`` case: ``y0`` and the gradients
   of ``sum(y0 * r0)`` (``dx``, ``dw0``...);
+- ``keras3_activation_values.npz``: every Keras 3 activation name evaluated by Keras 3 on ``x``;
 - ``activity.json`` + ``activity.npz``: tf-keras models with ``activity_regularizer`` on Dense,
   Activation, Embedding and LSTM, and BatchNormalization/LayerNormalization beta/gamma
   constraints: the model JSON, weights, ``model.losses`` after a call, the
@@ -58,6 +59,14 @@ CASES_ACTIVITY = [
                                                       "min_value": 0.1, "max_value": 0.3}]}),
                           ("Dense", {"units": 2})], (3,), False),
 ]
+
+
+# Keras 3.15's activation names (sparsemax and threshold aside, which savepoint lacks)
+KERAS3_ACTIVATIONS = [
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+    "sparse_plus", "sparse_sigmoid", "squareplus", "swish", "tanh", "tanh_shrink"]
 
 
 def _regularizer(k, spec):
@@ -149,6 +158,14 @@ def _keras3_side() -> None:
     model.save(os.path.join(OUT, "keras3_activations.keras"))
     np.savez_compressed(os.path.join(OUT, "keras3_activations.npz"), x=xs,
                         y=np.asarray(model.predict(xs, verbose=0)))
+
+    # every activation Keras 3 names, on one input (glu halves the last axis of 6)
+    xa = np.linspace(-4.0, 4.0, 36).astype("float32").reshape(6, 6)
+    acts = {"x": xa}
+    for name in KERAS3_ACTIVATIONS:
+        acts[name] = np.asarray(k.ops.convert_to_numpy(k.activations.get(name)(
+            k.ops.convert_to_tensor(xa))))
+    np.savez_compressed(os.path.join(OUT, "keras3_activation_values.npz"), **acts)
 
     rnn = np.load(RNN)
     case = "lstm_activations"

@@ -208,6 +208,34 @@ def keras3_hard_silu(x: torch.Tensor) -> torch.Tensor:
     return F.hardswish(x)
 
 
+def _keras3_only(name: str, fn: Callable, doc: str) -> Callable:
+    """A Keras 3 activation tf.keras 2 lacks, under its Keras 3 name (Keras 3 files use it)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x <= -1, torch.zeros_like(x),
+                       torch.where(x >= 1, x, 0.25 * (x + 1) ** 2))
+
+
+_KERAS3_ONLY: dict[str, Callable] = {
+    name: _keras3_only(name, fn, f"Keras 3's ``{name}`` (no tf.keras 2 equivalent).")
+    for name, fn in {
+        "celu": lambda x, alpha=1.0: F.celu(x, alpha),
+        "glu": lambda x, axis=-1: F.glu(x, dim=axis),
+        "hard_tanh": lambda x: F.hardtanh(x),
+        "hard_shrink": lambda x, threshold=0.5: F.hardshrink(x, threshold),
+        "soft_shrink": lambda x, threshold=0.5: F.softshrink(x, threshold),
+        "tanh_shrink": lambda x: F.tanhshrink(x),
+        "log_sigmoid": lambda x: F.logsigmoid(x),
+        "squareplus": lambda x, b=4: (x + torch.sqrt(x * x + b)) / 2,
+        "sparse_plus": _sparse_plus,
+        "sparse_sigmoid": lambda x: torch.clamp(0.5 * (x + 1), 0.0, 1.0),
+    }.items()}
+
+
 def mish(x: torch.Tensor) -> torch.Tensor:
     """``x * tanh(softplus(x))``.
 
@@ -246,6 +274,7 @@ _ACTIVATIONS: dict[str, Callable] = {
     "exponential": exponential,
     # Keras 3's definitions under their own names (saving/dialects/keras3.py maps them)
     "keras3_hard_sigmoid": keras3_hard_sigmoid, "keras3_hard_silu": keras3_hard_silu,
+    **_KERAS3_ONLY,
 }
 # Functions that older savepoint code and users pass directly: they serialize by Keras name.
 _ALIASES: dict[int, str] = {id(torch.relu): "relu", id(torch.sigmoid): "sigmoid",
