@@ -28,12 +28,13 @@ CASES = [
     ("Xception", {"include_top": True, "classes": 10, "input_shape": [71, 71, 3]}),
     ("InceptionV3", {"include_top": False, "pooling": "max", "input_shape": [75, 75, 3]}),
     ("EfficientNetB0", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3]}),
+    ("ConvNeXtTiny", {"include_top": True, "classes": 10, "input_shape": [32, 32, 3]}),
 ]
 
 # Layers Keras leaves unnamed get a per-session counter (input_3, max_pooling2d_1):
 # compare their name stem only.
 _AUTO = re.compile(r"^(input|rescaling|normalization|max_pooling2d|zero_padding2d|conv2d|batch_normalization|activation|"
-                   r"average_pooling2d|concatenate|add|global_average_pooling2d|global_max_pooling2d)"
+                   r"average_pooling2d|concatenate|add|tf.__operators__.add|layer_normalization|global_average_pooling2d|global_max_pooling2d)"
                    r"(_\d+)?$")
 
 
