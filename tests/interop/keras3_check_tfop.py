@@ -26,7 +26,9 @@ def main() -> None:
     h = keras.layers.Dense(6)(x)
     h = h * ops.relu6(h + 3.0) * (1.0 / 6.0)
     parts = [ops.mean(h, axis=1), h[:, -1, ::2], ops.max(2.0 - h, axis=1),
-             ops.sum(ops.square(x), axis=-1), ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, 24))]
+             ops.sum(ops.square(x), axis=-1), ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, 24)),
+             ops.var(x // 0.7 + x % 0.7, axis=1), ops.logsumexp(ops.sin(x), axis=1),
+             ops.cumsum(ops.log_softmax(x), axis=1)[:, -1], ops.tile(ops.round(x), [1, 1, 2])[:, 0]]
     out = keras.layers.Dense(2)(ops.concatenate(parts, axis=-1))
     mine = keras.Model(x, out)
     xs = np.random.default_rng(0).normal(size=(3, 4, 6)).astype("float32")

@@ -214,3 +214,37 @@ def test_keras3_symbolic_ops_load_as_tf_op_layers():
     for i, (g, e) in enumerate(zip(got, expected)):
         assert g.shape == e.shape, (i, g.shape, e.shape)
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=f"output {i}")
+
+
+def test_floor_division_and_modulo_record_tf_keras_ops(tmp_path):
+    keras.backend.clear_session()
+    x = keras.Input((3,))
+    model = keras.Model(x, [x // 0.7, x % 0.7, 2.0 // x])
+    assert [l.function for l in model.layers[1:]] == ["compat.v1.floor_div", "math.floormod",
+                                                      "compat.v1.floor_div"]
+    data = np.array([[-1.5, 0.3, 2.2]], "float32")
+    out = [np.asarray(o) for o in model(data)]
+    np.testing.assert_allclose(out[0], np.floor_divide(data, np.float32(0.7)))
+    np.testing.assert_allclose(out[1], np.mod(data, np.float32(0.7)), rtol=1e-6)
+    model.save(str(tmp_path / "m.keras"))  # Keras 3's FloorDivide / Mod
+    loaded = keras.models.load_model(str(tmp_path / "m.keras"))
+    for a, b in zip(model(data), loaded(data)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_op_without_keras3_twin_is_refused_in_keras_files(tmp_path):
+    model = keras.models.load_model(os.path.join(FIXTURES, "more.h5"), compile=False)
+    with pytest.raises(ConfigError, match=r"TF op 'math.argmax' \(layer 'tf.math.argmax'\) has "
+                                          r"no Keras 3 operation.*Fix: save as .h5 or a model "
+                                          r"directory"):
+        model.save(str(tmp_path / "m.keras"))
+    model.save(str(tmp_path / "m.h5"))  # tf.keras's own format takes every op
+
+
+def test_unknown_keras3_operation_is_refused():
+    from savepoint.layers.tf_op.keras3_ops import from_keras3_op
+    entry = {"module": "keras.src.ops.numpy", "class_name": "Einsum", "name": "einsum",
+             "config": {"name": "einsum"}, "inbound_nodes": []}
+    with pytest.raises(UnknownObjectError, match=r"Unknown Keras 3 operation "
+                                                 r"keras.src.ops.numpy.Einsum"):
+        from_keras3_op(entry)

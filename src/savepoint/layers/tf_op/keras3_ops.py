@@ -25,6 +25,7 @@ from typing import Any
 from savepoint.errors import ConfigError, UnknownObjectError
 
 _NP, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+_MATH = "keras.src.ops.math"
 _UNSET = object()
 
 # TF function -> (Keras 3 module, class, kind, {TF keyword: (Keras 3 config key, default)}).
@@ -46,7 +47,9 @@ for _fns, _cls in ((("__operators__.add", "math.add"), "Add"), (("math.subtract"
                    (("math.minimum",), "Minimum"), (("math.greater",), "Greater"),
                    (("math.greater_equal",), "GreaterEqual"), (("math.less",), "Less"),
                    (("math.less_equal",), "LessEqual"), (("math.equal",), "Equal"),
-                   (("math.not_equal",), "NotEqual")):
+                   (("math.not_equal",), "NotEqual"),
+                   (("compat.v1.floor_div", "math.floordiv"), "FloorDivide"),
+                   (("math.floormod",), "Mod")):
     _add(_fns, _NP, _cls, "binary")
 for _fn, _module, _cls in (("math.abs", _NP, "Absolute"), ("math.exp", _NP, "Exp"),
                            ("math.log", _NP, "Log"), ("math.sqrt", _NP, "Sqrt"),
@@ -54,7 +57,13 @@ for _fn, _module, _cls in (("math.abs", _NP, "Absolute"), ("math.exp", _NP, "Exp
                            ("math.tanh", _NP, "Tanh"), ("math.sigmoid", _NN, "Sigmoid"),
                            ("math.softplus", _NN, "Softplus"), ("nn.relu", _NN, "Relu"),
                            ("nn.relu6", _NN, "Relu6"), ("nn.silu", _NN, "Silu"),
-                           ("identity", _NP, "Copy")):
+                           ("identity", _NP, "Copy"), ("math.sin", _NP, "Sin"),
+                           ("math.cos", _NP, "Cos"), ("math.floor", _NP, "Floor"),
+                           ("math.sign", _NP, "Sign"), ("math.erf", _MATH, "Erf"),
+                           ("math.reciprocal", _NP, "Reciprocal"),
+                           ("math.rsqrt", _MATH, "Rsqrt"), ("nn.selu", _NN, "Selu"),
+                           ("math.log_sigmoid", _NN, "LogSigmoid"),
+                           ("nn.softsign", _NN, "Softsign")):
     _add((_fn,), _module, _cls, "unary")
 _REDUCE = {"axis": ("axis", None), "keepdims": ("keepdims", False)}
 _add(("math.reduce_mean",), _NP, "Mean", "unary", _REDUCE)
@@ -62,6 +71,15 @@ _add(("math.reduce_sum",), _NP, "Sum", "unary", _REDUCE)
 _add(("math.reduce_max",), _NP, "Max", "unary", _REDUCE, {"initial": None})
 _add(("math.reduce_min",), _NP, "Min", "unary", _REDUCE, {"initial": None})
 _add(("math.reduce_prod",), _NP, "Prod", "unary", _REDUCE, {"dtype": None})
+_add(("math.reduce_variance",), _NP, "Var", "unary", _REDUCE)
+_add(("math.reduce_std",), _NP, "Std", "unary", _REDUCE)
+_add(("math.reduce_logsumexp",), _MATH, "Logsumexp", "unary", _REDUCE)
+_add(("math.round",), _NP, "Round", "unary", {}, {"decimals": 0})
+_add(("math.cumsum",), _NP, "Cumsum", "unary", {"axis": ("axis", 0)}, {"dtype": None})
+_add(("tile",), _NP, "Tile", "unary", {"multiples": ("repeats", _UNSET)})
+_add(("ones_like",), _NP, "OnesLike", "unary", {"dtype": ("dtype", None)})
+_add(("zeros_like",), _NP, "ZerosLike", "unary", {"dtype": ("dtype", None)})
+_add(("nn.log_softmax",), _NN, "LogSoftmax", "unary", {"axis": ("axis", -1)})
 _add(("reshape",), _NP, "Reshape", "unary", {"shape": ("newshape", _UNSET)})
 _add(("transpose", "compat.v1.transpose"), _NP, "Transpose", "unary",
      {"perm": ("axes", None)})
