@@ -83,3 +83,26 @@ def test_tf_keras_file_saves_back_through_every_format(tmp_path, suffix):
     loaded = keras.models.load_model(path, compile=False)
     for a, b in zip(model(data["x0"]), loaded(data["x0"])):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("name", ["arith", "shapes", "nn", "more"])
+def test_every_whitelisted_fixture_op_exports_to_the_inference_program(tmp_path, name):
+    """The model directory's torch.export program of each tf-keras fixture model runs (the
+    validator accepts its ops) and agrees with the model on a batch size it was not traced at."""
+    import torch
+    from savepoint.saving import model_dir
+    model = keras.models.load_model(os.path.join(FIXTURES, f"{name}.h5"), compile=False)
+    path = str(tmp_path / "m")
+    model.save(path)
+    meta = model_dir.read_meta(path)
+    assert meta["inference"]["available"] is True, meta["inference"]
+    program = model_dir.load_inference(path, meta)
+    data = np.load(os.path.join(FIXTURES, f"{name}.npz"))
+    xs = [np.concatenate([data[k], data[k][:1]]) for k in sorted(data) if k.startswith("x")]
+    expected = model(xs if len(xs) > 1 else xs[0])
+    tensors = [torch.tensor(x) for x in xs]
+    got = program(tensors if len(tensors) > 1 else tensors[0])
+    assert len(got) == len(expected)
+    for i, (a, b) in enumerate(zip(expected, got)):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-6,
+                                   err_msg=f"output {i}")

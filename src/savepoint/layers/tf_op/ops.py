@@ -202,7 +202,7 @@ def _one_hot(indices: torch.Tensor, depth: int, on_value: Any, off_value: Any, a
         raise ConfigError(f"tf.one_hot: expected axis=-1. Received axis={axis}. Fix: transpose "
                           f"the result instead.")
     # TF gives all-off rows to out-of-range (e.g. -1) indices: one extra class, dropped
-    safe = torch.where((indices >= 0) & (indices < depth), indices.long(),
+    safe = torch.where(torch.logical_and(indices >= 0, indices < depth), indices.long(),
                        torch.full_like(indices.long(), depth))
     hot = F.one_hot(safe, depth + 1)[..., :depth]
     torch_type = _dtype(dtype or "float32")
