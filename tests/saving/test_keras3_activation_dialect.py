@@ -175,3 +175,21 @@ def test_every_keras3_activation_name_computes_keras3_numbers(name):
     np.testing.assert_allclose(out.numpy(), VALUES[name], rtol=1e-5, atol=1e-6)
     written = _layers(keras3.to_keras3(config, None))["d"]["activation"]
     assert written == {"hard_swish": "hard_silu"}.get(name, name)  # a name Keras 3 reads
+
+
+def test_live_tf_keras_refuses_keras3_hard_sigmoid_in_h5(tmp_path):
+    """An .h5 holding Keras 3's hard_sigmoid names it keras3_hard_sigmoid: tf.keras refuses it
+    rather than computing its own clip(0.2 x + 0.5)."""
+    if os.environ.get("SAVEPOINT_SKIP_INTEROP") == "1":
+        pytest.skip("SAVEPOINT_SKIP_INTEROP=1")
+    path = str(tmp_path / "m.h5")
+    keras.Sequential([keras.Input((3,)),
+                      keras.layers.Dense(2, activation="keras3_hard_sigmoid")]).save(path)
+    code = ("import sys\nfrom tensorflow import keras\n"
+            "try:\n    keras.models.load_model(sys.argv[1]); print('LOADED')\n"
+            "except Exception as e:\n    print('REFUSED', 'keras3_hard_sigmoid' in str(e))\n")
+    proc = subprocess.run([os.path.join(ROOT, ".venvs", "tf", "bin", "python"), "-c", code, path],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3",
+                                   CUDA_VISIBLE_DEVICES="", PYTHONPATH=""))
+    assert "REFUSED True" in proc.stdout.splitlines(), proc.stdout + proc.stderr[-2000:]
