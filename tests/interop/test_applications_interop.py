@@ -29,12 +29,16 @@ CASES = [
     ("InceptionV3", {"include_top": False, "pooling": "max", "input_shape": [75, 75, 3]}),
     ("EfficientNetB0", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3]}),
     ("ConvNeXtTiny", {"include_top": True, "classes": 10, "input_shape": [32, 32, 3]}),
+    ("MobileNetV3Small", {"include_top": True, "classes": 10, "input_shape": [64, 64, 3]}),
+    ("MobileNetV3Large", {"include_top": False, "pooling": "avg", "input_shape": [32, 32, 3],
+                          "minimalistic": True}),
 ]
 
 # Layers Keras leaves unnamed get a per-session counter (input_3, max_pooling2d_1):
 # compare their name stem only.
 _AUTO = re.compile(r"^(input|rescaling|normalization|max_pooling2d|zero_padding2d|conv2d|batch_normalization|activation|"
-                   r"average_pooling2d|concatenate|add|tf.__operators__.add|layer_normalization|global_average_pooling2d|global_max_pooling2d)"
+                   r"average_pooling2d|concatenate|add|tf.__operators__.add|layer_normalization|"
+                   r"re_lu|multiply|tf.math.multiply|dropout|flatten|global_average_pooling2d|global_max_pooling2d)"
                    r"(_\d+)?$")
 
 

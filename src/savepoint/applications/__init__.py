@@ -18,6 +18,8 @@ from savepoint.applications.inception_v3 import InceptionV3
 from savepoint.applications import efficientnet as _efficientnet
 from savepoint.applications import convnext as _convnext
 from savepoint.applications.convnext import ConvNeXtTiny
+from savepoint.applications import mobilenet_v3 as _mobilenet_v3
+from savepoint.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from savepoint.applications.efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,
                                                  EfficientNetB3, EfficientNetB4, EfficientNetB5,
                                                  EfficientNetB6, EfficientNetB7)
@@ -62,9 +64,14 @@ convnext = SimpleNamespace(ConvNeXtTiny=ConvNeXtTiny, LayerScale=_convnext.Layer
                            StochasticDepth=_convnext.StochasticDepth,
                            preprocess_input=_convnext.preprocess_input,
                            decode_predictions=_convnext.decode_predictions)
+mobilenet_v3 = SimpleNamespace(MobileNetV3Small=MobileNetV3Small,
+                               MobileNetV3Large=MobileNetV3Large,
+                               preprocess_input=_mobilenet_v3.preprocess_input,
+                               decode_predictions=_mobilenet_v3.decode_predictions)
 
 __all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
            "ResNet152V2", "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2",
            "MobileNet", "MobileNetV2", "DenseNet121", "DenseNet169", "DenseNet201",
            "mobilenet", "mobilenet_v2", "densenet", "Xception", "InceptionV3", "xception",
-           "inception_v3", "efficientnet", "ConvNeXtTiny", "convnext"] + [f"EfficientNetB{i}" for i in range(8)]
+           "inception_v3", "efficientnet", "ConvNeXtTiny", "convnext",
+           "MobileNetV3Small", "MobileNetV3Large", "mobilenet_v3"] + [f"EfficientNetB{i}" for i in range(8)]
