@@ -45,3 +45,28 @@ def test_keras3_loads_our_tf_op_model_and_we_load_theirs(tmp_path, run_in_keras3
     data = np.load(str(tmp_path / "theirs.keras") + ".npz")
     np.testing.assert_allclose(theirs.predict(data["x"], verbose=0), data["pred"], rtol=1e-5,
                                atol=1e-6)
+
+
+def test_tf_keras_runs_every_op_savepoint_records(tmp_path, tf_python):
+    """Arithmetic, slicing, comparisons and keras.backend calls as savepoint records them:
+    tf.keras loads the ``.h5`` and computes the same outputs."""
+    import savepoint as keras
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "layers"))
+    from test_tf_op_layers import _symbolic_model
+    keras.backend.clear_session()
+    model = _symbolic_model()
+    x = keras.Input((4, 6), name="x2")
+    K = keras.backend
+    extra = [x // 0.7, x % 0.7, 1.0 / (abs(x) + 1.0), K.stack([x, x], axis=1), K.max(x, axis=1),
+             K.min(x, axis=-1, keepdims=True), K.prod(x, axis=1), K.log(abs(x) + 1.0),
+             K.tanh(x), K.sigmoid(x), K.pow(x, 3), K.minimum(x, 0.2), K.cast(x > 0.0, "float32"),
+             K.flatten(x)]
+    model = keras.Model([model.inputs[0], x], model.outputs + extra)
+    data = np.random.default_rng(5).normal(size=(3, 4, 6)).astype("float32")
+    outs = model([data, data * 0.5])
+    np.savez(tmp_path / "many.npz", x0=data, x1=data * 0.5,
+             **{f"pred{i}": np.asarray(o) for i, o in enumerate(outs)})
+    model.save(str(tmp_path / "many.h5"))
+    out = _run_script(tf_python, "TensorFlow", {"TF_USE_LEGACY_KERAS": "1"}, "tf_check_tfop.py",
+                      {"h5": str(tmp_path / "many.h5"), "npz": str(tmp_path / "many.npz")})
+    assert '"ok": true' in out

@@ -85,7 +85,7 @@ def _symbolic_model():
     h = keras.layers.Dense(6, name="dense")(x)
     hard_swish = h * keras.layers.ReLU(6.0)(h + 3.0) * (1.0 / 6.0)
     outs = [hard_swish, 2.0 - x, x / 3.0, -x, x ** 2, abs(x), x[:, 0], x[:, 1:3, ::2],
-            x[..., None, 0], x @ np.ones((6, 3), "float32"), (x > 0.0) * 1.0,
+            x[..., None, 0], x @ np.ones((6, 3), "float32"), K.cast(x >= 0.5, "float32"),
             K.mean(x, axis=1, keepdims=True), K.sum(x, axis=-1), K.sqrt(x),
             K.concatenate([x, h]), K.squeeze(K.expand_dims(x, 1), 1),
             K.permute_dimensions(x, (0, 2, 1)), K.clip(x, -0.5, 0.5), K.relu(h, max_value=6.0),
