@@ -248,3 +248,19 @@ def test_unknown_keras3_operation_is_refused():
     with pytest.raises(UnknownObjectError, match=r"Unknown Keras 3 operation "
                                                  r"keras.src.ops.numpy.Einsum"):
         from_keras3_op(entry)
+
+
+def test_activations_on_symbolic_tensors_record_tf_keras_ops():
+    keras.backend.clear_session()
+    x = keras.Input((3,))
+    A = keras.activations
+    names = [A.relu(x), A.softmax(x), A.swish(x), A.gelu(x), A.hard_sigmoid(x), A.exponential(x)]
+    assert [t._history[0].name for t in names] == [
+        "tf.nn.relu", "tf.nn.softmax", "tf.nn.silu", "tf.nn.gelu", "tf.clip_by_value",
+        "tf.math.exp"]
+    # eager calls and layer activations stay plain torch functions
+    assert A.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+    assert keras.layers.Dense(2, activation=A.relu).get_config()["activation"] == "relu"
+    with pytest.raises(ConfigError, match=r"keras.backend.elu on a symbolic tensor supports "
+                                          r"only the default arguments"):
+        A.elu(x, alpha=0.5)

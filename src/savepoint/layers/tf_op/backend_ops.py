@@ -2,14 +2,14 @@
 
 In tf.keras 2, ``K.mean(x, axis=1)`` on an ``Input`` becomes a ``tf.math.reduce_mean``
 ``TFOpLambda`` (``K.sqrt`` a ``tf.math.maximum`` then a ``tf.math.sqrt``). ``install`` wraps the
-common functions of ``savepoint.backend`` so they do the same on ``KerasTensor`` arguments and run
+common functions of ``savepoint.backend`` and ``savepoint.activations`` so they do the same on ``KerasTensor`` arguments and run
 their torch implementation otherwise (one type check per call on the eager path).
 
 Example:
     >>> import savepoint as keras
     >>> x = keras.Input((3,))
-    >>> keras.backend.mean(x, axis=1)._history[0].name
-    'tf.math.reduce_mean'
+    >>> keras.backend.mean(x, axis=1)._history[0].function
+    'math.reduce_mean'
 """
 
 from __future__ import annotations
@@ -89,6 +89,24 @@ SYMBOLIC: dict[str, Callable] = {
 }
 
 
+def _hard_sigmoid(x: Any) -> Any:
+    # tf.keras 2's hard_sigmoid: clip(0.2 x + 0.5, 0, 1), recorded as three ops
+    scaled = tf_op("math.add", tf_op("math.multiply", x, y=0.2), y=0.5)
+    return tf_op("clip_by_value", scaled, clip_value_min=0.0, clip_value_max=1.0)
+
+
+# keras.activations on a symbolic tensor, as tf.keras 2 records them
+ACTIVATIONS: dict[str, Callable] = {
+    "relu": _relu, "sigmoid": _unary("math.sigmoid"), "tanh": _unary("math.tanh", name=None),
+    "softmax": lambda x, axis=-1: tf_op("nn.softmax", x, axis=axis),
+    "swish": _unary("nn.silu"), "silu": _unary("nn.silu"),
+    "gelu": lambda x, approximate=False: tf_op("nn.gelu", x, approximate=approximate),
+    "elu": SYMBOLIC["elu"], "selu": _unary("nn.selu", name=None),
+    "softplus": _unary("math.softplus"), "softsign": _unary("nn.softsign", name=None),
+    "exponential": _unary("math.exp"), "hard_sigmoid": _hard_sigmoid,
+}
+
+
 def _unsupported(function: str, **values: Any) -> Any:
     from savepoint.errors import ConfigError
     raise ConfigError(f"keras.backend.{function} on a symbolic tensor supports only the default "
@@ -113,15 +131,16 @@ def _dispatch(eager: Callable, symbolic: Callable) -> Callable:
     return function
 
 
-def install(backend: ModuleType) -> None:
-    """Make ``backend``'s common functions record TF-op layers on symbolic tensors (idempotent).
+def install(backend: ModuleType, table: dict[str, Callable] | None = None) -> None:
+    """Make ``backend``'s common functions (or ``table``'s, in another module such as
+    ``keras.activations``) record TF-op layers on symbolic tensors (idempotent).
 
     Example:
         >>> import savepoint.backend as K
         >>> install(K); K.mean.__name__
         'mean'
     """
-    for name, symbolic in SYMBOLIC.items():
+    for name, symbolic in (SYMBOLIC if table is None else table).items():
         eager = getattr(backend, name, None)
         if eager is None or hasattr(eager, "_tf_op_eager"):
             continue
