@@ -14,13 +14,4 @@ from savepoint.layers.tf_op import backend_ops as _backend_ops
 _backend_ops.install(_backend)  # K.mean(x) on a KerasTensor records a tf.math.reduce_mean layer
 
 
-def _install_activations() -> None:
-    # keras.activations.relu(x) on a KerasTensor records tf.nn.relu (the public module only:
-    # layers keep calling the plain torch functions)
-    import savepoint.activations as activations
-    _backend_ops.install(activations, _backend_ops.ACTIVATIONS)
-
-
-_install_activations()
-
 __all__ = ["OPS", "SlicingOpLambda", "TFOpLambda"]

@@ -2,7 +2,7 @@
 
 In tf.keras 2, ``K.mean(x, axis=1)`` on an ``Input`` becomes a ``tf.math.reduce_mean``
 ``TFOpLambda`` (``K.sqrt`` a ``tf.math.maximum`` then a ``tf.math.sqrt``). ``install`` wraps the
-common functions of ``savepoint.backend`` and ``savepoint.activations`` so they do the same on ``KerasTensor`` arguments and run
+common functions of ``savepoint.backend`` so they do the same on ``KerasTensor`` arguments and run
 their torch implementation otherwise (one type check per call on the eager path).
 
 Example:
@@ -95,7 +95,9 @@ def _hard_sigmoid(x: Any) -> Any:
     return tf_op("clip_by_value", scaled, clip_value_min=0.0, clip_value_max=1.0)
 
 
-# keras.activations on a symbolic tensor, as tf.keras 2 records them
+# keras.activations on a symbolic tensor, as tf.keras 2 records them. Not installed yet:
+# savepoint.activations must keep the very functions of savepoint.layers.activations (tests and
+# serialization compare them by identity), so the dispatch belongs inside those functions.
 ACTIVATIONS: dict[str, Callable] = {
     "relu": _relu, "sigmoid": _unary("math.sigmoid"), "tanh": _unary("math.tanh", name=None),
     "softmax": lambda x, axis=-1: tf_op("nn.softmax", x, axis=axis),
