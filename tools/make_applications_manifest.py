@@ -27,6 +27,10 @@ BIG = {
     "MobileNet": {"include_top": True, "input_shape": (32, 32, 3), "alpha": 0.75,
                   "depth_multiplier": 2},
     "MobileNetV2": {"include_top": True, "input_shape": (32, 32, 3), "alpha": 1.4},
+    "EfficientNetB3": {"include_top": True, "input_shape": (32, 32, 3), "classes": 10},
+    "EfficientNetB7": {"include_top": False, "input_shape": (32, 32, 3)},
+    "MobileNetV3Large": {"include_top": True, "input_shape": (32, 32, 3), "alpha": 0.75},
+    "Xception": {"include_top": False, "input_shape": (71, 71, 3), "pooling": "max"},
 }
 
 

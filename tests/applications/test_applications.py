@@ -21,8 +21,11 @@ from savepoint.errors import ConfigError, FormatError, StorageError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures",
                         "applications")
+# Layers Keras leaves unnamed get a per-session counter (input_3, re_lu_7): compare stems.
 _AUTO = re.compile(r"^(input|max_pooling2d|zero_padding2d|global_average_pooling2d|"
-                   r"global_max_pooling2d)(_\d+)?$")
+                   r"global_max_pooling2d|rescaling|normalization|re_lu|multiply|dropout|"
+                   r"flatten|tf\.__operators__\.add|tf\.math\.multiply|layer_normalization)"
+                   r"(_\d+)?$")
 MANIFESTS = sorted(f[:-5] for f in os.listdir(FIXTURES) if f.endswith(".json"))
 
 
@@ -214,3 +217,40 @@ def test_imagenet_download_is_verified_by_keras_hash(local_server, tmp_path, mon
         applications.VGG16(include_top=False, input_shape=(32, 32, 3))
     assert not (tmp_path / "home" / "models" /
                 "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").exists()
+
+
+def test_efficientnet_imagenet_offline_names_its_own_bucket(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAVEPOINT_OFFLINE", "1")
+    monkeypatch.setenv("SAVEPOINT_HOME", str(tmp_path))
+    url = "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5"
+    with pytest.raises(StorageError, match=re.escape(url) + ".*" + re.escape(
+            os.path.join(str(tmp_path), "models", "efficientnetb0_notop.h5"))):
+        applications.EfficientNetB0(include_top=False, input_shape=(32, 32, 3))
+
+
+def test_identity_preprocessors():
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    for mod in (applications.efficientnet, applications.convnext, applications.mobilenet_v3):
+        assert mod.preprocess_input(x) is x
+
+
+@pytest.mark.parametrize("builder", ["ConvNeXtTiny", "MobileNetV3Small", "ResNet50V2"])
+@pytest.mark.parametrize("fmt", [".h5", ".keras"])
+def test_applications_save_and_reload(tmp_path, fmt, builder, request):
+    if fmt == ".h5" and builder == "ConvNeXtTiny":
+        # keras2.py _shift_network_nodes_out assumes every inbound ref is [name, i, j, kwargs];
+        # a TFOpLambda ("x + y") beside nested Sequentials breaks it (AttributeError).
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="keras2 dialect: TFOpLambda node refs in a model with nested "
+                                "Sequentials (saving/dialects/keras2.py:277)"))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    model = getattr(applications, builder)(weights=None, input_shape=(32, 32, 3), classes=5)
+    path = str(tmp_path / (builder + fmt))
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)

@@ -33,6 +33,7 @@ _OUT_MODULES = (  # native module prefix -> Keras 3 module, most specific first
     ("savepoint.layers.initializers", "keras.initializers"),
     ("savepoint.layers.regularizers", "keras.regularizers"),
     ("savepoint.layers.constraints", "keras.constraints"),
+    ("savepoint.applications.convnext", "keras.src.applications.convnext"),  # LayerScale
     ("savepoint.layers", "keras.layers"),
     ("savepoint.optimizers.schedules", "keras.optimizers.schedules"),
     ("savepoint.optimizers", "keras.optimizers"),
