@@ -265,3 +265,13 @@ def test_activation_recorders_record_tf_keras_ops():
     with pytest.raises(ConfigError, match=r"keras.backend.elu on a symbolic tensor supports "
                                           r"only the default arguments"):
         ACTIVATIONS["elu"](x, alpha=0.5)
+
+
+def test_numpy_operands_on_the_left_defer_to_the_symbolic_tensor():
+    keras.backend.clear_session()
+    x = keras.Input((3,))
+    y = np.full((3,), 2.0, "float32") * x
+    assert isinstance(y, keras.layers.KerasTensor) and y.shape == (None, 3)
+    assert y._history[0].function == "math.multiply"
+    out = keras.Model(x, y)(np.ones((1, 3), "float32"))
+    assert np.asarray(out).tolist() == [[2.0, 2.0, 2.0]]

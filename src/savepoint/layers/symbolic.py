@@ -54,6 +54,8 @@ class KerasTensor:
     def __le__(self, other): return tf_op("math.less_equal", self, y=other)
     # ``==``/``!=`` stay identity comparisons: graphs use KerasTensors in sets and dicts.
     __hash__ = object.__hash__
+    # ``np.ones(3) * x``: numpy defers to our reflected operators instead of looping over x
+    __array_ufunc__ = None
 
     def __getitem__(self, index: Any) -> "KerasTensor":
         from savepoint.layers.tf_op.layer import SlicingOpLambda, spec_from_index
