@@ -142,7 +142,8 @@ def keras3_main() -> None:
             ops.squeeze(x[:, :1], axis=1), ops.clip(x, -0.5, 0.5), ops.where(x > 0, x, x * 0.1),
             x[:, 0], x[:, 1:3, ::2], x[..., None, 0], ops.softmax(x, axis=-1),
             ops.gelu(x, approximate=False), ops.silu(x), ops.leaky_relu(x, 0.3), ops.sigmoid(x),
-            ops.tanh(x), ops.cast(x > 0, "float32")]
+            ops.tanh(x), ops.cast(x > 0, "float32"), ops.matmul(x, ops.ones((6, 2))),
+            x * np.linspace(-1.0, 1.0, 6).astype("float32")]  # __tensor__ / __numpy__ constants
     model = keras.Model(x, outs, name="keras3_ops")
     xs = np.random.default_rng(0).normal(size=(2, 4, 6)).astype("float32")
     model.save(os.path.join(OUT, "keras3_ops.keras"))

@@ -177,7 +177,8 @@ def from_keras3_op(entry: dict) -> dict:
                           f"does not support.")
     nodes = []
     for node in entry.get("inbound_nodes", []):
-        args, kwargs = list(node.get("args", [])), dict(node.get("kwargs", {}))
+        args = [_constant_in(a) for a in node.get("args", [])]
+        kwargs = dict(node.get("kwargs", {}))
         if kwargs:
             raise ConfigError(f"Keras 3 {cls} '{name}' is called with keyword argument(s) "
                               f"{sorted(kwargs)} savepoint does not support.")
@@ -193,6 +194,16 @@ def from_keras3_op(entry: dict) -> dict:
     return {"module": "savepoint.layers.tf_op.layer", "class_name": layer,
             "registered_name": layer, "name": entry.get("name", name),
             "config": {"name": name, "function": function}, "inbound_nodes": nodes}
+
+
+def _constant_in(value: Any) -> Any:
+    """Keras 3 writes array constants as ``__tensor__``/``__numpy__`` objects; a TF op takes
+    them as nested lists (converted to the other operand's dtype when it runs)."""
+    if isinstance(value, dict) and value.get("class_name") in ("__tensor__", "__numpy__"):
+        return (value.get("config") or {}).get("value")
+    if isinstance(value, list):
+        return [_constant_in(v) for v in value]
+    return value
 
 
 def _first_name(function: str) -> str:
