@@ -13,14 +13,13 @@ interleaved in pairs (order alternating) and the median ratio is printed.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import subprocess
 import time
 
 import numpy as np
 import torch
+
+from _common import (argmax_correct, keras3_note, make_parser, parse_args, print_keras3_median,
+                     print_median, print_settings, run_keras3, run_pair, train_torch)
 
 
 def make_data(n: int, seed: int):
@@ -55,30 +54,7 @@ def run_torch_loop(x, y, vx, vy, epochs: int) -> float:
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     vxt = torch.from_numpy(np.ascontiguousarray(vx.transpose(0, 3, 1, 2)))
     yt, vyt = torch.from_numpy(y.argmax(-1)), torch.from_numpy(vy.argmax(-1))
-    n = len(xt)
-    for _ in range(epochs):
-        net.train()
-        perm = torch.randperm(n)
-        loss_sum, correct = torch.zeros(()), torch.zeros(())
-        for i in range(0, n, 128):
-            idx = perm[i:i + 128]
-            xb, yb = xt[idx], yt[idx]
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(yb)
-                correct += (out.argmax(-1) == yb).sum()
-        net.eval()
-        with torch.no_grad():
-            vloss, vcorrect = torch.zeros(()), torch.zeros(())
-            for i in range(0, len(vxt), 128):
-                out = net(vxt[i:i + 128])
-                vloss += loss_fn(out, vyt[i:i + 128]) * len(out)
-                vcorrect += (out.argmax(-1) == vyt[i:i + 128]).sum()
-        _ = (float(loss_sum) / n, float(correct) / n, float(vloss), float(vcorrect))
+    train_torch(net, opt, loss_fn, xt, yt, epochs, 128, argmax_correct, vxt, vyt)
     return time.perf_counter() - start
 
 
@@ -106,53 +82,31 @@ print(time.perf_counter() - start)
 """
 
 
-def run_keras3(epochs: int, samples: int) -> float | None:
+def run_keras3_fit(epochs: int, samples: int) -> float | None:
     """Keras 3 on torch in its interop venv (.venvs/keras3), timed after a warm-up epoch."""
-    python = os.path.join(os.path.dirname(__file__), "..", ".venvs", "keras3", "bin", "python")
-    if not os.path.exists(python):
-        return None
-    done = subprocess.run([python, "-c", _KERAS3_SCRIPT, str(epochs),
-                           str(torch.get_num_threads()), str(samples)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"keras 3 run failed: {done.stderr.strip().splitlines()[-1:]}")
-        return None
-    return float(done.stdout.strip().splitlines()[-1])
+    return run_keras3(_KERAS3_SCRIPT, epochs, samples)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--pairs", type=int, default=5)
+    parser = make_parser(__doc__, epochs=3)
     parser.add_argument("--samples", type=int, default=2048)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--no-keras3", action="store_true")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(parser)
     x, y, _ = make_data(args.samples, 0)
     vx, vy, _ = make_data(args.samples // 4, 1)
     run_savepoint(x, y, vx, vy, 1), run_torch_loop(x, y, vx, vy, 1)  # warm-up
     ratios, k3_ratios = [], []
     for pair in range(args.pairs):
-        runs = [("ours", lambda: run_savepoint(x, y, vx, vy, args.epochs)),
-                ("hand", lambda: run_torch_loop(x, y, vx, vy, args.epochs))]
-        if pair % 2:
-            runs.reverse()
-        t = {name: fn() for name, fn in runs}
-        k3 = None if args.no_keras3 else run_keras3(args.epochs, args.samples)
+        t = run_pair(pair, [("ours", lambda: run_savepoint(x, y, vx, vy, args.epochs)),
+                            ("hand", lambda: run_torch_loop(x, y, vx, vy, args.epochs))])
+        k3 = None if args.no_keras3 else run_keras3_fit(args.epochs, args.samples)
         ratios.append(t["ours"] / t["hand"])
         if k3 is not None:
             k3_ratios.append(k3 / t["hand"])
         print(f"pair {pair + 1}: savepoint {t['ours']:.2f}s  torch NCHW loop {t['hand']:.2f}s"
-              + (f"  keras3 {k3:.2f}s" if k3 else ""), flush=True)
-    print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, "
-          f"samples: {args.samples}, pairs: {args.pairs}")
-    print(f"median savepoint fit / hand-written NCHW loop: {statistics.median(ratios):.3f}x "
-          f"(goal <= 1.10x)")
-    if k3_ratios:
-        print(f"median keras 3 (torch) fit / hand-written loop: "
-              f"{statistics.median(k3_ratios):.3f}x")
+              + keras3_note(k3), flush=True)
+    print_settings(args, "epochs", "samples", "pairs")
+    print_median("savepoint fit / hand-written NCHW loop", ratios, " (goal <= 1.10x)")
+    print_keras3_median(k3_ratios)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ median ratio is printed.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import subprocess
 import time
 
 import numpy as np
 import torch
+
+from _common import (keras3_note, make_parser, parse_args, print_keras3_median, print_median,
+                     print_settings, run_keras3, run_pair, train_torch)
 
 VOCAB, EMBED, UNITS, BATCH = 5000, 64, 64, 64
 
@@ -55,6 +54,10 @@ class _Net(torch.nn.Module):
         return self.head(h[-1])
 
 
+def _logit_correct(out, yb):
+    return ((out > 0).float() == yb).sum()
+
+
 def run_torch_loop(x, y, epochs: int) -> float:
     """The same network as a PyTorch user writes it: nn.LSTM, logits + BCEWithLogitsLoss."""
     net = _Net()
@@ -62,22 +65,7 @@ def run_torch_loop(x, y, epochs: int) -> float:
     loss_fn = torch.nn.BCEWithLogitsLoss()
     start = time.perf_counter()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    n = len(xt)
-    for _ in range(epochs):
-        perm = torch.randperm(n)
-        loss_sum, correct = torch.zeros(()), torch.zeros(())
-        for i in range(0, n, BATCH):
-            idx = perm[i:i + BATCH]
-            xb, yb = xt[idx], yt[idx]
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(yb)
-                correct += ((out > 0).float() == yb).sum()
-        _ = (float(loss_sum) / n, float(correct) / n)
+    train_torch(net, opt, loss_fn, xt, yt, epochs, BATCH, _logit_correct)
     return time.perf_counter() - start
 
 
@@ -101,53 +89,31 @@ print(time.perf_counter() - start)
 """
 
 
-def run_keras3(epochs: int, samples: int, steps: int) -> float | None:
+def run_keras3_fit(epochs: int, samples: int, steps: int) -> float | None:
     """Keras 3 on torch in its interop venv (.venvs/keras3), timed after a warm-up."""
-    python = os.path.join(os.path.dirname(__file__), "..", ".venvs", "keras3", "bin", "python")
-    if not os.path.exists(python):
-        return None
-    done = subprocess.run([python, "-c", _KERAS3_SCRIPT, str(epochs),
-                           str(torch.get_num_threads()), str(samples), str(steps)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"keras 3 run failed: {done.stderr.strip().splitlines()[-1:]}")
-        return None
-    return float(done.stdout.strip().splitlines()[-1])
+    return run_keras3(_KERAS3_SCRIPT, epochs, samples, steps)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--pairs", type=int, default=5)
+    parser = make_parser(__doc__, epochs=2)
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--steps", type=int, default=80)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--no-keras3", action="store_true")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(parser)
     x, y = make_data(args.samples, args.steps, 0)
     run_savepoint(x[:256], y[:256], 1), run_torch_loop(x[:256], y[:256], 1)  # warm-up
     ratios, k3_ratios = [], []
     for pair in range(args.pairs):
-        runs = [("ours", lambda: run_savepoint(x, y, args.epochs)),
-                ("hand", lambda: run_torch_loop(x, y, args.epochs))]
-        if pair % 2:
-            runs.reverse()
-        t = {name: fn() for name, fn in runs}
-        k3 = None if args.no_keras3 else run_keras3(args.epochs, args.samples, args.steps)
+        t = run_pair(pair, [("ours", lambda: run_savepoint(x, y, args.epochs)),
+                            ("hand", lambda: run_torch_loop(x, y, args.epochs))])
+        k3 = None if args.no_keras3 else run_keras3_fit(args.epochs, args.samples, args.steps)
         ratios.append(t["ours"] / t["hand"])
         if k3 is not None:
             k3_ratios.append(k3 / t["hand"])
         print(f"pair {pair + 1}: savepoint {t['ours']:.2f}s  torch nn.LSTM loop "
-              f"{t['hand']:.2f}s" + (f"  keras3 {k3:.2f}s" if k3 else ""), flush=True)
-    print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, "
-          f"samples: {args.samples}, steps: {args.steps}, pairs: {args.pairs}")
-    print(f"median savepoint fit / hand-written nn.LSTM loop: {statistics.median(ratios):.3f}x "
-          f"(goal <= 1.10x)")
-    if k3_ratios:
-        print(f"median keras 3 (torch) fit / hand-written loop: "
-              f"{statistics.median(k3_ratios):.3f}x")
+              f"{t['hand']:.2f}s" + keras3_note(k3), flush=True)
+    print_settings(args, "epochs", "samples", "steps", "pairs")
+    print_median("savepoint fit / hand-written nn.LSTM loop", ratios, " (goal <= 1.10x)")
+    print_keras3_median(k3_ratios)
 
 
 if __name__ == "__main__":
