@@ -4,14 +4,11 @@ save back and predicts what they predicted (conv_check.py runs on their side).""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import numpy as np
-
-import savepoint as keras
-from savepoint.utils import set_random_seed
+from interop_families import check_saved_back, json_lines, save_family_cases
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "saving"))
@@ -22,44 +19,21 @@ FAMILIES = {"conv1d": conv1d_family, "conv2d": conv2d_family, "conv3d": conv3d_f
 
 def _cases(tmp_path, suffix: str) -> list[dict]:
     rng = np.random.default_rng(5)
-    cases = []
-    for name, factory in FAMILIES.items():
-        set_random_seed(7)
-        model = factory()
-        # random biases too: zero biases would hide a bias applied in the wrong place
-        model.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.5
-                           for w in model.get_weights()])
-        x = rng.standard_normal((3,) + tuple(model.inputs[0].shape[1:])).astype("float32")
-        path = str(tmp_path / f"{name}{suffix}")
-        model.save(path)
-        np.save(str(tmp_path / f"{name}.x.npy"), x)
-        np.save(str(tmp_path / f"{name}.y.npy"), model.predict(x, verbose=0))
-        cases.append({"name": name, "model": path, "x": str(tmp_path / f"{name}.x.npy"),
-                      "y": str(tmp_path / f"{name}.y.npy")})
-    return cases
-
-
-def _check_back(lines: list[dict], cases: list[dict]) -> None:
-    assert [line["name"] for line in lines] == [case["name"] for case in cases]
-    for line, case in zip(lines, cases):
-        keras.backend.clear_session()
-        loaded = keras.models.load_model(line["back"], compile=False)
-        assert [type(l).__name__ for l in loaded.layers] == line["layers"]
-        np.testing.assert_allclose(loaded.predict(np.load(case["x"]), verbose=0),
-                                   np.load(case["model"] + ".back.npy"), rtol=1e-5, atol=1e-5)
-
-
-def _lines(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    # random biases too: zero biases would hide a bias applied in the wrong place
+    return save_family_cases(
+        tmp_path, suffix, FAMILIES,
+        weights=lambda shape: rng.standard_normal(shape).astype("float32") * 0.5,
+        inputs=lambda model: rng.standard_normal(
+            (3,) + tuple(model.inputs[0].shape[1:])).astype("float32"))
 
 
 def test_tf_keras_reads_and_writes_conv_models(tmp_path, run_in_tf):
     cases = _cases(tmp_path, ".h5")
-    lines = _lines(run_in_tf("conv_check.py", {"side": "tf_keras", "cases": cases}))
-    _check_back(lines, cases)
+    lines = json_lines(run_in_tf("conv_check.py", {"side": "tf_keras", "cases": cases}))
+    check_saved_back(lines, cases, layers=True)
 
 
 def test_keras3_reads_and_writes_conv_models(tmp_path, run_in_keras3):
     cases = _cases(tmp_path, ".keras")
-    lines = _lines(run_in_keras3("conv_check.py", {"side": "keras3", "cases": cases}))
-    _check_back(lines, cases)
+    lines = json_lines(run_in_keras3("conv_check.py", {"side": "keras3", "cases": cases}))
+    check_saved_back(lines, cases, layers=True)

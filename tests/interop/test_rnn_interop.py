@@ -6,14 +6,11 @@ side)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import numpy as np
-
-import savepoint as keras
-from savepoint.utils import set_random_seed
+from interop_families import check_saved_back, json_lines, save_family_cases
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "saving"))
@@ -26,46 +23,20 @@ FAMILIES = {"recurrent_sequential": recurrent_sequential,
 
 def _cases(tmp_path, suffix: str) -> list[dict]:
     rng = np.random.default_rng(11)
-    cases = []
-    for name, factory in FAMILIES.items():
-        set_random_seed(7)
-        model = factory()
-        model.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype("float32")
-                           for w in model.get_weights()])
-        x = data_for(model)
-        path = str(tmp_path / f"{name}{suffix}")
-        model.save(path)
-        np.save(str(tmp_path / f"{name}.x.npy"), x)
-        np.save(str(tmp_path / f"{name}.y.npy"), model.predict(x, verbose=0))
-        cases.append({"name": name, "model": path, "x": str(tmp_path / f"{name}.x.npy"),
-                      "y": str(tmp_path / f"{name}.y.npy")})
-    return cases
-
-
-def _check_back(lines: list[dict], cases: list[dict], skip: tuple = ()) -> None:
-    assert [line["name"] for line in lines] == [case["name"] for case in cases]
-    for line, case in zip(lines, cases):
-        if line["name"] in skip:
-            continue
-        keras.backend.clear_session()
-        loaded = keras.models.load_model(line["back"], compile=False)
-        np.testing.assert_allclose(loaded.predict(np.load(case["x"]), verbose=0),
-                                   np.load(case["model"] + ".back.npy"), rtol=1e-5, atol=1e-5)
-
-
-def _lines(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return save_family_cases(
+        tmp_path, suffix, FAMILIES,
+        weights=lambda shape: rng.uniform(-0.6, 0.6, shape).astype("float32"), inputs=data_for)
 
 
 def test_tf_keras_reads_and_writes_recurrent_models(tmp_path, run_in_tf):
     cases = _cases(tmp_path, ".h5")
-    lines = _lines(run_in_tf("conv_check.py", {"side": "tf_keras", "cases": cases}))
-    _check_back(lines, cases)
+    lines = json_lines(run_in_tf("conv_check.py", {"side": "tf_keras", "cases": cases}))
+    check_saved_back(lines, cases)
 
 
 def test_keras3_reads_and_writes_recurrent_models(tmp_path, run_in_keras3):
     cases = _cases(tmp_path, ".keras")
-    lines = _lines(run_in_keras3("conv_check.py", {"side": "keras3", "cases": cases}))
+    lines = json_lines(run_in_keras3("conv_check.py", {"side": "keras3", "cases": cases}))
     # Keras 3 saves a functional model's Masking mask as op layers (NotEqual, Any) passed as
     # mask=: reading those back is the op-layer work of issue 8.6, not the recurrent layers'.
-    _check_back(lines, cases, skip=("recurrent_functional",))
+    check_saved_back(lines, cases, skip=("recurrent_functional",))
