@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from http_server import serve_directory
 
 torch.set_num_threads(1)
 
@@ -11,6 +12,16 @@ def _fresh_session():
     import savepoint
     savepoint.backend.clear_session()
     yield
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve tmp_path/www on 127.0.0.1; yields (base_url, www_dir, request_log)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    requests = []
+    with serve_directory(str(www), requests) as base:
+        yield base, www, requests
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,12 +3,9 @@ files served from a local HTTP server give what REAL tf-keras's load_data return
 (tools/make_dataset_goldens.py); offline and tampered downloads fail clearly; pickles that
 name anything but numpy arrays are refused."""
 
-import functools
 import hashlib
-import http.server
 import os
 import pickle
-import threading
 
 import numpy as np
 import pytest
@@ -16,6 +13,8 @@ import pytest
 from savepoint import datasets
 from savepoint.datasets import safe_pickle
 from savepoint.errors import ConfigError, FormatError, StorageError
+
+from http_server import serve_directory
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "goldens", "datasets")
 EXPECTED = np.load(os.path.join(FIX, "expected.npz"))
@@ -25,34 +24,25 @@ def sha256(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def served(monkeypatch, tmp_path):
     """Serve the fake files; point every dataset module at them (with their real hashes)."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(_Quiet, directory=FIX))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    monkeypatch.setenv("SAVEPOINT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SAVEPOINT_OFFLINE", raising=False)
-    for module, name in ((datasets.imdb, "imdb.npz"), (datasets.reuters, "reuters.npz")):
-        monkeypatch.setattr(module, "BASE", base)
-        monkeypatch.setattr(module, "SHA256", sha256(os.path.join(FIX, name)))
-    monkeypatch.setattr(datasets.boston_housing, "ORIGIN", base + "boston_housing.npz")
-    monkeypatch.setattr(datasets.boston_housing, "SHA256",
-                        sha256(os.path.join(FIX, "boston_housing.npz")))
-    monkeypatch.setattr(datasets.fashion_mnist, "BASE", base + "fashion/")
-    for module, name in ((datasets.cifar10, "cifar-10-python.tar.gz"),
-                         (datasets.cifar100, "cifar-100-python.tar.gz")):
-        monkeypatch.setattr(module, "ORIGIN", base + name)
-        monkeypatch.setattr(module, "SHA256", sha256(os.path.join(FIX, name)))
-    yield base, tmp_path / "home" / "datasets"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_directory(FIX) as url:
+        base = url + "/"
+        monkeypatch.setenv("SAVEPOINT_HOME", str(tmp_path / "home"))
+        monkeypatch.delenv("SAVEPOINT_OFFLINE", raising=False)
+        for module, name in ((datasets.imdb, "imdb.npz"), (datasets.reuters, "reuters.npz")):
+            monkeypatch.setattr(module, "BASE", base)
+            monkeypatch.setattr(module, "SHA256", sha256(os.path.join(FIX, name)))
+        monkeypatch.setattr(datasets.boston_housing, "ORIGIN", base + "boston_housing.npz")
+        monkeypatch.setattr(datasets.boston_housing, "SHA256",
+                            sha256(os.path.join(FIX, "boston_housing.npz")))
+        monkeypatch.setattr(datasets.fashion_mnist, "BASE", base + "fashion/")
+        for module, name in ((datasets.cifar10, "cifar-10-python.tar.gz"),
+                             (datasets.cifar100, "cifar-100-python.tar.gz")):
+            monkeypatch.setattr(module, "ORIGIN", base + name)
+            monkeypatch.setattr(module, "SHA256", sha256(os.path.join(FIX, name)))
+        yield base, tmp_path / "home" / "datasets"
 
 
 def check(case, result):

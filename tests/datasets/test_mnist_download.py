@@ -1,12 +1,9 @@
 """load_data's download path against a local HTTP server: verify, cache, reuse, fall back."""
 
-import functools
 import hashlib
-import http.server
 import io
 import os
 import socket
-import threading
 import warnings
 
 import numpy as np
@@ -27,32 +24,6 @@ def fake_mnist_bytes(seed: int = 0) -> bytes:
     return buf.getvalue()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/www on 127.0.0.1; yields (base_url, www_dir, request_log)."""
-    www = tmp_path / "www"
-    www.mkdir()
-    requests = []
-
-    class Handler(_QuietHandler):
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(www)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", www, requests
-    httpd.shutdown()
-    httpd.server_close()
-
-
 @pytest.fixture
 def home(monkeypatch, tmp_path):
     monkeypatch.setenv("SAVEPOINT_HOME", str(tmp_path / "home"))
@@ -60,8 +31,8 @@ def home(monkeypatch, tmp_path):
     return tmp_path / "home" / "datasets"
 
 
-def serve_fake(monkeypatch, server, data: bytes, sha256: str | None = None):
-    base, www, _ = server
+def serve_fake(monkeypatch, http_server, data: bytes, sha256: str | None = None):
+    base, www, _ = http_server
     (www / "mnist.npz").write_bytes(data)
     monkeypatch.setattr(mnist, "ORIGIN", f"{base}/mnist.npz")
     monkeypatch.setattr(mnist, "SHA256", sha256 or hashlib.sha256(data).hexdigest())
@@ -74,9 +45,9 @@ def load_quietly():
     return arrays, [str(w.message) for w in caught]
 
 
-def test_download_verifies_and_caches(monkeypatch, server, home):
+def test_download_verifies_and_caches(monkeypatch, http_server, home):
     data = fake_mnist_bytes()
-    serve_fake(monkeypatch, server, data)
+    serve_fake(monkeypatch, http_server, data)
     ((x_train, y_train), (x_test, y_test)), messages = load_quietly()
     assert messages == []
     assert x_train.shape == (3, 28, 28) and x_train.dtype == np.uint8
@@ -87,29 +58,29 @@ def test_download_verifies_and_caches(monkeypatch, server, home):
     assert (home / "mnist.npz").read_bytes() == data
 
 
-def test_cached_file_is_reused_without_network(monkeypatch, server, home):
+def test_cached_file_is_reused_without_network(monkeypatch, http_server, home):
     data = fake_mnist_bytes()
-    serve_fake(monkeypatch, server, data)
+    serve_fake(monkeypatch, http_server, data)
     load_quietly()
-    assert server[2] == ["/mnist.npz"]
+    assert http_server[2] == ["/mnist.npz"]
     (_, (_, y_test)), messages = load_quietly()
     assert messages == [] and y_test.tolist() == [7, 2]
-    assert server[2] == ["/mnist.npz"]  # second call served from the cache
+    assert http_server[2] == ["/mnist.npz"]  # second call served from the cache
 
 
-def test_damaged_cached_file_is_downloaded_again(monkeypatch, server, home):
+def test_damaged_cached_file_is_downloaded_again(monkeypatch, http_server, home):
     data = fake_mnist_bytes()
-    serve_fake(monkeypatch, server, data)
+    serve_fake(monkeypatch, http_server, data)
     home.mkdir(parents=True)
     (home / "mnist.npz").write_bytes(b"not the file")
     (_, (_, y_test)), messages = load_quietly()
     assert messages == [] and y_test.tolist() == [7, 2]
-    assert server[2] == ["/mnist.npz"]
+    assert http_server[2] == ["/mnist.npz"]
     assert (home / "mnist.npz").read_bytes() == data
 
 
-def test_hash_mismatch_discards_and_falls_back(monkeypatch, server, home):
-    serve_fake(monkeypatch, server, fake_mnist_bytes(), sha256="0" * 64)
+def test_hash_mismatch_discards_and_falls_back(monkeypatch, http_server, home):
+    serve_fake(monkeypatch, http_server, fake_mnist_bytes(), sha256="0" * 64)
     ((x_train, _), _), messages = load_quietly()
     assert len(messages) == 1
     assert messages[0].startswith("savepoint: could not download MNIST (sha256 mismatch for "
@@ -120,8 +91,8 @@ def test_hash_mismatch_discards_and_falls_back(monkeypatch, server, home):
     assert os.listdir(home) == []  # neither the file nor a temporary one
 
 
-def test_http_error_falls_back(monkeypatch, server, home):
-    monkeypatch.setattr(mnist, "ORIGIN", f"{server[0]}/missing.npz")
+def test_http_error_falls_back(monkeypatch, http_server, home):
+    monkeypatch.setattr(mnist, "ORIGIN", f"{http_server[0]}/missing.npz")
     ((x_train, _), _), messages = load_quietly()
     assert len(messages) == 1 and "HTTPError: HTTP Error 404" in messages[0]
     assert x_train.shape == (5000, 28, 28)
@@ -152,15 +123,15 @@ def test_silent_server_times_out_and_falls_back(monkeypatch, home):
     assert os.listdir(home) == []
 
 
-def test_total_timeout_aborts_a_slow_download(monkeypatch, server, home):
-    serve_fake(monkeypatch, server, fake_mnist_bytes())
+def test_total_timeout_aborts_a_slow_download(monkeypatch, http_server, home):
+    serve_fake(monkeypatch, http_server, fake_mnist_bytes())
     with pytest.raises(mnist.DownloadError, match=r"the download took longer than 0 s"):
         mnist.download(mnist.ORIGIN, str(home / "mnist.npz"), mnist.SHA256, total_timeout=0)
     assert os.listdir(home) == []
 
 
-def test_absolute_path_is_used_as_is(monkeypatch, server, home, tmp_path):
-    serve_fake(monkeypatch, server, fake_mnist_bytes())
+def test_absolute_path_is_used_as_is(monkeypatch, http_server, home, tmp_path):
+    serve_fake(monkeypatch, http_server, fake_mnist_bytes())
     target = tmp_path / "elsewhere" / "digits.npz"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback warning expected
@@ -198,8 +169,8 @@ def test_file_sha256_matches_hashlib(tmp_path):
     assert mnist.file_sha256(str(tmp_path / "f")) == hashlib.sha256(data).hexdigest()
 
 
-def test_unwritable_cache_falls_back(monkeypatch, server, tmp_path):
-    serve_fake(monkeypatch, server, fake_mnist_bytes())
+def test_unwritable_cache_falls_back(monkeypatch, http_server, tmp_path):
+    serve_fake(monkeypatch, http_server, fake_mnist_bytes())
     blocker = tmp_path / "not_a_dir"
     blocker.write_bytes(b"")  # SAVEPOINT_HOME is a file: the cache folder cannot be created
     monkeypatch.setenv("SAVEPOINT_HOME", str(blocker))

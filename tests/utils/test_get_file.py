@@ -1,42 +1,15 @@
 """get_file against a local HTTP server: download, verify (sha256/md5), cache, extract, offline."""
 
-import functools
 import hashlib
-import http.server
 import io
 import os
 import tarfile
-import threading
 import zipfile
 
 import pytest
 
 from savepoint.errors import FormatError, StorageError
 from savepoint.utils import get_file
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    www = tmp_path / "www"
-    www.mkdir()
-    requests = []
-
-    class Handler(_Quiet):
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(Handler, directory=str(www)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", www, requests
-    httpd.shutdown()
-    httpd.server_close()
 
 
 @pytest.fixture
@@ -46,8 +19,8 @@ def home(monkeypatch, tmp_path):
     return tmp_path / "home"
 
 
-def test_download_verify_and_cache(server, home):
-    base, www, requests = server
+def test_download_verify_and_cache(http_server, home):
+    base, www, requests = http_server
     (www / "data.bin").write_bytes(b"hello world")
     sha = hashlib.sha256(b"hello world").hexdigest()
     path = get_file("data.bin", f"{base}/data.bin", file_hash=sha)
@@ -64,8 +37,8 @@ def test_download_verify_and_cache(server, home):
     assert open(path, "rb").read() == b"hello world" and len(requests) == 3
 
 
-def test_hash_mismatch_leaves_nothing(server, home):
-    base, www, _ = server
+def test_hash_mismatch_leaves_nothing(http_server, home):
+    base, www, _ = http_server
     (www / "data.bin").write_bytes(b"tampered")
     with pytest.raises(FormatError, match="Incomplete or corrupted file downloaded from .*"
                                           "expected sha256 0{64}"):
@@ -74,8 +47,8 @@ def test_hash_mismatch_leaves_nothing(server, home):
     assert os.listdir(home / "datasets") == []
 
 
-def test_offline_and_unreachable_errors_name_url_and_path(server, home, monkeypatch):
-    base, _, _ = server
+def test_offline_and_unreachable_errors_name_url_and_path(http_server, home, monkeypatch):
+    base, _, _ = http_server
     with pytest.raises(StorageError, match=r"Cannot download .*/missing.bin to .*missing.bin: "
                                            r"HTTPError.*Fix: connect to the network, or download"):
         get_file("missing.bin", f"{base}/missing.bin")
@@ -85,8 +58,8 @@ def test_offline_and_unreachable_errors_name_url_and_path(server, home, monkeypa
         get_file("f.npz", "https://example.invalid/f.npz")
 
 
-def test_extract_tar_and_zip(server, home):
-    base, www, _ = server
+def test_extract_tar_and_zip(http_server, home):
+    base, www, _ = http_server
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         info = tarfile.TarInfo("pkg/a.txt")
@@ -104,8 +77,8 @@ def test_extract_tar_and_zip(server, home):
     assert open(home / "datasets" / "inner" / "b.txt").read() == "zip"
 
 
-def test_extract_refuses_escaping_members(server, home):
-    base, www, _ = server
+def test_extract_refuses_escaping_members(http_server, home):
+    base, www, _ = http_server
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as z:
         z.writestr("../evil.txt", "x")
