@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _goldens import ROOT, run_sides, write_json
+
 OUT = os.path.join(ROOT, "tests", "fixtures", "goldens", "conv")
 
 # (case name, class name, constructor kwargs, input shape without the batch dimension)
@@ -190,8 +189,7 @@ def _tf_keras_side() -> None:
                           "weights": [[w.name, list(w.shape)] for w in layer.weights],
                           "model_config": json.loads(model.to_json())}
         np.savez_compressed(os.path.join(OUT, f"{family}.npz"), **arrays)
-        with open(os.path.join(OUT, f"{family}.keras2.json"), "w") as f:
-            json.dump(meta, f, indent=1, sort_keys=True)
+        write_json(os.path.join(OUT, f"{family}.keras2.json"), meta)
 
 
 def _keras3_side() -> None:
@@ -209,21 +207,11 @@ def _keras3_side() -> None:
             model = k.Sequential([k.Input(shape), layer], name="seq")
             meta[case] = {"model_config": k.saving.serialize_keras_object(model),
                           "weights": [[w.path, list(w.shape)] for w in layer.weights]}
-        with open(os.path.join(OUT, f"{family}.keras3.json"), "w") as f:
-            json.dump(meta, f, indent=1, sort_keys=True, default=str)
+        write_json(os.path.join(OUT, f"{family}.keras3.json"), meta, default=str)
 
 
 def main() -> None:
-    os.makedirs(OUT, exist_ok=True)
-    if sys.argv[1:] == ["tf_keras"]:
-        _tf_keras_side()
-    elif sys.argv[1:] == ["keras3"]:
-        _keras3_side()
-    else:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        for venv, side in (("tf", "tf_keras"), ("keras3", "keras3")):
-            subprocess.run([os.path.join(ROOT, ".venvs", venv, "bin", "python"),
-                            os.path.abspath(__file__), side], check=True, env=env)
+    run_sides(__file__, OUT, _tf_keras_side, _keras3_side)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _goldens import ROOT, run_sides, write_json
+
 OUT = os.path.join(ROOT, "tests", "fixtures", "goldens", "rnn")
 
 
@@ -230,8 +229,7 @@ def _tf_keras_side() -> None:
     meta["stateful"] = {"model_config": json.loads(model.to_json())}
 
     np.savez_compressed(os.path.join(OUT, "rnn.npz"), **arrays)
-    with open(os.path.join(OUT, "rnn.keras2.json"), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
+    write_json(os.path.join(OUT, "rnn.keras2.json"), meta)
     _tf_interop(k, tf, np)
 
 
@@ -277,8 +275,7 @@ def _keras3_side() -> None:
         model = k.Sequential([k.Input(shape), _make(spec, k)], name="seq")
         meta[case] = {"model_config": k.saving.serialize_keras_object(model),
                       "weight_shapes": [list(w.shape) for w in model.weights]}
-    with open(os.path.join(OUT, "rnn.keras3.json"), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True, default=str)
+    write_json(os.path.join(OUT, "rnn.keras3.json"), meta, default=str)
     rng = np.random.default_rng(6000)
     model = _interop_model(k)
     model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32")
@@ -292,16 +289,7 @@ def _keras3_side() -> None:
 
 
 def main() -> None:
-    os.makedirs(OUT, exist_ok=True)
-    if sys.argv[1:] == ["tf_keras"]:
-        _tf_keras_side()
-    elif sys.argv[1:] == ["keras3"]:
-        _keras3_side()
-    else:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        for venv, side in (("tf", "tf_keras"), ("keras3", "keras3")):
-            subprocess.run([os.path.join(ROOT, ".venvs", venv, "bin", "python"),
-                            os.path.abspath(__file__), side], check=True, env=env)
+    run_sides(__file__, OUT, _tf_keras_side, _keras3_side)
 
 
 if __name__ == "__main__":
