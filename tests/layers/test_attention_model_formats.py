@@ -5,6 +5,7 @@ directory; their configs survive both dialects."""
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ import savepoint as keras
 from savepoint.saving.dialects import keras2, keras3
 from savepoint.saving.model_config import model_to_config
 from savepoint.utils import set_random_seed
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
+from saving_model_families import assert_same_model, save_and_reload  # noqa: E402
 
 L = keras.layers
 RNG = np.random.default_rng(0)
@@ -87,23 +91,11 @@ def trained(factory):
     return model, x
 
 
-def assert_same(model, loaded, x):
-    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
-    for a, b in zip(model.weights, loaded.weights):
-        assert a.shape == b.shape and np.array_equal(a.numpy(), b.numpy()), a.path
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
-
-
 @pytest.mark.parametrize("factory", FACTORIES)
 @pytest.mark.parametrize("fmt", ["model.h5", "model.keras", "model_dir"])
 def test_whole_model_round_trip(tmp_path, factory, fmt):
     model, x = trained(factory)
-    path = str(tmp_path / fmt)
-    model.save(path)
-    keras.backend.clear_session()
-    loaded = keras.models.load_model(path)
-    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
-    assert_same(model, loaded, x)
+    assert_same_model(model, save_and_reload(model, str(tmp_path / fmt)), x)
 
 
 @pytest.mark.parametrize("factory", FACTORIES)
@@ -119,7 +111,7 @@ def test_weights_round_trip(tmp_path, factory, fmt):
     status = fresh.load_weights(path)
     if fmt == "cp.ckpt":
         status.expect_partial()  # the optimizer's values: the fresh model has none
-    assert_same(model, fresh, x)
+    assert_same_model(model, fresh, x)
 
 
 def test_mha_checkpoint_uses_tf_keras_names(tmp_path):
@@ -183,4 +175,4 @@ def test_tf_keras_h5_models_load_and_predict(tmp_path, name):
     np.testing.assert_allclose(model.predict(x, verbose=0), data["y"], rtol=1e-5, atol=1e-5)
     model.save(str(tmp_path / "again.h5"))
     again = keras.models.load_model(str(tmp_path / "again.h5"))
-    assert_same(model, again, x)
+    assert_same_model(model, again, x)

@@ -14,14 +14,8 @@ from savepoint.saving.dialects import keras2, keras3
 from savepoint.saving.model_config import model_to_config
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
-from saving_model_families import preprocessing_model, trained  # noqa: E402
-
-
-def _same_weights(a, b):
-    assert [w.path for w in a.weights] == [w.path for w in b.weights]
-    for x, y in zip(a.weights, b.weights):
-        assert x.numpy().dtype == y.numpy().dtype
-        np.testing.assert_array_equal(x.numpy(), y.numpy())
+from saving_model_families import (assert_same_model, preprocessing_model,  # noqa: E402
+                                   save_and_reload, trained)
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +35,8 @@ def test_weights_include_normalization_statistics(model_and_data):
 @pytest.mark.parametrize("suffix", ["m.keras", "m.h5", "my_model"])
 def test_whole_model_round_trip(tmp_path, model_and_data, suffix):
     model, x = model_and_data
-    path = str(tmp_path / suffix)
-    model.save(path)
-    keras.backend.clear_session()
-    loaded = keras.models.load_model(path)
-    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
-    _same_weights(model, loaded)
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    loaded = save_and_reload(model, str(tmp_path / suffix))
+    assert_same_model(model, loaded, x)
     assert [l.get_config() for l in loaded.layers] == [l.get_config() for l in model.layers]
 
 

@@ -17,18 +17,13 @@ from savepoint.saving.model_config import model_to_config
 from savepoint.saving.serialization import deserialize
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
-from saving_model_families import (recurrent_functional, recurrent_sequential,  # noqa: E402
+from saving_model_families import (assert_same_model, assert_same_weights,  # noqa: E402
+                                   recurrent_functional, recurrent_sequential, save_and_reload,
                                    trained)
 
 INTEROP = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "goldens", "rnn",
                        "interop")
 FAMILIES = {"sequential": recurrent_sequential, "functional": recurrent_functional}
-
-
-def _same_weights(a, b):
-    assert [w.path for w in a.weights] == [w.path for w in b.weights]
-    for x, y in zip(a.weights, b.weights):
-        np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
@@ -40,18 +35,13 @@ def family(request):
 @pytest.mark.parametrize("suffix", ["m.keras", "m.h5", "my_model"])
 def test_whole_model_round_trip(tmp_path, family, suffix):
     _, model, x = family
-    path = str(tmp_path / suffix)
-    model.save(path)
-    keras.backend.clear_session()
-    loaded = keras.models.load_model(path)
-    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
-    _same_weights(model, loaded)
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    loaded = save_and_reload(model, str(tmp_path / suffix))
+    assert_same_model(model, loaded, x)
     assert [l.get_config() for l in loaded.layers] == [l.get_config() for l in model.layers]
     # the optimizer state came back too: one more step is the same step
     y = np.zeros((len(x),), "int64")
     model.train_on_batch(x, y), loaded.train_on_batch(x, y)
-    _same_weights(model, loaded)
+    assert_same_weights(model, loaded)
 
 
 @pytest.mark.parametrize("suffix", ["cp.ckpt", "w.h5", "m.weights.h5"])

@@ -172,3 +172,28 @@ def trained(factory):
     x = data_for(model)
     model.fit(x, targets_for(model), epochs=2, batch_size=4, verbose=0)
     return model, x
+
+
+# ----------------------------------------------------------------------------- round-trip checks
+def assert_same_weights(a, b):
+    """The same weight paths, in order, with the same shapes, dtypes and values."""
+    assert [w.path for w in b.weights] == [w.path for w in a.weights]
+    for x, y in zip(a.weights, b.weights):
+        assert x.shape == y.shape and x.numpy().dtype == y.numpy().dtype, x.path
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
+
+
+def assert_same_model(model, other, x):
+    """``assert_same_weights`` and the same predictions for ``x``, bit for bit."""
+    assert_same_weights(model, other)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), other.predict(x, verbose=0))
+
+
+def save_and_reload(model, path):
+    """``model.save(path)``, a fresh session, ``load_model(path)``: the loaded model, whose layers
+    are of the same classes."""
+    model.save(path)
+    keras.backend.clear_session()
+    loaded = keras.models.load_model(path)
+    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
+    return loaded

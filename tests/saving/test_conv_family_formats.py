@@ -2,36 +2,25 @@
 all four formats: TF checkpoint weights, Keras 2 ``.h5`` (whole model and weights), Keras 3
 ``.keras`` (and ``.weights.h5``) and the model directory."""
 
-import numpy as np
 import pytest
 
 import savepoint as keras
-from saving_model_families import conv1d_family, conv2d_family, conv3d_family, trained
+from saving_model_families import (assert_same_model, conv1d_family, conv2d_family, conv3d_family,
+                                   save_and_reload, trained)
 
 FAMILIES = [conv1d_family, conv2d_family, conv3d_family]
-
-
-def _same_weights(a, b):
-    assert [w.path for w in a.weights] == [w.path for w in b.weights]
-    for x, y in zip(a.weights, b.weights):
-        assert x.shape == y.shape and np.array_equal(x.numpy(), y.numpy()), x.path
 
 
 @pytest.mark.parametrize("factory", FAMILIES)
 @pytest.mark.parametrize("target", ["my_model", "model.h5", "model.keras"])
 def test_whole_model_round_trip(tmp_path, factory, target):
     model, x = trained(factory)
-    path = str(tmp_path / target)
-    model.save(path)
-    keras.backend.clear_session()
-    loaded = keras.models.load_model(path)
-    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
+    loaded = save_and_reload(model, str(tmp_path / target))
     def configs(m):  # Keras 3 keeps the input shape in an InputLayer, not in the first layer
         return [{k: v for k, v in l.get_config().items() if k != "batch_input_shape"}
                 for l in m.layers]
     assert configs(loaded) == configs(model)
-    _same_weights(model, loaded)
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    assert_same_model(model, loaded, x)
 
 
 @pytest.mark.filterwarnings("ignore:.*were not used by the restored objects")  # optimizer slots
@@ -44,8 +33,7 @@ def test_weights_round_trip(tmp_path, factory, target):
     keras.backend.clear_session()
     fresh = factory()
     fresh.load_weights(path)
-    _same_weights(model, fresh)
-    np.testing.assert_array_equal(model.predict(x, verbose=0), fresh.predict(x, verbose=0))
+    assert_same_model(model, fresh, x)
 
 
 def test_weight_names_are_keras_names():
