@@ -61,7 +61,10 @@ def test_tf_keras_runs_every_op_savepoint_records(tmp_path, tf_python):
     extra = [x // 0.7, x % 0.7, 1.0 / (abs(x) + 1.0), K.stack([x, x], axis=1), K.max(x, axis=1),
              K.min(x, axis=-1, keepdims=True), K.prod(x, axis=1), K.log(abs(x) + 1.0),
              K.tanh(x), K.sigmoid(x), K.pow(x, 3), K.minimum(x, 0.2), K.cast(x > 0.0, "float32"),
-             K.flatten(x)]
+             K.flatten(x), K.var(x, axis=1), K.std(x, axis=-1, keepdims=True),
+             K.logsumexp(x, axis=1), K.cumsum(x, axis=1), K.cast(K.argmax(x), "float32"),
+             K.sign(x), K.round(x * 3.0), K.sin(x), K.cos(x), K.hard_sigmoid(x),
+             K.batch_flatten(x), K.dot(K.batch_flatten(x), np.ones((24, 2), "float32"))]
     from savepoint.layers.tf_op.backend_ops import ACTIVATIONS as A
     extra += [A[n](x) for n in ("relu", "softmax", "swish", "gelu", "selu", "softsign",
                                 "hard_sigmoid")] + [A["gelu"](x, approximate=True)]

@@ -86,7 +86,27 @@ SYMBOLIC: dict[str, Callable] = {
     "squeeze": lambda x, axis: tf_op("compat.v1.squeeze", x, axis=[axis], name=None),
     "permute_dimensions": lambda x, pattern: tf_op("compat.v1.transpose", x, perm=list(pattern)),
     "cast": lambda x, dtype: tf_op("cast", x, dtype=str(dtype)),
+    "var": _reduce("math.reduce_variance"), "std": _reduce("math.reduce_std"),
+    "logsumexp": _reduce("math.reduce_logsumexp"),
+    "cumsum": lambda x, axis=0: tf_op("math.cumsum", x, axis=axis),
+    "argmax": lambda x, axis=-1: tf_op("math.argmax", x, axis=axis),
+    "sign": _unary("math.sign"), "round": _unary("math.round"),
+    "sin": _unary("math.sin", name=None), "cos": _unary("math.cos", name=None),
+    "hard_sigmoid": lambda x: _hard_sigmoid(x),
+    "batch_flatten": _unary("keras.backend.batch_flatten"),
+    "one_hot": lambda indices, num_classes: tf_op("one_hot", indices, depth=num_classes),
+    "dot": lambda x, y: _dot(x, y),
 }
+
+
+def _dot(x: Any, y: Any) -> Any:
+    ranks = [len(t.shape) if hasattr(t, "shape") else 0 for t in (x, y)]
+    if ranks[0] > 2 or ranks[1] > 2:
+        from savepoint.errors import ConfigError
+        raise ConfigError(f"keras.backend.dot on symbolic tensors supports rank <= 2 operands. "
+                          f"Received ranks {ranks}. Fix: use x @ w (tf.linalg.matmul) or a "
+                          f"Dense/EinsumDense layer.")
+    return tf_op("linalg.matmul", x, b=y)
 
 
 def _hard_sigmoid(x: Any) -> Any:
