@@ -5,19 +5,16 @@ fine-tuning on both sides (tf_check_model_api.py)."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 import savepoint as keras
 
-
-def transfer_model():
-    base = keras.Sequential([keras.layers.Dense(6, input_shape=(4,), name="base_dense"),
-                             keras.layers.BatchNormalization(name="base_bn"),
-                             keras.layers.Dense(5, activation="relu", name="base_out")],
-                            name="base")
-    inputs = keras.Input((4,), name="inputs")
-    outputs = keras.layers.Dense(1, name="head")(base(inputs, training=False))
-    return keras.Model(inputs, outputs, name="transfer")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "models"))
+from model_api_goldens import transfer_model  # noqa: E402
 
 
 def test_transfer_model_round_trips_through_tf_keras(tmp_path, run_in_tf):
@@ -25,7 +22,7 @@ def test_transfer_model_round_trips_through_tf_keras(tmp_path, run_in_tf):
     rng = np.random.default_rng(6)
     x = rng.standard_normal((12, 4)).astype("float32") * 2 + 1
     y = rng.standard_normal((12, 1)).astype("float32")
-    model = transfer_model()
+    model, _ = transfer_model()
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # BN stays in inference: training=False
     stats = model.get_layer("base").get_layer("base_bn").get_weights()

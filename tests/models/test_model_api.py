@@ -4,7 +4,6 @@ compiled_metrics, add_metric, run_eagerly, the generator methods, reset_states, 
 
 import json
 import re
-import os
 
 import numpy as np
 import pytest
@@ -13,14 +12,7 @@ import torch
 import savepoint as keras
 from savepoint.errors import ConfigError, FormatError
 
-GOLDENS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "goldens",
-                       "model_api")
-
-
-def golden(name):
-    with open(os.path.join(GOLDENS, f"{name}.json")) as f:
-        meta = json.load(f)
-    return dict(np.load(os.path.join(GOLDENS, f"{name}.npz"))), meta
+from model_api_goldens import golden
 
 
 # ----- summary ------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@
 """
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -18,14 +17,7 @@ import torch
 import savepoint as keras
 from savepoint.errors import NotBuiltError
 
-GOLDENS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "goldens",
-                       "model_api")
-
-
-def golden(name):
-    with open(os.path.join(GOLDENS, f"{name}.json")) as f:
-        meta = json.load(f)
-    return dict(np.load(os.path.join(GOLDENS, f"{name}.npz"))), meta
+from model_api_goldens import golden, transfer_model
 
 
 def n_weights(arrays, prefix):
@@ -34,18 +26,6 @@ def n_weights(arrays, prefix):
 
 
 # ----- 1. training=False and trainable=False keep BatchNormalization in inference ----------------
-def transfer_model():
-    """The golden tool's ``transfer_model``, in savepoint."""
-    base = keras.Sequential([keras.layers.Dense(6, input_shape=(4,), name="base_dense"),
-                             keras.layers.BatchNormalization(name="base_bn"),
-                             keras.layers.Dense(5, activation="relu", name="base_out")],
-                            name="base")
-    inputs = keras.Input((4,), name="inputs")
-    x = base(inputs, training=False)
-    outputs = keras.layers.Dense(1, name="head")(x)
-    return keras.Model(inputs, outputs, name="transfer"), base
-
-
 def fit_like_golden(model, arrays, lr=0.05):
     model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
     return model.fit(arrays["x"], arrays["y"], batch_size=4, epochs=2, shuffle=False, verbose=0)
