@@ -254,3 +254,14 @@ def test_applications_save_and_reload(tmp_path, fmt, builder, request):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_input_tensor_from_an_intermediate_layer_builds_from_its_source_input():
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1.0 / 255)(inp)
+    model = applications.ResNet50(weights=None, include_top=False, input_tensor=x,
+                                  pooling="avg")
+    assert model.inputs[0] is inp or model.inputs[0].shape == inp.shape
+    assert [type(l).__name__ for l in model.layers][:2] == ["InputLayer", "Rescaling"]
+    out = model.predict(np.ones((1, 32, 32, 3), "float32"), verbose=0)
+    assert out.shape == (1, 2048)

@@ -236,12 +236,23 @@ def _is_keras_tensor(x: Any) -> bool:
 
 
 def _source_inputs(x: Any) -> Any:
-    try:
-        from savepoint.utils import get_source_inputs  # type: ignore[attr-defined]
-        sources = get_source_inputs(x)
-        return sources[0] if len(sources) == 1 else sources
-    except ImportError:
-        return x
+    """The ``Input`` tensors ``x`` was computed from (Keras's ``get_source_inputs``): a builder
+    given an intermediate tensor builds its model from the original inputs."""
+    from savepoint.layers import InputLayer
+    sources: list = []
+    seen: set = set()
+    stack = [x]
+    while stack:
+        t = stack.pop()
+        history = getattr(t, "_history", None)
+        if history is None or isinstance(history[0], InputLayer):
+            if id(t) not in seen:
+                seen.add(id(t))
+                sources.append(t)
+            continue
+        layer, node_index, _ = history
+        stack.extend(reversed(layer._inbound_nodes[node_index].input_tensors))
+    return sources[0] if len(sources) == 1 else sources
 
 
 # Roots of Keras's published application weights (EfficientNet's live in another bucket).
