@@ -3,6 +3,8 @@
 tf.keras (.venvs/tf) builds each application with ``weights=None`` and a fixed seed and saves
 ``save_weights("x.h5")``; savepoint builds the same application with ``weights="x.h5"`` and
 must predict the same on the same input, with Keras's layer names, order and weight shapes.
+The other way, tf.keras loads savepoint's ``save_weights`` .h5 of an application and predicts
+what savepoint predicted.
 """
 
 from __future__ import annotations
@@ -70,3 +72,38 @@ def test_keras_weight_file_loads_and_predicts_the_same(tf_side, builder, kwargs)
     got = model.predict(x, verbose=0)
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(got / scale, expected / scale, atol=1e-4)
+
+
+OURS = [("ResNet50V2", {"include_top": True, "classes": 10, "input_shape": [32, 32, 3]}),
+        ("MobileNetV3Small", {"include_top": True, "classes": 10, "input_shape": [32, 32, 3]}),
+        ("EfficientNetB0", {"include_top": False, "pooling": "avg",
+                            "input_shape": [32, 32, 3]})]
+
+
+def test_tf_keras_loads_our_weight_files_and_predicts_the_same(tmp_path, tf_python):
+    from conftest import _run_in_tf
+    rng = np.random.default_rng(3)
+    cases = []
+    for builder, kwargs in OURS:
+        model = getattr(applications, builder)(
+            weights=None, **dict(kwargs, input_shape=tuple(kwargs["input_shape"])))
+        new = []
+        for w, a in zip(model.weights, model.get_weights()):
+            if a.ndim == 0:  # Normalization's int64 count: keep
+                new.append(a)
+            elif w.name.endswith("variance"):
+                new.append(rng.uniform(0.5, 1.5, a.shape).astype(a.dtype))
+            else:
+                new.append(rng.normal(0, 0.1, a.shape).astype(a.dtype))
+        model.set_weights(new)
+        prefix = str(tmp_path / builder)
+        model.save_weights(prefix + ".h5")
+        x = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+        np.save(prefix + ".x.npy", x)
+        np.save(prefix + ".y.npy", model.predict(x, verbose=0))
+        cases.append({"builder": builder, "kwargs": kwargs, "prefix": prefix})
+    diffs = json.loads(_run_in_tf(tf_python, "applications_tf.py",
+                                  {"load": cases}).splitlines()[-1])
+    assert set(diffs) == {b for b, _ in OURS}
+    for builder, diff in diffs.items():
+        assert diff < 1e-4, (builder, diff)
