@@ -38,10 +38,10 @@ CASES = [
 
 # Layers Keras leaves unnamed get a per-session counter (input_3, max_pooling2d_1):
 # compare their name stem only.
-_AUTO = re.compile(r"^(input|rescaling|normalization|max_pooling2d|zero_padding2d|conv2d|batch_normalization|activation|"
-                   r"average_pooling2d|concatenate|add|tf.__operators__.add|layer_normalization|"
-                   r"re_lu|multiply|tf.math.multiply|dropout|flatten|global_average_pooling2d|global_max_pooling2d)"
-                   r"(_\d+)?$")
+_AUTO = re.compile(r"^(input|rescaling|normalization|max_pooling2d|zero_padding2d|conv2d|"
+                   r"batch_normalization|activation|average_pooling2d|concatenate|add|"
+                   r"tf\.__operators__\.add|layer_normalization|re_lu|multiply|tf\.math\.multiply|"
+                   r"dropout|flatten|global_average_pooling2d|global_max_pooling2d)(_\d+)?$")
 
 
 def _stem(name: str) -> str:

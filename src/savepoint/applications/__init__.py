@@ -74,4 +74,5 @@ __all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2",
            "MobileNet", "MobileNetV2", "DenseNet121", "DenseNet169", "DenseNet201",
            "mobilenet", "mobilenet_v2", "densenet", "Xception", "InceptionV3", "xception",
            "inception_v3", "efficientnet", "ConvNeXtTiny", "convnext",
-           "MobileNetV3Small", "MobileNetV3Large", "mobilenet_v3"] + [f"EfficientNetB{i}" for i in range(8)]
+           "MobileNetV3Small", "MobileNetV3Large", "mobilenet_v3"]
+__all__ += [f"EfficientNetB{i}" for i in range(8)]
