@@ -265,3 +265,21 @@ def test_input_tensor_from_an_intermediate_layer_builds_from_its_source_input():
     assert [type(l).__name__ for l in model.layers][:2] == ["InputLayer", "Rescaling"]
     out = model.predict(np.ones((1, 32, 32, 3), "float32"), verbose=0)
     assert out.shape == (1, 2048)
+
+
+@pytest.mark.parametrize("builder", ["ConvNeXtTiny", "MobileNetV3Small", "EfficientNetB0"])
+def test_applications_tf_checkpoint_and_model_directory_round_trip(tmp_path, builder):
+    kwargs = {"weights": None, "input_shape": (32, 32, 3), "classes": 5}
+    model = getattr(applications, builder)(**kwargs)
+    rng = np.random.default_rng(1)
+    model.set_weights([a if a.ndim == 0 else rng.normal(0, 0.1, a.shape).astype(a.dtype)
+                       for a in model.get_weights()])
+    model.save_weights(str(tmp_path / "ckpt" / "cp.ckpt"))
+    fresh = getattr(applications, builder)(**kwargs)
+    fresh.load_weights(str(tmp_path / "ckpt" / "cp.ckpt"))
+    for a, b in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    model.save(str(tmp_path / "dir"))
+    loaded = keras.models.load_model(str(tmp_path / "dir"))
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
