@@ -107,3 +107,31 @@ def test_tf_keras_loads_our_weight_files_and_predicts_the_same(tmp_path, tf_pyth
     assert set(diffs) == {b for b, _ in OURS}
     for builder, diff in diffs.items():
         assert diff < 1e-4, (builder, diff)
+
+
+@pytest.mark.parametrize("builder", ["MobileNetV3Small", "EfficientNetB0", "ConvNeXtTiny",
+                                     "ResNet50V2"])
+def test_keras3_loads_our_keras_files_and_predicts_the_same(tmp_path, keras3_python, builder,
+                                                           request):
+    from conftest import _run_in_keras3
+    if builder == "MobileNetV3Small":
+        # tf.keras 2 names its layers "Conv/BatchNorm"; Keras 3 refuses "/" in a layer name
+        # (its own MobileNetV3 renamed them), so the Keras 2 names cannot load there as is.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="Keras 3 forbids '/' in "
+                                                                  "layer names"))
+    rng = np.random.default_rng(4)
+    model = getattr(applications, builder)(weights=None, input_shape=(32, 32, 3), classes=5)
+    model.set_weights([a if a.ndim == 0 else
+                       rng.uniform(0.5, 1.5, a.shape).astype(a.dtype) if w.name.endswith(
+                           "variance") else rng.normal(0, 0.1, a.shape).astype(a.dtype)
+                       for w, a in zip(model.weights, model.get_weights())])
+    path = str(tmp_path / f"{builder}.keras")
+    model.save(path)
+    x = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", model.predict(x, verbose=0))
+    spec = {"cases": [{"builder": builder, "path": path, "x": str(tmp_path / "x.npy"),
+                       "y": str(tmp_path / "y.npy")}]}
+    diffs = json.loads(_run_in_keras3(keras3_python, "applications_keras3.py",
+                                      spec).splitlines()[-1])
+    assert diffs[builder] < 1e-4, diffs
