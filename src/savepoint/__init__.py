@@ -21,5 +21,5 @@ from savepoint import applications  # noqa: E402  (keras.applications)
 __version__ = "0.1.0"
 
 __all__ = ["applications", "Input", "Model", "SavepointError", "Sequential", "backend",
-           "callbacks", "config", "datasets", "errors", "layers", "losses", "metrics", "models", "optimizers", "saving",
-           "train", "utils", "__version__"]
+           "callbacks", "config", "datasets", "errors", "layers", "losses", "metrics", "models",
+           "optimizers", "saving", "train", "utils", "__version__"]
