@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.weak import WeakIdKeyDictionary
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import activations, constraints, initializers, regularizers
@@ -194,14 +195,40 @@ class BaseConv(Layer):
                 for name in names}
 
 
+# Inference copies of kernels in torch layout, keyed weakly by the Keras kernel tensor itself
+# (a dropped layer frees its entry); see ``kernel_to_torch``.
+_TORCH_KERNELS: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
 def kernel_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:
-    """Keras ``(k..., in, out)`` -> torch ``(out, in, k...)`` (a view).
+    """Keras ``(k..., in, out)`` -> torch ``(out, in, k...)``.
+
+    While autograd records for ``kernel`` this is a permuted view, so gradients reach the
+    Keras-layout weight. Otherwise (predict, ``no_grad``, a frozen kernel) it is a cached copy,
+    contiguous in channels-last order (``in`` innermost, as the channels-last inputs): a view
+    made torch repack the weight on every call (a quarter of ResNet50's predict time). The
+    cache key is the tensor's identity, its storage pointer (``.data =`` swaps it), its
+    ``_version`` (bumped by every in-place write: optimizer steps, ``assign``,
+    ``set_weights``/``load_weights``' ``copy_``), dtype, device and shape.
 
     Example:
         >>> kernel_to_torch(torch.zeros(3, 3, 2, 8), 2).shape
         torch.Size([8, 2, 3, 3])
     """
-    return kernel.permute(rank + 1, rank, *range(rank))
+    if (torch.is_grad_enabled() and kernel.requires_grad) or kernel.is_inference():
+        # an inference tensor has no version counter to key the cache on
+        return kernel.permute(rank + 1, rank, *range(rank))
+    key = (kernel._version, kernel.data_ptr(), kernel.dtype, kernel.device, kernel.shape)
+    cached = _TORCH_KERNELS.get(kernel)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    # a plain tensor even under inference_mode: an inference tensor could not be saved for
+    # the backward of a conv whose input requires grad
+    with torch.inference_mode(False), torch.no_grad():
+        weight = kernel.permute(rank + 1, *range(rank), rank).contiguous()
+        weight = weight.permute(0, rank + 1, *range(1, rank + 1))
+    _TORCH_KERNELS[kernel] = (key, weight)
+    return weight
 
 
 __all__ = ["BaseConv", "CONV_FN", "conv1d_via_2d", "kernel_to_torch", "positive_int",
