@@ -51,7 +51,7 @@ def _stem(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def tf_side(tmp_path_factory, tf_python):
-    from conftest import _run_in_tf
+    from venv_runners import _run_in_tf
     d = tmp_path_factory.mktemp("apps")
     spec = {"cases": [{"builder": b, "kwargs": k, "prefix": str(d / b), "seed": i + 1}
                       for i, (b, k) in enumerate(CASES)]}
@@ -81,7 +81,7 @@ OURS = [("ResNet50V2", {"include_top": True, "classes": 10, "input_shape": [32, 
 
 
 def test_tf_keras_loads_our_weight_files_and_predicts_the_same(tmp_path, tf_python):
-    from conftest import _run_in_tf
+    from venv_runners import _run_in_tf
     rng = np.random.default_rng(3)
     cases = []
     for builder, kwargs in OURS:
@@ -113,7 +113,7 @@ def test_tf_keras_loads_our_weight_files_and_predicts_the_same(tmp_path, tf_pyth
                                      "ResNet50V2"])
 def test_keras3_loads_our_keras_files_and_predicts_the_same(tmp_path, keras3_python, builder,
                                                            request):
-    from conftest import _run_in_keras3
+    from venv_runners import _run_in_keras3
     if builder == "MobileNetV3Small":
         # tf.keras 2 names its layers "Conv/BatchNorm"; Keras 3 refuses "/" in a layer name
         # (its own MobileNetV3 renamed them), so the Keras 2 names cannot load there as is.

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 import savepoint as keras
-from conftest import ROOT, _run_script
+from venv_runners import ROOT, _run_script
 
 
 def test_tensorflow_and_tensorboard_read_savepoint_event_files(tmp_path, tf_python):

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from conftest import _run_script
+from venv_runners import _run_script
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
 from saving_model_families import tf_op_functional, trained  # noqa: E402
