@@ -2,6 +2,12 @@
 definitions (``hard_sigmoid`` is ``clip(0.2 x + 0.5)``, ``gelu`` is exact by default), and
 ``get``/``serialize``/``deserialize``.
 
+On a symbolic ``KerasTensor`` (functional API) each function records the TF-op layer tf.keras 2
+records (``relu`` -> ``tf.nn.relu``, ``sigmoid`` -> ``tf.math.sigmoid`` ...) with the recorders
+of ``savepoint.layers.tf_op.backend_ops.ACTIVATIONS``: the functions themselves stay the same
+objects (``keras.activations.relu is keras.layers.activations.relu``), so the dispatch is one
+isinstance check inside each of them.
+
 Example:
     >>> import torch
     >>> relu(torch.tensor([-2.0, 1.0, 8.0]), alpha=0.5, max_value=6.0).tolist()
@@ -18,6 +24,14 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError
+from savepoint.layers.symbolic import KerasTensor
+
+
+def _record(name: str, x: KerasTensor, *args: object, **kwargs: object) -> KerasTensor:
+    """Record ``name`` on a symbolic tensor as tf.keras 2 does (a ``TFOpLambda``)."""
+    # Imported here: tf_op imports the layer machinery, which imports this module.
+    from savepoint.layers.tf_op.backend_ops import ACTIVATIONS
+    return ACTIVATIONS[name](x, *args, **kwargs)
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
@@ -39,6 +53,8 @@ def relu(x: torch.Tensor, alpha: float = 0.0, max_value: float | None = None,
         >>> relu(torch.tensor([-1.0, 0.5, 2.0]), threshold=1.0).tolist()
         [-0.0, 0.0, 2.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("relu", x, alpha=alpha, max_value=max_value, threshold=threshold)
     if max_value is None and threshold == 0:  # the hot path: one fused kernel
         return torch.relu(x) if alpha == 0 else F.leaky_relu(x, alpha)
     negative = None
@@ -72,6 +88,8 @@ def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
         >>> softmax(torch.zeros(1, 2)).tolist()
         [[0.5, 0.5]]
     """
+    if isinstance(x, KerasTensor):
+        return _record("softmax", x, axis=axis)
     _check_rank(x, "softmax")
     return torch.softmax(x, dim=axis)
 
@@ -83,6 +101,8 @@ def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
         >>> log_softmax(torch.zeros(1, 1)).tolist()
         [[0.0]]
     """
+    if isinstance(x, KerasTensor):
+        return _record("log_softmax", x, axis=axis)
     return torch.log_softmax(x, dim=axis)
 
 
@@ -93,6 +113,8 @@ def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         >>> elu(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("elu", x, alpha=alpha)
     return F.elu(x, alpha)
 
 
@@ -103,6 +125,8 @@ def selu(x: torch.Tensor) -> torch.Tensor:
         >>> selu(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("selu", x)
     return F.selu(x)
 
 
@@ -113,6 +137,8 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
         >>> round(softplus(torch.zeros(1)).item(), 4)
         0.6931
     """
+    if isinstance(x, KerasTensor):
+        return _record("softplus", x)
     return F.softplus(x)
 
 
@@ -123,6 +149,8 @@ def softsign(x: torch.Tensor) -> torch.Tensor:
         >>> softsign(torch.ones(1)).tolist()
         [0.5]
     """
+    if isinstance(x, KerasTensor):
+        return _record("softsign", x)
     return F.softsign(x)
 
 
@@ -133,6 +161,8 @@ def swish(x: torch.Tensor) -> torch.Tensor:
         >>> swish(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("swish", x)
     return F.silu(x)
 
 
@@ -144,6 +174,8 @@ def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
         >>> gelu(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("gelu", x, approximate=approximate)
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
@@ -154,6 +186,8 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
         >>> tanh(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("tanh", x)
     return torch.tanh(x)
 
 
@@ -164,6 +198,8 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
         >>> sigmoid(torch.zeros(1)).tolist()
         [0.5]
     """
+    if isinstance(x, KerasTensor):
+        return _record("sigmoid", x)
     return torch.sigmoid(x)
 
 
@@ -174,6 +210,8 @@ def exponential(x: torch.Tensor) -> torch.Tensor:
         >>> exponential(torch.zeros(1)).tolist()
         [1.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("exponential", x)
     return torch.exp(x)
 
 
@@ -184,6 +222,8 @@ def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
         >>> hard_sigmoid(torch.zeros(1)).tolist()
         [0.5]
     """
+    if isinstance(x, KerasTensor):
+        return _record("hard_sigmoid", x)
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
 
 
@@ -243,6 +283,8 @@ def mish(x: torch.Tensor) -> torch.Tensor:
         >>> mish(torch.zeros(1)).tolist()
         [0.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("mish", x)
     return F.mish(x)
 
 
@@ -253,6 +295,8 @@ def relu6(x: torch.Tensor) -> torch.Tensor:
         >>> relu6(torch.tensor([9.0])).tolist()
         [6.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("relu6", x)
     return F.relu6(x)
 
 
@@ -263,6 +307,8 @@ def leaky_relu(x: torch.Tensor, alpha: float = 0.2) -> torch.Tensor:
         >>> leaky_relu(torch.tensor([-1.0, 2.0])).tolist()
         [-0.20000000298023224, 2.0]
     """
+    if isinstance(x, KerasTensor):
+        return _record("leaky_relu", x, alpha=alpha)
     return F.leaky_relu(x, alpha)
 
 

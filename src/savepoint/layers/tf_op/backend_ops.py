@@ -115,9 +115,9 @@ def _hard_sigmoid(x: Any) -> Any:
     return tf_op("clip_by_value", scaled, clip_value_min=0.0, clip_value_max=1.0)
 
 
-# keras.activations on a symbolic tensor, as tf.keras 2 records them. Not installed yet:
-# savepoint.activations must keep the very functions of savepoint.layers.activations (tests and
-# serialization compare them by identity), so the dispatch belongs inside those functions.
+# keras.activations on a symbolic tensor, as tf.keras 2 records them. Not installed with
+# install(): savepoint.activations must keep the very functions of savepoint.layers.activations
+# (tests and serialization compare them by identity), so those functions call these themselves.
 ACTIVATIONS: dict[str, Callable] = {
     "relu": _relu, "sigmoid": _unary("math.sigmoid"), "tanh": _unary("math.tanh", name=None),
     "softmax": lambda x, axis=-1: tf_op("nn.softmax", x, axis=axis),
@@ -126,6 +126,12 @@ ACTIVATIONS: dict[str, Callable] = {
     "elu": SYMBOLIC["elu"], "selu": _unary("nn.selu", name=None),
     "softplus": _unary("math.softplus"), "softsign": _unary("nn.softsign", name=None),
     "exponential": _unary("math.exp"), "hard_sigmoid": _hard_sigmoid,
+    # tf.keras 2's mish is x * tanh(softplus(x)): three ops, as it records them
+    "mish": lambda x: x * tf_op("math.tanh", tf_op("math.softplus", x), name=None),
+    # savepoint-only names (tf.keras 2.21's keras.activations lacks them): the TF op they wrap
+    "relu6": _unary("nn.relu6"),
+    "log_softmax": lambda x, axis=-1: tf_op("nn.log_softmax", x, axis=axis),
+    "leaky_relu": lambda x, alpha=0.2: tf_op("nn.leaky_relu", x, alpha=alpha),
 }
 
 
