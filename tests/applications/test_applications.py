@@ -236,13 +236,7 @@ def test_identity_preprocessors():
 
 @pytest.mark.parametrize("builder", ["ConvNeXtTiny", "MobileNetV3Small", "ResNet50V2"])
 @pytest.mark.parametrize("fmt", [".h5", ".keras"])
-def test_applications_save_and_reload(tmp_path, fmt, builder, request):
-    if fmt == ".h5" and builder == "ConvNeXtTiny":
-        # keras2.py _shift_network_nodes_out assumes every inbound ref is [name, i, j, kwargs];
-        # a TFOpLambda ("x + y") beside nested Sequentials breaks it (AttributeError).
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="keras2 dialect: TFOpLambda node refs in a model with nested "
-                                "Sequentials (saving/dialects/keras2.py:277)"))
+def test_applications_save_and_reload(tmp_path, fmt, builder):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     model = getattr(applications, builder)(weights=None, input_shape=(32, 32, 3), classes=5)

@@ -106,3 +106,31 @@ def test_every_whitelisted_fixture_op_exports_to_the_inference_program(tmp_path,
     for i, (a, b) in enumerate(zip(expected, got)):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-6,
                                    err_msg=f"output {i}")
+
+
+def _tf_ops_beside_nested_sequentials():
+    """A ConvNeXt-like block: nested Sequentials (one called twice) whose outputs feed TF ops,
+    among them a constant-first node (``1.0 - x``) and a residual ``x + y``."""
+    inp = keras.Input((6, 6, 3))
+    stem = keras.Sequential([keras.layers.Conv2D(4, 1)], name="stem")(inp)
+    block = keras.Sequential([keras.Input((6, 6, 4)), keras.layers.LayerNormalization(),
+                              keras.layers.Dense(4)], name="block")
+    x = block(stem) * 0.5
+    x = stem + x
+    x = 1.0 - block(x)
+    return keras.Model(inp, [x + 2.0, keras.layers.Flatten()(x)])
+
+
+def test_tf_ops_beside_nested_sequentials_h5_round_trip(tmp_path):
+    # keras2.py _shift_network_nodes_out once read every inbound ref as [name, i, j, kwargs]
+    # and crashed on a TFOpLambda's ["_CONSTANT_VALUE", -1, value, kwargs] node.
+    model = _tf_ops_beside_nested_sequentials()
+    x = np.random.default_rng(0).normal(size=(2, 6, 6, 3)).astype("float32")
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    keras.backend.clear_session()
+    loaded = keras.models.load_model(path, compile=False)
+    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    _same_weights(model, loaded)
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
+        np.testing.assert_array_equal(a, b)

@@ -382,15 +382,18 @@ def functional_from_config(cls, config: dict, custom_objects: dict | None) -> Mo
                 if isinstance(v, dict):
                     return {k: resolve(x) for k, x in v.items()}
                 return v
-            try:
-                resolved = [(resolve(c["args"]), resolve(c["kwargs"]))
-                            for c in calls[len(layer._inbound_nodes) - (1 if _is_input(layer) else 0):]]
-            except LookupError:
-                continue
-            for args, kwargs in resolved:
+            # One call at a time: a shared layer's later call may consume tensors that its
+            # earlier call feeds (block(x) ... block(f(block(x)))), as Keras rebuilds them.
+            for call in calls[len(layer._inbound_nodes) - (1 if _is_input(layer) else 0):]:
+                try:
+                    args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
+                except LookupError:
+                    break
                 layer(*args, **kwargs)
-            pending.remove(entry)
-            progress = True
+                progress = True
+            else:
+                pending.remove(entry)
+                progress = True
     if pending:
         raise ConfigError(f"Could not rebuild layers {[e['name'] for e in pending]}: their "
                           f"inputs never became available. The config is inconsistent.")

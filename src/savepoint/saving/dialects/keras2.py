@@ -271,8 +271,10 @@ def _shift_network_nodes_out(config: dict, networks: set) -> None:
         return
     for layer in config["layers"]:
         for node in layer.get("inbound_nodes", []):
-            for ref in node:
-                if ref[0] in networks:
+            # A TFOpLambda's node of one tensor is a bare ref, and its constant-first-argument
+            # node is ["_CONSTANT_VALUE", -1, value, kwargs] (never a network; kwargs may be).
+            for ref in [node] if isinstance(node[0], str) else node:
+                if ref[0] in networks and ref[1] >= 0:
                     ref[1] += 1
                 for value in ref[3].values() if len(ref) > 3 else ():
                     if _is_ref(value, 3, 3) and value[0] in networks:
