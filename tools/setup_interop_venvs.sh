@@ -37,9 +37,23 @@ print('[setup_interop_venvs] torch', torch.__version__, 'keras', keras.__version
   echo "$want" > "$venv/.savepoint-stamp"
 }
 
+setup_tb_extra() {
+  # TensorBoard's own reader (EventAccumulator) for the TensorBoard interop test, installed
+  # without its dependencies beside the TF venv (which supplies numpy and protobuf).
+  local target="$ROOT/.venvs/tb-extra" want="tensorboard==${SAVEPOINT_TB_VERSION:-2.21.0}"
+  if [[ -f "$target/.savepoint-stamp" && "$(cat "$target/.savepoint-stamp")" == "$want" ]]; then
+    echo "[setup_interop_venvs] $target is up to date ($want)"
+    return 0
+  fi
+  echo "[setup_interop_venvs] installing $want into $target"
+  "$VENV/bin/python" -m pip install --quiet --no-deps --target "$target" "$want"
+  echo "$want" > "$target/.savepoint-stamp"
+}
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
   echo "[setup_interop_venvs] $VENV is up to date ($WANT)"
   setup_keras3
+  setup_tb_extra
   exit 0
 fi
 
@@ -54,3 +68,4 @@ TF_USE_LEGACY_KERAS=1 "$VENV/bin/python" -c \
   "import tensorflow as tf, tf_keras; print('[setup_interop_venvs] tensorflow', tf.__version__, 'tf_keras', tf_keras.__version__)"
 echo "$WANT" > "$STAMP"
 setup_keras3
+setup_tb_extra
