@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["savepoint.saving.storage", "savepoint.saving.storage.directories",
-           "savepoint.saving.storage.reading", "savepoint.saving.storage.direct"] + [
+           "savepoint.saving.storage.reading", "savepoint.saving.storage.direct",
+           "savepoint.saving.storage.failures"] + [
     f"savepoint.saving.formats.tf_checkpoint{suffix}"
     for suffix in ["", ".crc", ".proto", ".table", ".dtypes", ".layout", ".bundle", ".reader",
                    ".state_file", ".object_graph"]]

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import os
 import secrets
 import sys
 from types import TracebackType
 from typing import BinaryIO, Callable, Iterator, Union
 
-from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError
+from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError  # noqa: F401
+from savepoint.saving.storage.failures import read_error, storage_error
 
 PathLike = Union[str, "os.PathLike[str]"]
 Buffer = Union[bytes, bytearray, memoryview]
@@ -455,42 +455,6 @@ def makedirs(path: PathLike) -> None:
             os.makedirs(path, exist_ok=True)
         except OSError as e:
             raise storage_error(e, path) from e
-
-
-def storage_error(error: OSError, path: str) -> StorageError:
-    """``error`` (a failed write, e.g. ENOSPC) as a ``StorageError`` naming ``path`` and a fix.
-
-    Example:
-        >>> import errno
-        >>> e = storage_error(OSError(errno.ENOSPC, "No space left on device"), "/d/cp.index")
-        >>> e.errno == errno.ENOSPC and "Could not write '/d/cp.index'" in str(e)
-        True
-    """
-    fix = {errno.ENOSPC: "free space on that device or save to another directory",
-           errno.EROFS: "save to a writable filesystem (this one is mounted read-only)",
-           errno.EISDIR: "remove the directory in the way or choose another path",
-           }.get(error.errno or 0, "check the path, its permissions and the device")
-    return StorageError(error.errno, f"Could not write {path!r}: {_reason(error)}. Nothing was "
-                        f"replaced: the previous file, if any, is intact. Fix: {fix}, then save "
-                        f"again.")
-
-
-def read_error(error: OSError, path: str) -> StorageError:
-    """``error`` (a failed read, e.g. EIO or EACCES) as a ``StorageError`` naming ``path``.
-
-    Example:
-        >>> import errno
-        >>> e = read_error(OSError(errno.EIO, "Input/output error"), "/d/cp.index")
-        >>> e.errno == errno.EIO and "Could not read '/d/cp.index'" in str(e)
-        True
-    """
-    return StorageError(error.errno, f"Could not read {path!r}: {_reason(error)}. Fix: check "
-                        f"the path, its permissions and the device, then try again.")
-
-
-def _reason(error: OSError) -> str:
-    code = errno.errorcode.get(error.errno or 0, "")
-    return f"{error.strerror or error}{f' ({code})' if code else ''}"
 
 
 # Reading and directory-level operations live beside this module; imported last (they use
