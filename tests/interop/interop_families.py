@@ -40,10 +40,12 @@ def save_family_cases(tmp_path, suffix: str, families: dict, weights, inputs) ->
 
 
 def check_saved_back(lines: list[dict], cases: list[dict], skip: tuple = (),
-                     layers: bool = False) -> None:
+                     layers: bool = False) -> list[str]:
     """savepoint loads the files the other side saved back (``line["back"]``) and predicts what
-    it predicted (``<model>.back.npy``); with ``layers`` the layer classes match its list too."""
+    it predicted (``<model>.back.npy``); with ``layers`` the layer classes match its list too.
+    Returns the names of the cases checked."""
     assert [line["name"] for line in lines] == [case["name"] for case in cases]
+    checked = []
     for line, case in zip(lines, cases):
         if line["name"] in skip:
             continue
@@ -53,3 +55,5 @@ def check_saved_back(lines: list[dict], cases: list[dict], skip: tuple = (),
             assert [type(l).__name__ for l in loaded.layers] == line["layers"]
         np.testing.assert_allclose(loaded.predict(np.load(case["x"]), verbose=0),
                                    np.load(case["model"] + ".back.npy"), rtol=1e-5, atol=1e-5)
+        checked.append(line["name"])
+    return checked

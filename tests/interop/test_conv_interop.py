@@ -30,10 +30,12 @@ def _cases(tmp_path, suffix: str) -> list[dict]:
 def test_tf_keras_reads_and_writes_conv_models(tmp_path, run_in_tf):
     cases = _cases(tmp_path, ".h5")
     lines = json_lines(run_in_tf("conv_check.py", {"side": "tf_keras", "cases": cases}))
-    check_saved_back(lines, cases, layers=True)
+    checked = check_saved_back(lines, cases, layers=True)
+    assert checked, "no case was read back"
 
 
 def test_keras3_reads_and_writes_conv_models(tmp_path, run_in_keras3):
     cases = _cases(tmp_path, ".keras")
     lines = json_lines(run_in_keras3("conv_check.py", {"side": "keras3", "cases": cases}))
-    check_saved_back(lines, cases, layers=True)
+    checked = check_saved_back(lines, cases, layers=True)
+    assert checked, "no case was read back"

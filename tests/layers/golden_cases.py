@@ -47,8 +47,9 @@ def build_layer(meta: dict):
     return deserialize({"class_name": meta["class_name"], "config": config}, "layers")
 
 
-def check(family: str, case: str, rtol: float = 1e-5, atol: float = 1e-5) -> None:
-    """Forward, gradients and names of ``case`` equal tf-keras's within tolerance."""
+def check(family: str, case: str, rtol: float = 1e-5, atol: float = 1e-5) -> int:
+    """Forward, gradients and names of ``case`` equal tf-keras's within tolerance; returns how
+    many arrays (outputs and gradients) were compared."""
     meta, arrays = load(family, case)
     xs = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in _indexed(arrays, "x")]
     kwargs = dict(meta["kwargs"])
@@ -78,6 +79,7 @@ def check(family: str, case: str, rtol: float = 1e-5, atol: float = 1e-5) -> Non
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
     want = _indexed(arrays, "y")
     assert len(outs) == len(want)
+    compared = len(want)
     for got, expected in zip(outs, want):
         np.testing.assert_allclose(got.detach().numpy(), expected, rtol=rtol, atol=atol)
     loss = sum((o * torch.tensor(c)).sum() for o, c in zip(outs, _indexed(arrays, "c")))
@@ -91,9 +93,12 @@ def check(family: str, case: str, rtol: float = 1e-5, atol: float = 1e-5) -> Non
             got = grads[i] if grads[i] is not None else torch.zeros_like(x)
             np.testing.assert_allclose(got.numpy(), expected, rtol=rtol, atol=atol,
                                        err_msg=f"input {i} gradient")
+            compared += 1
     for i, g in enumerate(grads[len(leaves):]):
         np.testing.assert_allclose(g.numpy(), arrays[f"gw{i}"], rtol=rtol, atol=atol,
                                    err_msg=f"weight {i} gradient")
+        compared += 1
     if layer is not None:
         ours = keras2._value_out(json.loads(json.dumps(layer.get_config())))
         assert ours == meta["config"], (ours, meta["config"])
+    return compared

@@ -8,4 +8,4 @@ from golden_cases import cases, check
 
 @pytest.mark.parametrize("case", cases("activation"))
 def test_activation_golden(case):
-    check("activation", case)
+    assert check("activation", case) >= 1  # its outputs (and gradients) compared

@@ -8,4 +8,4 @@ from golden_cases import cases, check
 
 @pytest.mark.parametrize("case", cases("attention"))
 def test_attention_golden(case):
-    check("attention", case, rtol=1e-5, atol=2e-5)
+    assert check("attention", case, rtol=1e-5, atol=2e-5) >= 1  # its outputs (and gradients) compared

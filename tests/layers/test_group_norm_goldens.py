@@ -8,4 +8,4 @@ from golden_cases import cases, check
 
 @pytest.mark.parametrize("case", cases("normalization"))
 def test_normalization_golden(case):
-    check("normalization", case, rtol=1e-5, atol=2e-5)
+    assert check("normalization", case, rtol=1e-5, atol=2e-5) >= 1  # its outputs (and gradients) compared

@@ -8,9 +8,9 @@ from golden_cases import cases, check
 
 @pytest.mark.parametrize("case", cases("merging"))
 def test_merging_golden(case):
-    check("merging", case)
+    assert check("merging", case) >= 1  # its outputs (and gradients) compared
 
 
 @pytest.mark.parametrize("case", cases("reshaping"))
 def test_reshaping_golden(case):
-    check("reshaping", case)
+    assert check("reshaping", case) >= 1  # its outputs (and gradients) compared

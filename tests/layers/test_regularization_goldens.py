@@ -8,4 +8,4 @@ from golden_cases import cases, check
 
 @pytest.mark.parametrize("case", cases("regularization"))
 def test_regularization_golden(case):
-    check("regularization", case)
+    assert check("regularization", case) >= 1  # its outputs (and gradients) compared
