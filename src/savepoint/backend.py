@@ -133,3 +133,5 @@ from savepoint.backend_tensors import *  # noqa: E402,F401,F403
 from savepoint.backend_tensors import __all__ as _tensor_names  # noqa: E402
 from savepoint.backend_math import *  # noqa: E402,F401,F403
 from savepoint.backend_math import __all__ as _math_names  # noqa: E402
+from savepoint.backend_nn import *  # noqa: E402,F401,F403
+from savepoint.backend_nn import __all__ as _nn_names  # noqa: E402
