@@ -120,9 +120,10 @@ def print_median(label: str, ratios: list[float], suffix: str = "") -> None:
     print(f"median {label}: {statistics.median(ratios):.3f}x{suffix}")
 
 
-def print_keras3_median(k3_ratios: list[float], missing: str | None = None) -> None:
+def print_keras3_median(k3_ratios: list[float], missing: str | None = None,
+                        label: str = "keras 3 (torch) fit / hand-written loop") -> None:
     """The Keras 3 / hand-written loop median, or ``missing`` (when given) without one."""
     if k3_ratios:
-        print_median("keras 3 (torch) fit / hand-written loop", k3_ratios)
+        print_median(label, k3_ratios)
     elif missing:
         print(missing)

@@ -5,7 +5,8 @@ savepoint builds ``savepoint.applications.ResNet50(weights=None, input_shape=(64
 (channels-last, Keras's layer graph) and calls ``model.predict(x, batch_size=32)``; the torch
 model is Keras's ResNet50 v1 layout (biased convs, stride on the first 1x1 of a block, eps
 1.001e-5) as a PyTorch user writes it. Runs are interleaved in pairs (order alternating) and
-the median of the per-pair ratios is printed.
+the median of the per-pair ratios is printed. Keras 3 on torch (its interop venv) runs the same
+predict once per pair, timed after a warm-up batch.
 
     .venv/bin/python benchmarks/resnet50_predict.py --batches 4 --pairs 5 --threads 1
 """
@@ -13,11 +14,12 @@ the median of the per-pair ratios is printed.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 import torch
+from _common import (keras3_note, parse_args, print_keras3_median, print_median,
+                     print_settings, run_keras3, run_pair)
 from torch import nn
 
 
@@ -67,13 +69,27 @@ def run_torch(net: nn.Module, x: np.ndarray) -> float:
     return time.perf_counter() - start
 
 
+_KERAS3_SCRIPT = """
+import os, sys, time
+os.environ["KERAS_BACKEND"] = "torch"
+import numpy as np, torch, keras
+torch.set_num_threads(int(sys.argv[2]))
+batches = int(sys.argv[1])
+model = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3))
+x = np.random.default_rng(0).uniform(0, 255, (32 * batches, 64, 64, 3)).astype("float32")
+model.predict(x[:32], batch_size=32, verbose=0)
+start = time.perf_counter()
+model.predict(x, batch_size=32, verbose=0)
+print(time.perf_counter() - start)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_args(parser)
+    print_settings(args, "batches", "pairs")
     from savepoint import applications
     model = applications.ResNet50(weights=None, input_shape=(64, 64, 3))
     net = torch_resnet50()
@@ -81,23 +97,19 @@ def main() -> None:
         "float32")
     run_savepoint(model, x[:32])  # warm-up: first-call allocations, kernel selection
     run_torch(net, x[:32])
-    ratios, sp_times, th_times = [], [], []
+    ratios, k3_ratios = [], []
     for pair in range(args.pairs):
-        if pair % 2:
-            t = run_torch(net, x)
-            s = run_savepoint(model, x)
-        else:
-            s = run_savepoint(model, x)
-            t = run_torch(net, x)
-        sp_times.append(s)
-        th_times.append(t)
-        ratios.append(s / t)
-        print(f"pair {pair}: savepoint {s:.3f} s, torch {t:.3f} s, ratio {s / t:.3f}x",
-              flush=True)
-    print(f"savepoint predict: median {statistics.median(sp_times):.3f} s; torch NCHW: median "
-          f"{statistics.median(th_times):.3f} s")
-    print(f"median ratio savepoint / torch NCHW: {statistics.median(ratios):.3f}x "
-          f"(goal <= 1.10x)")
+        t = run_pair(pair, [("ours", lambda: run_savepoint(model, x)),
+                            ("hand", lambda: run_torch(net, x))])
+        k3 = None if args.no_keras3 else run_keras3(_KERAS3_SCRIPT, args.batches)
+        ratios.append(t["ours"] / t["hand"])
+        if k3:
+            k3_ratios.append(k3 / t["hand"])
+        print(f"pair {pair}: savepoint {t['ours']:.3f}s  torch NCHW {t['hand']:.3f}s  "
+              f"ratio {ratios[-1]:.3f}x" + keras3_note(k3), flush=True)
+    print_median("savepoint predict / torch NCHW", ratios, " (goal <= 1.10x)")
+    print_keras3_median(k3_ratios, "keras 3: not run (--no-keras3, or no .venvs/keras3)",
+                        "keras 3 (torch) predict / torch NCHW")
 
 
 if __name__ == "__main__":

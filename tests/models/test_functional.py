@@ -1,7 +1,10 @@
 """Functional models: several inputs and outputs, list and dict inputs, shared and nested layers."""
 
+import weakref
+
 import numpy as np
 import pytest
+import torch
 
 import savepoint as keras
 from savepoint import layers as L
@@ -146,3 +149,46 @@ def test_nested_and_shared_config_round_trip():
     assert len(got) == 3
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+class _Recorder(L.Layer):
+    """The identity that keeps a weak reference to each output it produced."""
+
+    def __init__(self, refs, **kwargs):
+        super().__init__(**kwargs)
+        self.refs = refs
+
+    def call(self, inputs):
+        out = inputs * 1.0
+        self.refs[self.name] = weakref.ref(out)
+        return out
+
+
+class _Probe(L.Layer):
+    """The identity that records which recorded outputs are still alive when it runs."""
+
+    def __init__(self, refs, alive, **kwargs):
+        super().__init__(**kwargs)
+        self.refs, self.alive = refs, alive
+
+    def call(self, inputs):
+        self.alive.append(sorted(n for n, r in self.refs.items() if r() is not None))
+        return inputs + 0.0
+
+
+def test_run_frees_each_intermediate_after_its_last_reader():
+    refs, alive = {}, []
+    inputs = keras.Input((3,))
+    a = _Recorder(refs, name="a")(inputs)
+    b = _Recorder(refs, name="b")(a)          # a's last reader is the Add below
+    c = _Probe(refs, alive, name="p1")(b)      # here a (skip) and b (argument) are alive
+    d = L.Add()([a, c])
+    e = _Recorder(refs, name="e")(d)
+    out = _Probe(refs, alive, name="p2")(e)   # a, b are gone; e is its argument
+    model = keras.Model(inputs, [out, b])      # b is a model output: never freed
+    alive.clear()  # the symbolic build ran the probes too
+    with torch.no_grad():
+        results = model(torch.ones(2, 3))
+    assert alive == [["a", "b"], ["b", "e"]]
+    np.testing.assert_array_equal(results[0].numpy(), np.full((2, 3), 2.0, "float32"))
+    np.testing.assert_array_equal(results[1].numpy(), np.ones((2, 3), "float32"))

@@ -34,6 +34,7 @@ class Graph:
         self.layers = self._order_layers()
         self.input_names = [t._history[0].name for t in self.flat_inputs]
         self.output_names = [t._history[0].name for t in self.flat_outputs]
+        self._release_after = self._last_uses()
 
     def _order_nodes(self) -> list:
         ordered, visiting, done = [], set(), set()
@@ -90,6 +91,22 @@ class Graph:
         return sorted(layers.values(),
                       key=lambda l: (-layer_depth[id(l)], self._first_visit[id(l)]))
 
+    def _last_uses(self) -> list[list[int]]:
+        """For each node, the intermediate tensors no later node reads. ``run`` drops them at
+        once: keeping every activation alive until the end makes each layer write to fresh,
+        unfaulted memory (ResNet50 inference ran its element-wise ops ~2x slower)."""
+        last: dict[int, int] = {}
+        for index, node in enumerate(self.nodes):
+            for t in flatten([node.args, node.kwargs]):
+                if isinstance(t, KerasTensor):
+                    last[id(t)] = index
+        keep = {id(t) for t in self.flat_outputs}
+        release: list[list[int]] = [[] for _ in self.nodes]
+        for tensor_id, index in last.items():
+            if tensor_id not in keep:
+                release[index].append(tensor_id)
+        return release
+
     def run(self, values: Any, training: bool) -> Any:
         """Evaluate the graph on concrete tensors."""
         memo: dict[int, torch.Tensor] = {}
@@ -98,7 +115,7 @@ class Graph:
             memo[id(kt)] = value
         def lookup(t):
             return memo[id(t)] if isinstance(t, KerasTensor) else t
-        for node in self.nodes:
+        for node, release in zip(self.nodes, self._release_after):
             if not node.input_tensors:
                 continue
             args = map_structure(lookup, node.args)
@@ -110,6 +127,8 @@ class Graph:
             out = node.layer(*args, **kwargs)
             for kt, v in zip(node.output_tensors, flatten(out)):
                 memo[id(kt)] = v
+            for tensor_id in release:
+                memo.pop(tensor_id, None)
         return map_structure(lookup, self.outputs)
 
     def _match_inputs(self, values: Any) -> list:
