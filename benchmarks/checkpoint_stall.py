@@ -29,9 +29,7 @@ import numpy as np
 import torch
 
 import savepoint as keras
-from savepoint.saving import async_saver
-
-
+from savepoint.saving.engine import async_saver
 def tutorial_data():
     os.environ.setdefault("SAVEPOINT_OFFLINE", "1")  # the embedded sample, no download
     with warnings.catch_warnings():

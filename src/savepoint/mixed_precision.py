@@ -18,7 +18,7 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _POLICIES = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
 
@@ -233,7 +233,7 @@ class LossScaleOptimizer(Optimizer):
             self.inner_optimizer.step(variables)
 
     def get_config(self) -> dict:
-        from savepoint.saving.serialization import serialize
+        from savepoint.serialization import serialize
         return {"inner_optimizer": serialize(self.inner_optimizer), "dynamic": self.dynamic,
                 "initial_scale": self.initial_scale,
                 "dynamic_growth_steps": self.dynamic_growth_steps}

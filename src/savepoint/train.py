@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 
-from savepoint.saving import checkpoint_io
-from savepoint.saving.checkpoint import Checkpoint
-from savepoint.saving.checkpoint_manager import CheckpointManager
+from savepoint.saving.engine import checkpoint_io
+from savepoint.saving.api.checkpoint import Checkpoint
+from savepoint.saving.api.checkpoint_manager import CheckpointManager
 from savepoint.saving.options import CheckpointOptions
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 from savepoint.saving.formats.tf_checkpoint.state_file import (get_checkpoint_state,
                                                                latest_checkpoint, resolve_latest)
-from savepoint.saving.verify import VerifyReport, verify
+from savepoint.saving.api.verify import VerifyReport, verify
 
 
 def load_checkpoint(ckpt_dir_or_file: str) -> BundleReader:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from savepoint.saving.serialization import deserialize, serialize
+from savepoint.serialization import deserialize, serialize
 
 
 def _json(obj):

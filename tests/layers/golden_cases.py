@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from savepoint.layers import activations
-from savepoint.saving.dialects import keras2
-from savepoint.saving.serialization import deserialize
+from savepoint.saving.mapping.dialects import keras2
+from savepoint.serialization import deserialize
 
 GOLDENS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "goldens")
 

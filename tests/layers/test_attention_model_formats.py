@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import savepoint as keras
-from savepoint.saving.dialects import keras2, keras3
-from savepoint.saving.model_config import model_to_config
+from savepoint.saving.mapping.dialects import keras2, keras3
+from savepoint.saving.engine.model_config import model_to_config
 from savepoint.utils import set_random_seed
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))

@@ -12,7 +12,7 @@ from savepoint.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, 
                               SeparableConv1D, SeparableConv2D)
 from savepoint.layers.convolutional.conv_utils import (deconv_output_length, same_padding,
                                                        to_channels_first)
-from savepoint.saving.serialization import deserialize
+from savepoint.serialization import deserialize
 
 LAYERS = [
     (Conv1D, dict(filters=3, kernel_size=4, strides=2, padding="same"), (9, 2)),

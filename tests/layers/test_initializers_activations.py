@@ -9,7 +9,7 @@ import torch
 from savepoint.errors import ConfigError, UnknownObjectError
 from savepoint.layers import activations, initializers
 from savepoint.layers.initializers import compute_fans
-from savepoint.saving.serialization import deserialize, serialize
+from savepoint.serialization import deserialize, serialize
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from savepoint.layers import (AveragePooling1D, AveragePooling2D, AveragePooling
                               GlobalAveragePooling1D, GlobalAveragePooling2D,
                               GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                               GlobalMaxPooling3D, Input, MaxPooling1D, MaxPooling2D, MaxPooling3D)
-from savepoint.saving.serialization import deserialize
+from savepoint.serialization import deserialize
 
 
 def tf_same_pads(size, k, s):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import savepoint as keras
-from savepoint.saving.dialects import keras2, keras3
-from savepoint.saving.model_config import model_to_config
+from savepoint.saving.mapping.dialects import keras2, keras3
+from savepoint.saving.engine.model_config import model_to_config
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
 from saving_model_families import (assert_same_model, preprocessing_model,  # noqa: E402

@@ -85,8 +85,8 @@ def test_stateful_batch_size_must_stay_fixed():
 
 
 def test_time_major_cannot_go_to_keras3():
-    from savepoint.saving.dialects.keras3 import to_keras3
-    from savepoint.saving.model_config import model_to_config
+    from savepoint.saving.mapping.dialects.keras3 import to_keras3
+    from savepoint.saving.engine.model_config import model_to_config
     model = keras.Sequential([keras.Input((3, 2)), LSTM(2, time_major=True)])
     with pytest.raises(ConfigError, match=r"time_major=True, which Keras 3 does not support"):
         to_keras3(model_to_config(model), None)

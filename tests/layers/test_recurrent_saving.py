@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import savepoint as keras
-from savepoint.saving.dialects import keras2, keras3
-from savepoint.saving.model_config import model_to_config
-from savepoint.saving.serialization import deserialize
+from savepoint.saving.mapping.dialects import keras2, keras3
+from savepoint.saving.engine.model_config import model_to_config
+from savepoint.serialization import deserialize
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
 from saving_model_families import (assert_same_model, assert_same_weights,  # noqa: E402
@@ -124,7 +124,7 @@ def test_loads_keras3_keras_model():
 def test_model_directory_inference_program_predicts_like_the_model(tmp_path, family):
     """torch.export traces the recurrent layers (masked sequences through the step loop, which
     has no data-dependent branch) with a dynamic batch: the program predicts without classes."""
-    from savepoint.saving import model_dir
+    from savepoint.saving.handlers import model_dir
     _, model, x = family
     path = str(tmp_path / "m")
     model.save(path)

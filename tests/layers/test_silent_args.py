@@ -18,9 +18,9 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import ConfigError, ShapeError, UnknownObjectError
-from savepoint.saving.dialects.keras2 import model_from_keras2, model_to_keras2
-from savepoint.saving.dialects.keras3 import from_keras3, to_keras3
-from savepoint.saving.model_config import model_from_config, model_to_config
+from savepoint.saving.mapping.dialects.keras2 import model_from_keras2, model_to_keras2
+from savepoint.saving.mapping.dialects.keras3 import from_keras3, to_keras3
+from savepoint.saving.engine.model_config import model_from_config, model_to_config
 
 GOLDENS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "goldens",
                        "sweep")

@@ -16,8 +16,8 @@ from savepoint.layers.tf_op import OPS, SlicingOpLambda, TFOpLambda
 from savepoint.layers.tf_op.keras3_ops import _TABLE
 from savepoint.layers.tf_op.layer import spec_from_index
 from savepoint.layers.tf_op.ops import index_from_spec
-from savepoint.saving.dialects import keras2, keras3
-from savepoint.saving.model_config import model_to_config
+from savepoint.saving.mapping.dialects import keras2, keras3
+from savepoint.saving.engine.model_config import model_to_config
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "tfop")
 NAMES = ["arith", "shapes", "nn", "more"]

@@ -63,7 +63,7 @@ def test_weights_round_trip(tmp_path, family, suffix):
 
 
 def test_model_directory_inference_program_traces_the_ops(tmp_path, family):
-    from savepoint.saving import model_dir
+    from savepoint.saving.handlers import model_dir
     model, x = family
     path = str(tmp_path / "served")
     model.save(path)
@@ -90,7 +90,7 @@ def test_every_whitelisted_fixture_op_exports_to_the_inference_program(tmp_path,
     """The model directory's torch.export program of each tf-keras fixture model runs (the
     validator accepts its ops) and agrees with the model on a batch size it was not traced at."""
     import torch
-    from savepoint.saving import model_dir
+    from savepoint.saving.handlers import model_dir
     model = keras.models.load_model(os.path.join(FIXTURES, f"{name}.h5"), compile=False)
     path = str(tmp_path / "m")
     model.save(path)

@@ -11,7 +11,7 @@ from opt_helpers import W0, make_vars
 from savepoint import optimizers
 from savepoint.errors import ConfigError, UnknownObjectError
 from savepoint.optimizers import SGD, schedules
-from savepoint.saving.serialization import register_serializable
+from savepoint.serialization import register_serializable
 
 STEPS = [0, 1, 3, 7, 10, 15, 25, 100]
 
@@ -127,7 +127,7 @@ def test_schedule_config_round_trip(schedule):
                                    "inverse_time_decay", "polynomial_decay", "cosine_decay",
                                    "cosine_decay_restarts"])
 def test_schedules_are_registered_by_snake_case_alias(alias):
-    from savepoint.saving.serialization import builtin_objects
+    from savepoint.serialization import builtin_objects
     assert issubclass(builtin_objects("schedules")[alias], schedules.LearningRateSchedule)
 
 

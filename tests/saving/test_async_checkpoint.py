@@ -14,11 +14,13 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import AsyncSaveError, ConfigError
-from savepoint.saving import async_saver, checkpoint_io, storage
-from savepoint.saving import object_graph as graph_lib
-from savepoint.saving.async_saver import AsyncSaver, HostBuffers
-from savepoint.saving.checkpoint import Checkpoint
-from savepoint.saving.checkpoint_manager import CheckpointManager
+from savepoint.saving import storage
+from savepoint.saving.engine import async_saver
+from savepoint.saving.engine import checkpoint_io
+from savepoint.saving.mapping import object_graph as graph_lib
+from savepoint.saving.engine.async_saver import AsyncSaver, HostBuffers
+from savepoint.saving.api.checkpoint import Checkpoint
+from savepoint.saving.api.checkpoint_manager import CheckpointManager
 from savepoint.saving.options import CheckpointOptions, resolve
 from savepoint.train import latest_checkpoint, load_checkpoint
 
@@ -305,7 +307,8 @@ def test_fit_returns_with_every_async_save_committed_and_pruned(tmp_path):
 def test_pending_saves_complete_at_process_exit(tmp_path):
     script = textwrap.dedent(f"""
         import numpy as np, savepoint as keras
-        from savepoint.saving import checkpoint_io, storage
+        from savepoint.saving import storage
+        from savepoint.saving.engine import checkpoint_io
         model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
         for i in range(3):
             model.save_weights({str(tmp_path)!r} + f"/cp-{{i}}.ckpt", save_async=True)

@@ -10,7 +10,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.variable import Variable
-from savepoint.saving import checkpoint_manager
+from savepoint.saving.api import checkpoint_manager
 from savepoint.saving.formats.tf_checkpoint.state_file import read_state
 from savepoint.train import Checkpoint, CheckpointManager, latest_checkpoint
 

@@ -14,8 +14,8 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import UnknownObjectError
-from savepoint.saving import fingerprint
-from savepoint.saving.inference_model import InferenceModel
+from savepoint.saving.handlers import fingerprint
+from savepoint.exports.inference_model import InferenceModel
 
 X = np.random.default_rng(0).random((6, 4), dtype=np.float32)
 

@@ -10,7 +10,8 @@ import pytest
 
 import savepoint as keras
 from savepoint.errors import StorageError
-from savepoint.saving import async_saver, storage
+from savepoint.saving import storage
+from savepoint.saving.engine import async_saver
 from savepoint.saving.storage import direct
 
 STAGING = direct._STAGING_BYTES

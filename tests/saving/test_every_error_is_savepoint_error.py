@@ -28,7 +28,9 @@ import pytest
 
 import savepoint as keras
 from savepoint.errors import (ConfigError, FormatError, SavepointError, StorageError)
-from savepoint.saving import fingerprint, inference, storage
+from savepoint.saving import storage
+from savepoint.saving.handlers import fingerprint
+from savepoint.exports import inference
 from savepoint.saving.storage import direct, reading
 
 

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 import savepoint as keras
 from savepoint.errors import SavepointError
-from savepoint.saving import fingerprint, storage
+from savepoint.saving import storage
+from savepoint.saving.handlers import fingerprint
 from savepoint.saving.formats import keras_zip
 from savepoint.saving.formats.tf_checkpoint import (object_graph, proto, state_file, table,
                                                     write_bundle)

@@ -15,7 +15,7 @@ import torch
 import savepoint as keras
 from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, FormatError,
                               OverwriteError, ShapeError)
-from savepoint.saving import h5_weights
+from savepoint.saving.handlers import h5_weights
 from savepoint.saving.formats import h5 as h5_format
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "h5")

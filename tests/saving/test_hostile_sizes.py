@@ -27,7 +27,7 @@ from savepoint.saving.formats import h5 as h5_format
 from savepoint.saving.formats import keras_zip
 from savepoint.saving.formats.tf_checkpoint import crc, layout, object_graph, proto, table
 from savepoint.saving.formats.tf_checkpoint.dtypes import DT_STRING
-from savepoint.saving.model_config import check_declared_sizes, model_from_config
+from savepoint.saving.engine.model_config import check_declared_sizes, model_from_config
 
 CHILD = os.path.join(os.path.dirname(__file__), "hostile_sizes_child.py")
 DT_FLOAT = 1
@@ -276,7 +276,7 @@ def test_deeply_nested_keras_json_is_a_format_error(tmp_path):
 
 def test_config_sizes_are_refused_before_allocation():
     model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,), name="dense")])
-    from savepoint.saving.model_config import model_to_config
+    from savepoint.saving.engine.model_config import model_to_config
     config = model_to_config(model)
     check_declared_sizes(config)  # a real config passes
     dense = config["config"]["layers"][-1]["config"]

@@ -17,8 +17,8 @@ import torch
 
 import savepoint as keras
 from savepoint.layers import activations
-from savepoint.saving.dialects import keras3
-from savepoint.saving.model_config import model_from_config, model_to_config
+from savepoint.saving.mapping.dialects import keras3
+from savepoint.saving.engine.model_config import model_from_config, model_to_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

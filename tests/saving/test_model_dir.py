@@ -12,8 +12,8 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import OverwriteError, ShapeError
-from savepoint.saving import model_dir
-from savepoint.saving.inference_model import InferenceModel
+from savepoint.saving.handlers import model_dir
+from savepoint.exports.inference_model import InferenceModel
 from savepoint.utils import set_random_seed
 
 RNG = np.random.default_rng(0)
@@ -169,8 +169,7 @@ def test_failed_save_leaves_old_model_and_no_temp(tmp_path, monkeypatch):
     model, x = trained(sequential)
     model.save(path)
     before = model.predict(x, verbose=0)
-    from savepoint.saving import fingerprint
-
+    from savepoint.saving.handlers import fingerprint
     def boom(*args):
         raise OSError("disk full")
     monkeypatch.setattr(fingerprint, "write_fingerprint", boom)

@@ -13,8 +13,9 @@ import pytest
 import savepoint as keras
 from savepoint.errors import (CheckpointNotFoundError, ConfigError, FormatError, NotBuiltError,
                               ShapeError, UnknownObjectError)
-from savepoint.saving import custom_object_scope, model_h5, register_serializable
-from savepoint.saving.dialects import keras2
+from savepoint.serialization import custom_object_scope, register_serializable
+from savepoint.saving.handlers import model_h5
+from savepoint.saving.mapping.dialects import keras2
 from savepoint.utils import set_random_seed
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "h5_model")

@@ -16,10 +16,11 @@ import torch
 import savepoint as keras
 from savepoint.errors import (CheckpointNotFoundError, ConfigError, FormatError, NotBuiltError,
                               OverwriteError, SavepointError, UnknownObjectError)
-from savepoint.saving import h5_weights, model_keras
-from savepoint.saving.dialects import keras3
+from savepoint.saving.handlers import h5_weights
+from savepoint.saving.handlers import model_keras
+from savepoint.saving.mapping.dialects import keras3
 from savepoint.saving.formats import keras_zip
-from savepoint.saving.model_config import model_to_config
+from savepoint.saving.engine.model_config import model_to_config
 from savepoint.utils import set_random_seed
 
 RNG = np.random.default_rng(0)

@@ -14,8 +14,10 @@ import torch
 import savepoint as keras
 from savepoint.errors import ConfigError, FormatError, UnknownObjectError
 from savepoint.layers.lambda_layer import Lambda
-from savepoint.saving import fingerprint, inference, model_dir
-from savepoint.saving.serialization import deserialize, serialize
+from savepoint.saving.handlers import fingerprint
+from savepoint.exports import inference
+from savepoint.saving.handlers import model_dir
+from savepoint.serialization import deserialize, serialize
 
 X = np.random.default_rng(0).random((4, 3), dtype=np.float32)
 

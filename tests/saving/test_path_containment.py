@@ -13,7 +13,7 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import ConfigError, FormatError
-from savepoint.saving.checkpoint_manager import delete_checkpoint_files
+from savepoint.saving.api.checkpoint_manager import delete_checkpoint_files
 from savepoint.saving.formats.tf_checkpoint.layout import is_bundle_file
 from savepoint.saving.formats.tf_checkpoint.state_file import (get_checkpoint_state, is_inside,
                                                                latest_checkpoint, read_state,

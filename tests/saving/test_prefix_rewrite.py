@@ -27,9 +27,10 @@ import pytest
 
 import savepoint as keras
 from savepoint.errors import FormatError
-from savepoint.saving import checkpoint_io, storage
+from savepoint.saving import storage
+from savepoint.saving.engine import checkpoint_io
 from savepoint.saving.formats.tf_checkpoint import layout, rewrite, write_bundle
-from savepoint.saving.weights_api import WeightsRoot
+from savepoint.saving.api.weights_api import WeightsRoot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

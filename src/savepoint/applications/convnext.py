@@ -16,7 +16,7 @@ import torch
 
 from savepoint.applications import imagenet_utils as iu
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _HASHES = {"convnext_tiny": ("8ae6e78ce2933352b1ef4008e6dd2f17bc40771563877d156bc6426c7cf503ff",
                              "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1")}

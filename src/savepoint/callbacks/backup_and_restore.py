@@ -43,7 +43,7 @@ from savepoint.errors import ConfigError, FormatError
 from savepoint.layers.variable import Variable
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 from savepoint.utils import rng
 
 STATE_NODE = "training_state"
@@ -154,8 +154,8 @@ class BackupAndRestore(Callback):
 
     # ----- hooks ----------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        from savepoint.saving.checkpoint import Checkpoint
-        from savepoint.saving.checkpoint_manager import CheckpointManager
+        from savepoint.saving.api.checkpoint import Checkpoint
+        from savepoint.saving.api.checkpoint_manager import CheckpointManager
         self._batches_count = 0
         checkpoint = Checkpoint(model=self.model, **{STATE_NODE: self._state_node})
         self._manager = CheckpointManager(checkpoint, self.directory, max_to_keep=1)

@@ -11,7 +11,7 @@ import numpy as np
 
 from savepoint.callbacks.base import Callback
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("callbacks", "csv_logger")

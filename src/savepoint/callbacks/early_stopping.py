@@ -9,7 +9,7 @@ from typing import Any
 
 from savepoint.callbacks.base import Callback
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _MODES = ("auto", "min", "max")
 

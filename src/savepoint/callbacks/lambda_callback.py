@@ -6,7 +6,7 @@ from typing import Callable
 
 from savepoint.callbacks.base import Callback
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
 

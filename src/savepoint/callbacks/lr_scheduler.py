@@ -10,7 +10,7 @@ import torch
 
 from savepoint.callbacks.base import Callback
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def optimizer_of(model: Any, owner: str) -> Any:

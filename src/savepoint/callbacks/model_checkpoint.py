@@ -90,7 +90,7 @@ class ModelCheckpoint(Callback):
 
     def on_train_end(self, logs=None):
         if self.save_async:
-            from savepoint.saving import async_saver
+            from savepoint.saving.engine import async_saver
             async_saver.wait_for(self.model)  # fit returns with every save committed
 
     def _write(self, path: str) -> None:
@@ -104,7 +104,7 @@ class ModelCheckpoint(Callback):
             _delete_all(self._remember(path))
             return
         from savepoint.saving import options as options_lib
-        from savepoint.saving import weights_api
+        from savepoint.saving.api import weights_api
         options = self.options if options_lib.is_checkpoint_options(self.options) else None
         doomed = self._remember(path)
         # Older files go only once the new one is committed (in the background when async).
@@ -155,7 +155,7 @@ def _monitor(monitor: str, mode: str, threshold: float | None):
 def _check_async(filepath: str, save_weights_only: bool, options: Any, save_async: bool) -> bool:
     """Whether saves run in the background; refuses what only synchronous saving can do."""
     from savepoint.saving import options as options_lib
-    from savepoint.saving.weights_api import weights_format
+    from savepoint.saving.api.weights_api import weights_format
     if options_lib.is_checkpoint_options(options):
         save_async = options_lib.resolve(options, save_async).enable_async
     elif not isinstance(save_async, bool):
@@ -178,7 +178,7 @@ def _delete_saved(path: str) -> None:
     """Delete one older save: a checkpoint prefix loses exactly its ``.index`` and
     ``.data-NNNNN-of-NNNNN`` files (never a neighbour such as ``<prefix>.data-notes.txt``)."""
     from savepoint.saving import storage
-    from savepoint.saving.checkpoint_manager import delete_checkpoint_files
+    from savepoint.saving.api.checkpoint_manager import delete_checkpoint_files
     if storage.exists(path + ".index"):
         delete_checkpoint_files(path)
     elif storage.isdir(path):

@@ -11,7 +11,7 @@ from savepoint.callbacks.base import Callback
 from savepoint.callbacks.early_stopping import check_count, check_mode, check_monitor
 from savepoint.callbacks.lr_scheduler import optimizer_of
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("callbacks", "reduce_lr_on_plateau")

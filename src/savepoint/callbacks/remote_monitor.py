@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from savepoint.callbacks.base import Callback
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("callbacks", "remote_monitor")

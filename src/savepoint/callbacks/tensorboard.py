@@ -13,7 +13,7 @@ import numpy as np
 from savepoint.callbacks.base import Callback
 from savepoint.callbacks.tensorboard_events import EventFileWriter, keras_model_summary
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _IGNORED_KWARGS = ("write_grads", "embeddings_layer_names", "embeddings_data", "batch_size")
 

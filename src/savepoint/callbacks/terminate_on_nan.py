@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from savepoint.callbacks.base import Callback
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("callbacks", "terminate_on_nan")

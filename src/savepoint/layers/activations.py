@@ -350,7 +350,7 @@ def get(identifier: str | Callable | dict | None) -> Callable:
             "name", identifier.get("class_name"))
     fn = _ACTIVATIONS.get(identifier) if isinstance(identifier, str) else None
     if fn is None:
-        from savepoint.saving.serialization import get_custom_objects
+        from savepoint.serialization import get_custom_objects
         custom = [f for key, f in get_custom_objects().items()
                   if isinstance(identifier, str) and identifier in (key, key.split(">")[-1])]
         if custom and callable(custom[0]):

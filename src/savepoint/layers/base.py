@@ -320,7 +320,7 @@ class Layer(torch.nn.Module):
 
     def _trackable_children(self) -> list[tuple[str, Any]]:
         """Children in a checkpoint's object graph: weights then sublayers, by attribute name."""
-        from savepoint.saving.object_graph import TrackableList
+        from savepoint.trackable import TrackableList
         by_tensor = {id(v.value): v for v in self._variables}
         children: list[tuple[str, Any]] = [(name, by_tensor[id(p)]) for name, p in
                                            self._parameters.items() if id(p) in by_tensor]
@@ -539,7 +539,7 @@ class Layer(torch.nn.Module):
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.__dict__.get("activity_regularizer") is not None:
-            from savepoint.saving.serialization import serialize
+            from savepoint.serialization import serialize
             config["activity_regularizer"] = serialize(self.activity_regularizer)
         return config
 

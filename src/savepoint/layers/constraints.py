@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin, deserialize as _deserialize, serialize
+from savepoint.serialization import builtin, deserialize as _deserialize, serialize
 
 _EPSILON = 1e-7  # Keras 2's backend.epsilon() in the norm denominators
 

@@ -12,7 +12,7 @@ from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.layers.symbolic import KerasTensor, Node
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 def _init_config(obj: Any) -> Any:
     return serialize(obj) if not isinstance(obj, str) else obj

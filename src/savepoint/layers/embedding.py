@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from savepoint.errors import ConfigError, DTypeError
 from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 _LEGACY_CONFIG_KEYS = ("sparse",)
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 
 def compute_fans(shape: tuple) -> tuple[float, float]:

@@ -27,7 +27,7 @@ import torch
 
 from savepoint.errors import ConfigError, UnknownObjectError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, in_safe_mode
+from savepoint.serialization import builtin, in_safe_mode
 
 _UNSAFE = (
     "Requested the deserialization of a Lambda layer's {what}, stored as Python bytecode: "
@@ -194,7 +194,7 @@ def _deserialize_function(value: Any, kind: str, module: str | None,
             raise ConfigError(_UNSAFE.format(what=what))
         return func_load(value, module)
     if kind == "function":
-        from savepoint.saving.serialization import resolve_class
+        from savepoint.serialization import resolve_class
         try:
             return resolve_class(str(value), "functions", custom_objects)
         except UnknownObjectError:

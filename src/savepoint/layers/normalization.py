@@ -9,7 +9,7 @@ import torch
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 # tf.keras / Keras 3 config keys without an effect here at these values: dropped when they hold
 # them, refused otherwise (renorm, virtual batches and adjustment change the numbers; fused picks
@@ -90,7 +90,7 @@ class _Normalization(Layer):
         children = super()._trackable_children()
         if not self.built:
             return children
-        from savepoint.saving.object_graph import Placeholder
+        from savepoint.trackable import Placeholder
         return [("axis", self.__dict__.setdefault("_axis_node", Placeholder()))] + children
 
     def _check_input(self, inputs: torch.Tensor) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 
 class Regularizer:

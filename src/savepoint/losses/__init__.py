@@ -22,8 +22,8 @@ from savepoint.losses.regression import (KLD, MAE, MAPE, MSE, MSLE, CosineSimila
                                          squared_hinge)
 from savepoint.losses.categorical_hinge import CategoricalHinge, categorical_hinge
 from savepoint.losses.focal import BinaryFocalCrossentropy, binary_focal_crossentropy
-from savepoint.saving import serialization as _serialization
-from savepoint.saving.serialization import builtin_objects, serialize
+from savepoint import serialization as _serialization
+from savepoint.serialization import builtin_objects, serialize
 
 
 def get(identifier: Any) -> Loss:

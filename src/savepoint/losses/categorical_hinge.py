@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from savepoint.losses.base import Loss
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def categorical_hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:

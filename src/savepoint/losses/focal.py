@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from savepoint.errors import ConfigError
 from savepoint.losses.base import Loss, match_rank
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _EPSILON = 1e-7
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.losses.base import Loss, match_rank
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _EPSILON = 1e-7
 

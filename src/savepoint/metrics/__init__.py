@@ -26,8 +26,8 @@ from savepoint.metrics.categorical_hinge import CategoricalHinge
 from savepoint.metrics.f_score import F1Score, FBetaScore
 from savepoint.metrics.iou import MeanIoU
 from savepoint.metrics.r2 import R2Score
-from savepoint.saving import serialization as _serialization
-from savepoint.saving.serialization import builtin_objects, serialize
+from savepoint import serialization as _serialization
+from savepoint.serialization import builtin_objects, serialize
 
 _SHAPE_MATCHED = ("accuracy", "acc", "crossentropy", "ce")
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from savepoint.metrics.base import MeanMetricWrapper, metric_function
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @metric_function

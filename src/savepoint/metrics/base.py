@@ -10,7 +10,7 @@ from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.layers.variable import Variable
 from savepoint.losses.base import align_weight
-from savepoint.saving.serialization import builtin, builtin_objects
+from savepoint.serialization import builtin, builtin_objects
 
 
 class Metric:

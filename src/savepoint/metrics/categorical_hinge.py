@@ -6,7 +6,7 @@ from typing import Any
 
 from savepoint.losses.categorical_hinge import categorical_hinge
 from savepoint.metrics.base import MeanMetricWrapper, metric_function
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 metric_function(categorical_hinge)
 

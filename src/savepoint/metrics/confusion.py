@@ -10,7 +10,7 @@ from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.losses.base import align_weight, match_rank
 from savepoint.metrics.base import Metric, as_detached
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _EPSILON = 1e-7
 _NEG_INF = -1e10

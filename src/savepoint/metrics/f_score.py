@@ -10,7 +10,7 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.metrics.base import Metric, as_detached
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _STATES = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
 

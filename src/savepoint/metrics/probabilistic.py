@@ -10,7 +10,7 @@ from savepoint.losses import probabilistic as prob
 from savepoint.losses import regression as reg
 from savepoint.losses.base import align_weight
 from savepoint.metrics.base import MeanMetricWrapper, metric_function
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 for _fn in (prob.binary_crossentropy, prob.categorical_crossentropy,
             prob.sparse_categorical_crossentropy, reg.hinge, reg.squared_hinge,

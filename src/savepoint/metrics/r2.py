@@ -11,7 +11,7 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.metrics.base import Metric, as_detached
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("metrics")

@@ -9,7 +9,7 @@ import torch
 from savepoint.losses import regression as reg
 from savepoint.losses.base import match_rank
 from savepoint.metrics.base import Mean, as_detached, MeanMetricWrapper, metric_function
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 for _fn in (reg.mean_squared_error, reg.mean_absolute_error, reg.mean_absolute_percentage_error,
             reg.mean_squared_logarithmic_error, reg.log_cosh):

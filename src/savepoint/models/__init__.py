@@ -19,7 +19,7 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
         >>> keras.models.load_model(path).count_params()
         8
     """
-    from savepoint.saving import model_api
+    from savepoint.saving.api import model_api
     return model_api.load_model(filepath, custom_objects=custom_objects, compile=compile,
                                 safe_mode=safe_mode)
 
@@ -53,8 +53,8 @@ def model_from_config(config: dict, custom_objects: dict | None = None) -> Any:
         >>> model_from_config(json.loads(m.to_json())).count_params()
         8
     """
-    from savepoint.saving.dialects import keras2
-    from savepoint.saving.model_config import model_from_config as from_native
+    from savepoint.saving.mapping.dialects import keras2
+    from savepoint.saving.engine.model_config import model_from_config as from_native
     if isinstance(config, dict):
         config = {k: v for k, v in config.items() if k not in ("keras_version", "backend")}
     return from_native(keras2.model_from_keras2(config), custom_objects)
@@ -69,7 +69,7 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
         >>> clone_model(m).count_params()
         8
     """
-    from savepoint.saving.model_config import model_from_config, model_to_config
+    from savepoint.saving.engine.model_config import model_from_config, model_to_config
     from savepoint.errors import ConfigError
     if input_tensors is not None or clone_function is not None:
         raise ConfigError("clone_model supports only the model argument here: input_tensors "

@@ -12,7 +12,7 @@ from savepoint.layers.base import Layer, _dedup
 from savepoint.layers.symbolic import flatten, map_structure
 from savepoint.models import summary as summary_lib
 from savepoint.models.functional import Graph
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 from savepoint.trainer.trainer import Trainer
 
 # tf.keras's stateless checkpoint children once a step function exists.
@@ -205,7 +205,7 @@ class Model(Trainer, Layer):
             >>> m.save_weights(os.path.join(tempfile.mkdtemp(), "cp.ckpt"))
         """
         from savepoint.saving import options as options_lib
-        from savepoint.saving import weights_api
+        from savepoint.saving.api import weights_api
         weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
                                  options=options_lib.resolve(options, save_async))
 
@@ -220,7 +220,7 @@ class Model(Trainer, Layer):
             >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
             >>> m.save(os.path.join(tempfile.mkdtemp(), "my_model"))
         """
-        from savepoint.saving import model_api
+        from savepoint.saving.api import model_api
         model_api.save_model(self, filepath, overwrite=overwrite,
                              include_optimizer=include_optimizer, save_format=save_format)
 
@@ -236,7 +236,7 @@ class Model(Trainer, Layer):
             >>> m.load_weights(path).assert_consumed() is not None
             True
         """
-        from savepoint.saving import weights_api
+        from savepoint.saving.api import weights_api
         return weights_api.load_weights(self, filepath, skip_mismatch=skip_mismatch,
                                         by_name=by_name)
 
@@ -251,9 +251,9 @@ class Model(Trainer, Layer):
             8
         """
         import json
-        from savepoint.saving.dialects import keras2
-        from savepoint.saving.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
-        from savepoint.saving.model_config import model_to_config
+        from savepoint.saving.mapping.dialects import keras2
+        from savepoint.saving.handlers.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
+        from savepoint.saving.engine.model_config import model_to_config
         config = keras2.model_to_keras2(model_to_config(self))
         return json.dumps({**config, "keras_version": KERAS2_VERSION,
                            "backend": KERAS2_BACKEND}, **kwargs)
@@ -291,7 +291,7 @@ class Model(Trainer, Layer):
     def _track_function(self, kind: str) -> None:
         """Record that fit/evaluate/predict ran (``kind`` "train"/"test"/"predict"): tf.keras
         then tracks its ``tf.function`` as a stateless child, in order of first use."""
-        from savepoint.saving.object_graph import Placeholder
+        from savepoint.trackable import Placeholder
         self.__dict__.setdefault("_function_nodes", {}).setdefault(kind, Placeholder())
 
     # ----- config ---------------------------------------------------------------------------
@@ -313,7 +313,7 @@ def _single(tensors: list) -> Any:
 
 def functional_config(model: Model) -> dict:
     """Keras's functional config: layers with their inbound nodes, input and output layers."""
-    from savepoint.saving.serialization import serialize
+    from savepoint.serialization import serialize
     graph = model._graph
     layers = []
     for layer in graph.layers:
@@ -358,7 +358,7 @@ def _node_config(node) -> dict:
 
 def functional_from_config(cls, config: dict, custom_objects: dict | None) -> Model:
     """Rebuild a functional model by re-calling each layer on its recorded inputs."""
-    from savepoint.saving.serialization import deserialize
+    from savepoint.serialization import deserialize
     created: dict[str, Layer] = {}
     for entry in config["layers"]:
         layer_config = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}

@@ -12,7 +12,7 @@ from savepoint.layers.core import InputLayer
 from savepoint.layers.symbolic import KerasTensor
 from savepoint.models.functional import check_input_shape
 from savepoint.models.model import Model
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 
 @builtin("layers")

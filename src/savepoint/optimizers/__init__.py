@@ -17,8 +17,8 @@ from savepoint.optimizers.adamax import Adamax  # noqa: E402
 from savepoint.optimizers.ftrl import Ftrl  # noqa: E402
 from savepoint.optimizers.nadam import Nadam  # noqa: E402
 from savepoint.optimizers import legacy  # noqa: E402
-from savepoint.saving import serialization
-from savepoint.saving.serialization import builtin_objects
+from savepoint import serialization
+from savepoint.serialization import builtin_objects
 
 
 def get(identifier: Any) -> Optimizer:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def _fused_ok(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from savepoint.errors import ConfigError
 from savepoint.optimizers.adam import Adam
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("optimizers", "adamw")

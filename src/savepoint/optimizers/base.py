@@ -20,7 +20,7 @@ from savepoint.optimizers.arguments import check_keras_only_kwargs, check_lr, ch
 from savepoint.optimizers.clipping import clip_gradients
 from savepoint.optimizers.learning_rate_value import LearningRateValue
 from savepoint.optimizers.schedules import LearningRateSchedule
-from savepoint.saving.serialization import deserialize, serialize
+from savepoint.serialization import deserialize, serialize
 
 
 class Optimizer:
@@ -200,7 +200,7 @@ class Optimizer:
     def _trackable_children(self) -> list[tuple[str, Any]]:
         """tf.keras's optimizer children: ``_variables`` (iteration then slots), ``_iterations``,
         ``_learning_rate`` and, once built, one list per slot kind (``_momentums`` ...)."""
-        from savepoint.saving.object_graph import Placeholder, TrackableList
+        from savepoint.trackable import Placeholder, TrackableList
         variables = self.variables
         children: list[tuple[str, Any]] = [("_variables", TrackableList(variables)),
                                            ("_iterations", variables[0])]

@@ -9,7 +9,7 @@ import torch
 from savepoint.errors import ConfigError
 from savepoint.optimizers.adagrad import check_float
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("optimizers", "ftrl")

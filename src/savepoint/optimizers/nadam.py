@@ -12,7 +12,7 @@ import torch
 from savepoint.layers.variable import Variable
 from savepoint.optimizers.adagrad import check_float
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("optimizers", "nadam")

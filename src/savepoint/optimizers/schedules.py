@@ -11,8 +11,8 @@ import math
 from typing import Any, Sequence
 
 from savepoint.errors import ConfigError
-from savepoint.saving import serialization
-from savepoint.saving.serialization import builtin
+from savepoint import serialization
+from savepoint.serialization import builtin
 
 
 class LearningRateSchedule:

@@ -8,7 +8,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.optimizers.base import Optimizer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("optimizers", "sgd")

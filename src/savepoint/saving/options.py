@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from savepoint.errors import ConfigError
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("checkpoint_options", "checkpoint_options")

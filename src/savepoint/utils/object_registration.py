@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from savepoint.saving.serialization import (custom_object_scope, deserialize,
+from savepoint.serialization import (custom_object_scope, deserialize,
                                             get_custom_objects, register_serializable,
                                             serialize)
 

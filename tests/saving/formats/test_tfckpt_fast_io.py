@@ -145,8 +145,8 @@ def test_bundle_save_syncs_each_file_once_and_the_directory_once(tmp_path, monke
 
 def test_restore_writes_in_place_and_stages_what_cannot_be_viewed(tmp_path):
     from savepoint.layers.variable import Variable
-    from savepoint.saving.checkpoint_io import restore_tree, save_tree
-    from savepoint.saving.object_graph import TrackableList
+    from savepoint.saving.engine.checkpoint_io import restore_tree, save_tree
+    from savepoint.trackable import TrackableList
 
     def variables(fill):
         return [Variable(torch.full((3, 2), fill), name="w", path="w"),

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

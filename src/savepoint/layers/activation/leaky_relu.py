@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from savepoint.layers.activation.relu import check_non_negative
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

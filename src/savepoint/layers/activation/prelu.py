@@ -10,7 +10,7 @@ import torch
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 
 @builtin("layers")

@@ -10,7 +10,7 @@ import torch
 from savepoint.errors import ConfigError
 from savepoint.layers import activations
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def check_non_negative(layer: str, name: str, value: Any, optional: bool = False) -> Any:

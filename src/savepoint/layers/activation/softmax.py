@@ -9,7 +9,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def large_negative(dtype: torch.dtype) -> float:

@@ -9,7 +9,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.attention.base_dense_attention import BaseDenseAttention
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

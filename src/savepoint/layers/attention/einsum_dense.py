@@ -11,7 +11,7 @@ import torch
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 _EQUATION = re.compile(r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$")
 

@@ -16,7 +16,7 @@ from savepoint.layers.activation.softmax import large_negative
 from savepoint.layers.attention.einsum_dense import EinsumDense
 from savepoint.layers.base import Layer
 from savepoint.layers.symbolic import is_symbolic
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # Keras 3 arguments savepoint takes only at their default (dropped from Keras 3 configs).

@@ -21,7 +21,7 @@ from savepoint.layers.convolutional.conv_utils import (check_rank, from_channels
                                                        normalize_tuple, output_length,
                                                        spatial_dims, to_channels_first,
                                                        with_spatial)
-from savepoint.saving.serialization import serialize
+from savepoint.serialization import serialize
 
 
 

@@ -14,7 +14,7 @@ from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, kernel_to_torch,
                                                        runs_faster_nchw)
 from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 
 class Conv(BaseConv):

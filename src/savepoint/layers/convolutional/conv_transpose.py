@@ -19,7 +19,7 @@ from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import BaseConv, require_one_group
 from savepoint.layers.convolutional.conv_utils import (deconv_output_length, normalize_tuple,
                                                        same_padding)
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 
 

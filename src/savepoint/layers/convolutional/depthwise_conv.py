@@ -16,7 +16,7 @@ from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, positive_int,
                                                       require_one_group)
 from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 
 def depthwise_to_torch(kernel: torch.Tensor, rank: int) -> torch.Tensor:

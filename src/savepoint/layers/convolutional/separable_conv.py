@@ -14,7 +14,7 @@ from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.convolutional.base_conv import (CONV_FN, BaseConv, kernel_to_torch,
                                                       positive_int, require_one_group)
 from savepoint.layers.convolutional.depthwise_conv import depthwise_conv
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 
 class SeparableConv(BaseConv):

@@ -8,7 +8,7 @@ import torch
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.merging.base_merge import _Merge, shape_list
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers", "concatenate")

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.merging.base_merge import _Merge, shape_list
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def _is_int(value: Any) -> bool:

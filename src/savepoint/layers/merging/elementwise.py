@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from savepoint.layers.merging.base_merge import _Merge
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers", "add")

@@ -8,7 +8,7 @@ import torch
 
 from savepoint.layers.base import Layer
 from savepoint.layers.convolutional.conv_utils import check_rank, normalize_data_format
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 class GlobalPooling(Layer):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from savepoint.layers.convolutional.conv_utils import explicit_padding, split_padding
 from savepoint.layers.pooling.base_pooling import BasePooling
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _MAX_FN = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 

@@ -9,7 +9,7 @@ import torch
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import check_choice, positive_int
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 OUTPUT_MODES = ("one_hot", "multi_hot", "count")
 

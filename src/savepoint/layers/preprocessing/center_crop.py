@@ -10,7 +10,7 @@ from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_data_format,
                                                    positive_int)
 from savepoint.layers.preprocessing.resizing import smart_resize
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def center_crop(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -21,7 +21,7 @@ from savepoint.layers.preprocessing._utils import check_choice
 from savepoint.layers.preprocessing.category_encoding import encode
 from savepoint.layers.preprocessing.normalization import adapt_batches
 from savepoint.layers.symbolic import KerasTensor
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 VOCAB_FILE = "vocabulary.txt"

@@ -9,7 +9,7 @@ import torch
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _EPSILON = 1e-7  # tf.keras's backend.epsilon(): the smallest standard deviation divided by
 

@@ -13,7 +13,7 @@ from savepoint.layers.preprocessing._utils import (as_batched_image, check_choic
                                                    check_data_format, check_rng_type,
                                                    keras3_config_out,
                                                    factor_range, random_config, uniform)
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 class _RandomTransform(Layer):

@@ -15,7 +15,7 @@ from savepoint.layers.preprocessing._utils import (as_batched_image, check_choic
                                                    positive_int, random_config,
                                                    uniform)
 from savepoint.layers.preprocessing.resizing import smart_resize
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 

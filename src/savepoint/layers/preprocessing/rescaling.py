@@ -8,7 +8,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 def _number_or_list(arg: str, value: Any) -> float | list[float]:

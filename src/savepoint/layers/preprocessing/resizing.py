@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_choice,
                                                    check_data_format, positive_int)
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
 _TABLE = 1024  # TF's bicubic kernel reads its weights from a table of this many steps

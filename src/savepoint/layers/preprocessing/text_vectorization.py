@@ -12,7 +12,7 @@ import torch
 from savepoint.errors import ConfigError
 from savepoint.layers.preprocessing._utils import check_choice
 from savepoint.layers.preprocessing.index_lookup import OUTPUT_MODES, StringLookup, as_strings
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 # tf.keras's DEFAULT_STRIP_REGEX: ASCII punctuation
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')

@@ -16,7 +16,7 @@ import torch
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.layers.recurrent.rnn import scope_weight_paths
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 

@@ -25,7 +25,7 @@ from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers import activations, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, serialize
+from savepoint.serialization import builtin, serialize
 
 _CONSTRAINTS = ("kernel_constraint", "recurrent_constraint", "bias_constraint")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from savepoint.layers.recurrent.cell_layer import CellLayer
 from savepoint.layers.recurrent.cells import GRUCell
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

@@ -15,7 +15,7 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

@@ -26,7 +26,7 @@ from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
 from savepoint.layers.recurrent import fused
 from savepoint.layers.recurrent.stacked_cells import StackedRNNCells, output_size_of
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
             "time_major")

@@ -18,7 +18,7 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 
 def output_size_of(cell: Any) -> int:

@@ -15,7 +15,7 @@ import torch
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
-from savepoint.saving.serialization import builtin, deserialize, serialize
+from savepoint.serialization import builtin, deserialize, serialize
 
 
 @builtin("layers")

@@ -9,7 +9,7 @@ import torch
 
 from savepoint.layers.base import Layer
 from savepoint.layers.regularization.common import check_rate, check_seed
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _ALPHA = 1.6732632423543772848170429916717
 _SCALE = 1.0507009873554804934193349852946

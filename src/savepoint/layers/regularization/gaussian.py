@@ -11,7 +11,7 @@ import torch
 from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.layers.regularization.common import check_rate, check_seed
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 @builtin("layers")

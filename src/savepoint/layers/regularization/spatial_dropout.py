@@ -9,7 +9,7 @@ import torch
 
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.core import Dropout
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 class _SpatialDropout(Dropout):

@@ -12,7 +12,7 @@ from savepoint.layers.base import Layer
 from savepoint.layers.convolutional.conv_utils import (check_rank, normalize_data_format,
                                                        spatial_dims, with_spatial)
 from savepoint.layers.reshaping.padding_utils import normalize_pairs
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 
 class Cropping(Layer):

@@ -18,7 +18,7 @@ from savepoint.layers.convolutional.conv_utils import (check_rank, normalize_dat
                                                        normalize_tuple, spatial_dims,
                                                        to_channels_first, from_channels_first,
                                                        with_spatial)
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 _INTERPOLATIONS = ("nearest", "bilinear")
 

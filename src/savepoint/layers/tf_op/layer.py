@@ -28,7 +28,7 @@ from savepoint.layers.base import Layer
 from savepoint.layers.symbolic import (KerasTensor, is_symbolic, map_structure,
                                        placeholder_like, symbolic_like)
 from savepoint.layers.tf_op.ops import OPS, index_from_spec
-from savepoint.saving.serialization import builtin
+from savepoint.serialization import builtin
 
 GETITEM = "__operators__.getitem"
 

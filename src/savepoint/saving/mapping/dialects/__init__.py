@@ -6,7 +6,7 @@
 only checks a function reference against the registry and ``custom_objects`` to refuse it).
 
 Example:
-    >>> from savepoint.saving.dialects import keras2
+    >>> from savepoint.saving.mapping.dialects import keras2
     >>> keras2.optimizer_class_name("Adam")
     'Custom>Adam'
 """

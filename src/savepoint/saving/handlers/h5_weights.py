@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from savepoint.errors import ConfigError, DTypeError, FormatError, ShapeError
-from savepoint.saving import weights_api
+from savepoint.saving.api import weights_api
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
 
 KERAS2_VERSION = "2.21.0"    # the tf.keras release whose layout and API savepoint follows

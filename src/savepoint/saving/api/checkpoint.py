@@ -18,7 +18,8 @@ import torch
 
 from savepoint.errors import ConfigError
 from savepoint.layers.variable import Variable
-from savepoint.saving import async_saver, checkpoint_io
+from savepoint.saving.engine import async_saver
+from savepoint.saving.engine import checkpoint_io
 from savepoint.saving import options as options_lib
 from savepoint.saving.formats.tf_checkpoint import state_file
 

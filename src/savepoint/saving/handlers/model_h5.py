@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from savepoint.errors import ConfigError, FormatError, NotBuiltError, UnknownObjectError
-from savepoint.saving import h5_weights
-from savepoint.saving.dialects import keras2
+from savepoint.saving.handlers import h5_weights
+from savepoint.saving.mapping.dialects import keras2
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
-from savepoint.saving.model_api import register_model_format
+from savepoint.saving.api.model_api import register_model_format
 
 KERAS_VERSION = h5_weights.KERAS2_VERSION
 BACKEND = h5_weights.KERAS2_BACKEND
@@ -45,7 +45,7 @@ MAX_CONFIG_CHARS = 64 * 1024 * 1024
 def save(model: Any, path: str, include_optimizer: bool = True) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) as a Keras 2
     ``.h5`` file at ``path``, replacing it atomically."""
-    from savepoint.saving.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config, model_to_config
     path = os.fspath(path)
     if not getattr(model, "built", False):
         raise NotBuiltError(
@@ -94,7 +94,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
+    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     with H5Reader(path) as reader:
         model_config, training = _read_configs(reader)
@@ -159,7 +159,7 @@ def _json_attr(reader: H5Reader, name: str) -> Any:
 
 
 def _rebuild(config: dict, custom_objects: dict | None, path: str) -> Any:
-    from savepoint.saving.model_config import model_from_config
+    from savepoint.saving.engine.model_config import model_from_config
     try:
         model = model_from_config(config, custom_objects, initialize=False)
     except UnknownObjectError as e:
@@ -179,7 +179,7 @@ def _rebuild(config: dict, custom_objects: dict | None, path: str) -> Any:
 
 
 def _compile(model: Any, training: dict, custom_objects: dict | None, path: str) -> None:
-    from savepoint.saving.model_config import compile_from_config
+    from savepoint.saving.engine.model_config import compile_from_config
     compile_from_config(model, training, custom_objects)
 
 

@@ -37,8 +37,10 @@ import torch
 
 from savepoint.errors import (ConfigError, FormatError, NotBuiltError, OverwriteError,
                               UnknownObjectError)
-from savepoint.saving import fingerprint, inference, storage
-from savepoint.saving.model_api import register_model_format
+from savepoint.saving import storage
+from savepoint.saving.handlers import fingerprint
+from savepoint.exports import inference
+from savepoint.saving.api.model_api import register_model_format
 
 FORMAT_NAME = "savepoint.model"
 FORMAT_VERSION = 1
@@ -62,7 +64,7 @@ class _WithoutOptimizer:
 # ----- save ---------------------------------------------------------------------------------
 def save(model: Any, path: str, include_optimizer: bool = True) -> None:
     """Write ``model`` as a model directory at ``path`` (atomically replacing an old one)."""
-    from savepoint.saving.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config, model_to_config
     path = os.fspath(path)
     _check_target(path)
     if not getattr(model, "built", False):
@@ -85,9 +87,9 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
 
 
 def _write_contents(model: Any, temp: str, meta: dict, include_optimizer: bool) -> None:
-    from savepoint.saving.checkpoint_io import save_tree
+    from savepoint.saving.engine.checkpoint_io import save_tree
     from savepoint.saving.formats.tf_checkpoint.bundle import write_bundle
-    from savepoint.saving.object_graph import collect
+    from savepoint.saving.mapping.object_graph import collect
     root = model if include_optimizer else _WithoutOptimizer(model)
     storage.makedirs(os.path.join(temp, "variables"))
     save_tree(root, os.path.join(temp, VARIABLES))
@@ -186,7 +188,7 @@ def _to_json(meta: dict) -> str:
 def load(path: str, custom_objects: dict | None = None, compile: bool = True,
          safe_mode: bool = True) -> Any:
     """Load a model directory (see the module docstring for the rules)."""
-    from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
+    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     _check_directory(path)
     # Every file is verified against fingerprint.json in a helper thread while the model is
@@ -212,7 +214,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
 
 
 def inference_model_cls() -> type:
-    from savepoint.saving.inference_model import InferenceModel
+    from savepoint.exports.inference_model import InferenceModel
     return InferenceModel
 
 
@@ -272,7 +274,7 @@ def _check_version(meta: Any, meta_path: str) -> None:
 
 
 def _rebuild(path: str, meta: dict, custom_objects: dict | None) -> Any:
-    from savepoint.saving.model_config import model_from_config
+    from savepoint.saving.engine.model_config import model_from_config
     try:
         return model_from_config(meta["model_config"], custom_objects, initialize=False)
     except UnknownObjectError as e:
@@ -348,7 +350,7 @@ def _load_assets(model: Any, path: str, meta: dict) -> None:
 
 
 def _compile(model: Any, meta: dict, custom_objects: dict | None) -> None:
-    from savepoint.saving.model_config import compile_from_config
+    from savepoint.saving.engine.model_config import compile_from_config
     config = meta.get("compile_config")
     if not config and meta.get("compiled"):  # saved with include_optimizer=False
         warnings.warn("No training configuration found in save file, so the model was *not* "
@@ -358,7 +360,7 @@ def _compile(model: Any, meta: dict, custom_objects: dict | None) -> None:
 
 
 def _restore(model: Any, path: str, compiled: bool) -> None:
-    from savepoint.saving.checkpoint_io import restore_tree
+    from savepoint.saving.engine.checkpoint_io import restore_tree
     root = model if compiled else _WithoutOptimizer(model)
     status = restore_tree(root, os.path.join(path, VARIABLES))
     status.expect_partial()  # optimizer values stay unused when loading for inference

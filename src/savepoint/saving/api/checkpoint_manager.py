@@ -8,7 +8,7 @@ a checkpoint elsewhere is refused with ``FormatError`` when the manager is creat
 
 Example:
     >>> import savepoint as keras, tempfile
-    >>> from savepoint.saving.checkpoint import Checkpoint
+    >>> from savepoint.saving.api.checkpoint import Checkpoint
     >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> manager = CheckpointManager(Checkpoint(model=model), tempfile.mkdtemp(), max_to_keep=2)
     >>> for _ in range(3): _ = manager.save()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from savepoint.errors import ConfigError, SavepointError, UnknownObjectError
-from savepoint.saving.serialization import deserialize, serialize
+from savepoint.serialization import deserialize, serialize
 
 
 def model_to_config(model: Any) -> dict:
@@ -133,7 +133,7 @@ def _check_shape(layer: str, key: str, shape: Any) -> None:
 
 
 def _deserialize_model(config: dict, custom_objects: dict | None) -> Any:
-    from savepoint.saving.serialization import resolve_class
+    from savepoint.serialization import resolve_class
     name = config.get("registered_name") or config["class_name"]
     try:
         cls = resolve_class(name, "layers", custom_objects)

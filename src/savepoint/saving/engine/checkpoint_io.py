@@ -11,7 +11,7 @@ optimizer to apply when it builds them.
 Example:
     >>> import torch, tempfile, os
     >>> from savepoint.layers.variable import Variable
-    >>> from savepoint.saving.object_graph import TrackableList
+    >>> from savepoint.trackable import TrackableList
     >>> v = Variable(torch.ones(2), name="w", path="w")
     >>> prefix = os.path.join(tempfile.mkdtemp(), "ckpt")
     >>> save_tree(TrackableList([v]), prefix)
@@ -32,7 +32,7 @@ import torch
 from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, FormatError,
                               ShapeError)
 from savepoint.layers.variable import Variable
-from savepoint.saving import object_graph as graph_lib
+from savepoint.saving.mapping import object_graph as graph_lib
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint import rewrite
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
@@ -86,7 +86,7 @@ def host_array(t: torch.Tensor) -> Any:
 def save_tree(root: Any, prefix: str, state_dir: str | None = None) -> None:
     """Write the tree's variables and object graph as a TensorFlow checkpoint at ``prefix``
     (and, with ``state_dir``, make it the directory's latest checkpoint)."""
-    from savepoint.saving import async_saver  # it imports this module
+    from savepoint.saving.engine import async_saver  # it imports this module
     async_saver.wait_all(raise_errors=False)  # an older async save must not land after this one
     persist(snapshot(root), prefix, state_dir)
 

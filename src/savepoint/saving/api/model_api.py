@@ -20,9 +20,9 @@ from savepoint.errors import ConfigError, OverwriteError
 from savepoint.saving import storage
 
 _MODEL_FORMATS: dict[str, tuple[Callable, Callable]] = {}
-_FORMAT_MODULES = {"directory": "savepoint.saving.model_dir",
-                   "h5": "savepoint.saving.model_h5",
-                   "keras": "savepoint.saving.model_keras"}
+_FORMAT_MODULES = {"directory": "savepoint.saving.handlers.model_dir",
+                   "h5": "savepoint.saving.handlers.model_h5",
+                   "keras": "savepoint.saving.handlers.model_keras"}
 
 
 def register_model_format(name: str, save: Callable, load: Callable) -> None:

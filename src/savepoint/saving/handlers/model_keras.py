@@ -28,10 +28,11 @@ from typing import Any
 
 from savepoint.errors import (ConfigError, FormatError, NotBuiltError, OverwriteError,
                               SavepointError)
-from savepoint.saving import h5_weights, storage
-from savepoint.saving.dialects import keras3
+from savepoint.saving import storage
+from savepoint.saving.handlers import h5_weights
+from savepoint.saving.mapping.dialects import keras3
 from savepoint.saving.formats.keras_zip import WEIGHTS, KerasArchive, write_archive
-from savepoint.saving.model_api import register_model_format
+from savepoint.saving.api.model_api import register_model_format
 
 
 # ----- save ---------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
         >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
         >>> save(m, os.path.join(tempfile.mkdtemp(), "m.keras"))
     """
-    from savepoint.saving.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config, model_to_config
     path = os.fspath(path)
     if storage.isdir(path):
         raise OverwriteError(f"Expected {path!r} to be a '.keras' file path. Received an "
@@ -96,7 +97,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    from savepoint.saving.serialization import custom_object_scope, safe_mode_scope
+    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     with KerasArchive(path) as archive:
         keras3.check_metadata(archive.metadata, path)
@@ -116,7 +117,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
 
 def _rebuild(native: dict, compile_config: dict | None, custom_objects: dict | None,
              path: str) -> Any:
-    from savepoint.saving.model_config import compile_from_config, model_from_config
+    from savepoint.saving.engine.model_config import compile_from_config, model_from_config
     try:
         model = model_from_config(native, custom_objects, initialize=False)
         if compile_config:

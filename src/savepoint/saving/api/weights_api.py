@@ -15,7 +15,9 @@ import os
 from typing import Any, Callable
 
 from savepoint.errors import ConfigError, NotBuiltError, OverwriteError
-from savepoint.saving import async_saver, checkpoint_io, storage
+from savepoint.saving import storage
+from savepoint.saving.engine import async_saver
+from savepoint.saving.engine import checkpoint_io
 from savepoint.saving import options as options_lib
 from savepoint.saving.formats.tf_checkpoint import state_file
 
@@ -132,7 +134,7 @@ def load_weights(model: Any, filepath: str, skip_mismatch: bool = False,
 def _handler(fmt: str) -> tuple[Callable, Callable]:
     if fmt not in _WEIGHTS_FORMATS:
         # Format modules register themselves on import; importing here keeps dispatch in one place.
-        import savepoint.saving.h5_weights  # noqa: F401
+        import savepoint.saving.handlers.h5_weights  # noqa: F401
     return _WEIGHTS_FORMATS[fmt]
 
 

@@ -10,6 +10,7 @@ so names never have to be guessed from keys.
 Example:
     >>> import torch
     >>> from savepoint.layers.variable import Variable
+from savepoint.trackable import Placeholder, TrackableList  # noqa: F401 (re-exported)
     >>> root = TrackableList([Variable(torch.zeros(2), name="w", path="w")])
     >>> [key for key, _ in collect(root).keyed_variables]
     ['0/.ATTRIBUTES/VARIABLE_VALUE']
@@ -21,26 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from savepoint.layers.variable import Variable
+from savepoint.trackable import Placeholder, TrackableList  # noqa: F401 (re-exported)
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 
 ATTRIBUTE = "VARIABLE_VALUE"
-
-
-class TrackableList:
-    """A list node (``_variables``, ``_momentums``, a Python list of layers): children ``"0"``..."""
-
-    def __init__(self, items: Iterable[Any]):
-        self.items = list(items)
-
-    def _trackable_children(self) -> list[tuple[str, Any]]:
-        return [(str(i), item) for i, item in enumerate(self.items)]
-
-
-class Placeholder:
-    """A node with no state, kept so our graph has the shape TensorFlow's has."""
-
-    def _trackable_children(self) -> list[tuple[str, Any]]:
-        return []
 
 
 def escape(name: str) -> str:

@@ -43,7 +43,8 @@ import numpy as np
 import torch
 
 from savepoint.errors import AsyncSaveError
-from savepoint.saving import checkpoint_io, storage
+from savepoint.saving import storage
+from savepoint.saving.engine import checkpoint_io
 from savepoint.saving.options import CheckpointOptions
 
 _SAVERS: "weakref.WeakSet[AsyncSaver]" = weakref.WeakSet()

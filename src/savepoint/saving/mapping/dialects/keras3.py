@@ -9,7 +9,7 @@ with an error that names them rather than silently dropped (defaults are dropped
 
 Example:
     >>> import savepoint as keras
-    >>> from savepoint.saving.model_config import model_to_config
+    >>> from savepoint.saving.engine.model_config import model_to_config
     >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> k3 = to_keras3(model_to_config(m), None)
     >>> k3["module"], k3["config"]["layers"][0]["config"]["batch_shape"]
@@ -216,7 +216,7 @@ def _out_layer_args(class_name: str, config: dict) -> dict:
 
 def _layer_hook(class_name: str, hook: str, config: dict) -> dict:
     """A built-in layer's own Keras 3 renames (``LeakyReLU.keras3_config_out``), if it has any."""
-    from savepoint.saving.serialization import builtin_objects
+    from savepoint.serialization import builtin_objects
     fn = getattr(builtin_objects("layers").get(class_name), hook, None)
     return fn(config) if fn is not None else config
 
@@ -316,7 +316,7 @@ def _function_in(value: dict, custom_objects: dict | None) -> str:
         return "hard_sigmoid"
     if module.startswith("keras."):
         return fname
-    from savepoint.saving.serialization import get_custom_objects, resolve_class
+    from savepoint.serialization import get_custom_objects, resolve_class
     for candidate in (registered, fname):
         if isinstance(candidate, str) and (candidate in (custom_objects or {}) or
                                            candidate in get_custom_objects()):

@@ -75,7 +75,7 @@ def verify(path: str) -> VerifyReport:
         raise FormatError(f"Expected a file at {path!r} (its extension names an HDF5 or "
                           f"'.keras' file). Received a directory. Fix: pass the file's path.")
     if storage.isdir(path):
-        from savepoint.saving.model_dir import META_FILE
+        from savepoint.saving.handlers.model_dir import META_FILE
         if storage.exists(os.path.join(path, META_FILE)):
             return _verify_model_dir(path)
         return _verify_bundle(state_file.resolve_latest(path))
@@ -117,7 +117,8 @@ def _as_bytes(value: object, where: str) -> bytes:
 
 
 def _verify_model_dir(path: str) -> VerifyReport:
-    from savepoint.saving import inference, model_dir
+    from savepoint.exports import inference
+    from savepoint.saving.handlers import model_dir
     model_dir.read_meta(path)  # fingerprint.json over every file, then saved_model.json
     report = _verify_bundle(os.path.join(path, model_dir.VARIABLES))
     program = os.path.join(path, inference.PROGRAM_FILE)

@@ -1,0 +1,1 @@
+"""Model -> inference artifact (the model directory's inference program today)."""

@@ -1,0 +1,1 @@
+"""Format-independent saving machinery: snapshot, async persist, validate-then-assign restore, the whole-model pipeline."""

@@ -1,0 +1,1 @@
+"""One handler per user-visible format: naming + byte format + storage."""
