@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from savepoint.saving import storage
 from savepoint.saving.engine import checkpoint_io
 from savepoint.saving.api.checkpoint import Checkpoint
 from savepoint.saving.api.checkpoint_manager import CheckpointManager
@@ -40,8 +41,8 @@ def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
 
 def _resolve(path: str) -> str:
     path = os.fspath(path)
-    if os.path.isdir(path) and not os.path.exists(path + ".index") and \
-            os.path.exists(os.path.join(path, "checkpoint")):
+    if storage.isdir(path) and not storage.exists(path + ".index") and \
+            storage.exists(os.path.join(path, "checkpoint")):  # storage: URLs too
         return resolve_latest(path)  # a damaged or dangling state file raises, naming it
     return path
 

@@ -189,6 +189,8 @@ class H5Reader:
         """``fileobj``: read this seekable binary file (e.g. a zip member in place) instead of
         the file at ``path`` (then used in messages only)."""
         self.path = str(path)
+        if fileobj is None and storage.is_remote(self.path) and storage.exists(self.path):
+            fileobj = storage.open_read(self.path)  # fetched concurrently; h5py reads memory
         self._fileobj = fileobj
         if fileobj is None and not storage.exists(self.path):
             raise CheckpointNotFoundError(

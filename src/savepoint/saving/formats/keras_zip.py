@@ -127,6 +127,14 @@ def _write_in_place(zf: zipfile.ZipFile, write: Callable[[BinaryIO], None]) -> N
     zf.start_dir = fp.tell()
 
 
+def _fd_of(file: Any) -> "int | None":
+    """The descriptor of a local file; None for an in-memory one (a remote archive)."""
+    try:
+        return file.fileno()
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
 def _crc32(fd: int, start: int, size: int) -> int:
     """CRC-32 of bytes ``[start, start+size)`` of ``fd`` (read in chunks; releases the GIL)."""
     buffer = bytearray(_COPY_CHUNK)
@@ -406,13 +414,13 @@ class KerasArchive:
         info = self._infos[WEIGHTS]
         if info.compress_type != zipfile.ZIP_STORED:
             return None
-        fd = self._file.fileno()
-        header = os.pread(fd, 30, info.header_offset)
+        fd = _fd_of(self._file)  # None: a remote archive, fetched into memory
+        header = storage.read_range(self._file, info.header_offset, 30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise self._error(f"member {WEIGHTS!r} has no local file header at offset "
                               f"{info.header_offset}")
         name_len, extra_len = struct.unpack("<HH", header[26:30])
-        if os.pread(fd, name_len, info.header_offset + 30) != WEIGHTS.encode():
+        if storage.read_range(self._file, info.header_offset + 30, name_len) != WEIGHTS.encode():
             raise self._error(f"member {WEIGHTS!r}'s local header names another file")
         start = info.header_offset + 30 + name_len + extra_len
         if start + info.file_size > self._size:
@@ -422,7 +430,11 @@ class KerasArchive:
 
         def check() -> None:
             try:
-                result["crc"] = _crc32(fd, start, info.file_size)
+                if fd is None:
+                    with self._file.getbuffer() as whole:  # type: ignore[attr-defined]
+                        result["crc"] = zlib.crc32(whole[start:start + info.file_size])
+                else:
+                    result["crc"] = _crc32(fd, start, info.file_size)
             except OSError as e:
                 result["error"] = e
         thread = threading.Thread(target=check, name="savepoint-keras-crc", daemon=True)
@@ -442,7 +454,11 @@ class KerasArchive:
         if result["crc"] != info.CRC:
             raise self._error(f"member {WEIGHTS!r} is damaged (Bad CRC-32: "
                               f"{result['crc']:#010x}, expected {info.CRC:#010x})")
-        return MemberWindow(self._file.fileno(), start, info.file_size)
+        fd = _fd_of(self._file)
+        if fd is None:
+            with self._file.getbuffer() as whole:  # type: ignore[attr-defined]
+                return io.BytesIO(whole[start:start + info.file_size])  # type: ignore[return-value]
+        return MemberWindow(fd, start, info.file_size)
 
     def extract_weights(self) -> str:
         """Copy ``model.weights.h5`` into a private temporary directory; its path there."""

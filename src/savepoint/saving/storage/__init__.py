@@ -26,9 +26,10 @@ import os
 import secrets
 import sys
 from types import TracebackType
-from typing import BinaryIO, Callable, Iterator, Union
+from typing import Any, BinaryIO, Callable, ContextManager, Iterator, Union
 
 from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError  # noqa: F401
+from savepoint.saving.storage.backend import backend_for, is_remote, local_path
 from savepoint.saving.storage.failures import read_error, storage_error
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -74,7 +75,18 @@ def _start_writeback(fd: int, offset: int, length: int) -> None:
 
 
 def _fspath(path: PathLike) -> str:
-    return os.fspath(path)
+    return local_path(path)  # a file:// URL is a local path
+
+
+def _remote(path: PathLike) -> Any:
+    """The backend serving ``path`` when it is a remote URL (``s3://``...), else None (local).
+
+    A ``scheme://`` path never falls through to the local code: an unknown scheme or a missing
+    fsspec package raises here (``backend.backend_for``) before anything is written."""
+    text = os.fspath(path)
+    if "://" not in text or not is_remote(text):
+        return None
+    return backend_for(text)
 
 
 def temp_name_for(path: PathLike) -> str:
@@ -246,13 +258,16 @@ def atomic_writer(path: PathLike) -> AtomicWriter:
         >>> read_bytes(p)
         b'hello'
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.atomic_writer(os.fspath(path))  # same calls; commits by PUT
     return AtomicWriter(path)
 
 
-@contextlib.contextmanager
-def atomic_path(path: PathLike) -> Iterator[str]:
+def atomic_path(path: PathLike) -> ContextManager[str]:
     """Yield a temporary path beside ``path`` for a library that writes files itself (h5py);
-    on success fsync it and rename it over ``path``, on failure delete it.
+    on success fsync it and rename it over ``path``, on failure delete it. For a remote URL the
+    temporary path is a local file, uploaded to ``path`` on success.
 
     Example:
         >>> import tempfile, os
@@ -262,6 +277,14 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         >>> read_bytes(p)
         b'x'
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.atomic_path(os.fspath(path))
+    return _local_atomic_path(path)
+
+
+@contextlib.contextmanager
+def _local_atomic_path(path: PathLike) -> Iterator[str]:
     path = _fspath(path)
     remove_stale_temps_of(path)
     temp = temp_name_for(path)
@@ -312,6 +335,11 @@ def append_bytes(path: PathLike, data: Buffer) -> None:
         >>> append_bytes(p, b"c"); read_bytes(p)
         b'abc'
     """
+    remote = _remote(path)
+    if remote is not None:  # an object cannot grow: put it again, whole
+        old = remote.read_bytes(os.fspath(path)) if remote.exists(os.fspath(path)) else b""
+        remote.write_bytes(os.fspath(path), old + bytes(memoryview(data).cast("B")))
+        return
     try:
         with open(_fspath(path), "ab") as f:
             f.write(data)
@@ -345,6 +373,9 @@ def exists(path: PathLike) -> bool:
         >>> exists("/")
         True
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.exists(os.fspath(path))
     return os.path.exists(_fspath(path))
 
 
@@ -355,6 +386,9 @@ def isdir(path: PathLike) -> bool:
         >>> isdir("/")
         True
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.isdir(os.fspath(path))
     return os.path.isdir(_fspath(path))
 
 
@@ -366,6 +400,9 @@ def listdir(path: PathLike) -> list[str]:
         >>> listdir(tempfile.mkdtemp())
         []
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.listdir(os.fspath(path))
     path = _fspath(path)
     try:
         return sorted(os.listdir(path))
@@ -381,6 +418,9 @@ def remove(path: PathLike, missing_ok: bool = True) -> None:
     Example:
         >>> remove("/nonexistent/file")
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.remove(os.fspath(path), missing_ok)
     path = _fspath(path)
     _step("remove", path)
     try:
@@ -399,6 +439,9 @@ def remove_tree(path: PathLike) -> None:
         >>> remove_tree("/nonexistent/dir")
     """
     import shutil
+    remote = _remote(path)
+    if remote is not None:
+        return remote.remove_tree(os.fspath(path))
     path = _fspath(path)
     _OPEN_TEMPS.discard(path)  # a temporary directory (``temp_dir_for``) given up
     try:
@@ -419,6 +462,9 @@ def link_replace(source: PathLike, target: PathLike, sync_dir: bool = True) -> N
         >>> read_bytes(os.path.join(d, "b"))
         b'x'
     """
+    remote = _remote(target)
+    if remote is not None:  # object stores: a server-side copy, atomic per object
+        return remote.link_replace(os.fspath(source), os.fspath(target))
     source, target = _fspath(source), _fspath(target)
     temp = temp_name_for(target)
     _OPEN_TEMPS.add(temp)  # a concurrent writer's stale-temp cleanup must not take it
@@ -449,6 +495,9 @@ def makedirs(path: PathLike) -> None:
         >>> import tempfile, os
         >>> makedirs(os.path.join(tempfile.mkdtemp(), "a", "b"))
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.makedirs(os.fspath(path))
     path = _fspath(path)
     if path:
         try:
@@ -461,8 +510,9 @@ def makedirs(path: PathLike) -> None:
 # the above).
 from savepoint.saving.storage import direct  # noqa: E402
 from savepoint.saving.storage.direct import background_writes  # noqa: E402,F401
-from savepoint.saving.storage.reading import (file_size, map_file, open_read,  # noqa: E402
-                                              read_bytes, read_text)
+from savepoint.saving.storage.reading import (file_size, identity, map_file,  # noqa: E402
+                                              mtime_ns, open_read, read_bytes, read_range,
+                                              read_text)
 from savepoint.saving.storage.directories import (commit_directory, list_tree,  # noqa: E402
                                                   remove_stale_temp_files,
                                                   remove_stale_temps_of, temp_dir_for)

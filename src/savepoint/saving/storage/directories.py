@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import re
 
-from savepoint.saving.storage import (_OPEN_TEMPS, _TMP_MARKER, PathLike, _fspath, fsync_dir,
-                                      is_temp_name, listdir, makedirs, remove, remove_tree,
-                                      storage_error, temp_name_for, write_bytes_atomically)
+from savepoint.saving.storage import (_OPEN_TEMPS, _TMP_MARKER, PathLike, _fspath, _remote,
+                                      fsync_dir, is_temp_name, listdir, makedirs, remove,
+                                      remove_tree, storage_error, temp_name_for,
+                                      write_bytes_atomically)
 
 _ASIDE = ".aside"  # suffix of an old directory commit_directory renamed out of the way
 _TEMP_TAIL = re.compile(r"^(?:\d+-)?[0-9a-f]+(?:\.aside)?$")  # after ``.<name>.tmp-``
@@ -49,6 +50,8 @@ def remove_stale_temp_files(directory: PathLike) -> list[str]:
         >>> remove_stale_temp_files(tempfile.mkdtemp())
         []
     """
+    if _remote(directory) is not None:
+        return []  # object stores publish whole objects: a killed writer leaves no temporary
     removed = [n for n in listdir(directory) if is_temp_name(n) and
                os.path.join(_fspath(directory), n) not in _OPEN_TEMPS and not _writer_alive(n)]
     for name in removed:
@@ -70,6 +73,8 @@ def remove_stale_temps_of(path: PathLike) -> list[str]:
         >>> remove_stale_temps_of(os.path.join(d, "m.h5")), sorted(os.listdir(d))
         (['.m.h5.tmp-999999999-abc'], ['.n.h5.tmp-1-abc'])
     """
+    if _remote(path) is not None:
+        return []
     directory, name = os.path.split(_fspath(path))
     head = f".{name}{_TMP_MARKER}"
     try:
@@ -111,6 +116,9 @@ def temp_dir_for(path: PathLike) -> str:
         >>> is_temp_name(os.path.basename(d)), listdir(d)
         (True, [])
     """
+    remote = _remote(path)
+    if remote is not None:  # assembled on the local disk, uploaded by commit_directory
+        return remote.temp_dir_for(os.fspath(path))
     path = _fspath(path)
     makedirs(os.path.dirname(path))
     remove_stale_temps_of(path)
@@ -143,6 +151,9 @@ def commit_directory(temp_dir: PathLike, path: PathLike) -> None:
         >>> commit_directory(t, target); listdir(target)
         ['a']
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.commit_directory(os.fspath(temp_dir), os.fspath(path))
     temp_dir, path = _fspath(temp_dir), _fspath(path)
     try:
         _swap_in(temp_dir, path)
@@ -185,6 +196,9 @@ def list_tree(directory: PathLike) -> list[str]:
         >>> write_bytes_atomically(os.path.join(d, "a", "b"), b""); list_tree(d)
         ['a/b']
     """
+    remote = _remote(directory)
+    if remote is not None:
+        return remote.list_tree(os.fspath(directory))
     directory = _fspath(directory)
     found = []
     for parent, _, names in os.walk(directory):

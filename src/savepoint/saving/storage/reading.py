@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from savepoint.errors import FormatError
 from savepoint.saving.storage import (PathLike, _fspath, _missing,  # noqa: F401 (doctests)
-                                      read_error, replace_text_atomically,
+                                      _remote, read_error, replace_text_atomically,
                                       write_bytes_atomically)
 
 _KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"),
@@ -66,6 +66,9 @@ def read_bytes(path: PathLike) -> bytes:
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.read_bytes(os.fspath(path))
     with _open_file(path) as f:
         try:
             return f.read()
@@ -94,6 +97,9 @@ def open_read(path: PathLike) -> BinaryIO:
         >>> with open_read(p) as f: f.read()
         b'ab'
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.open_read(os.fspath(path))
     return _open_file(path)
 
 
@@ -109,6 +115,9 @@ def map_file(path: PathLike) -> memoryview:
         >>> np.frombuffer(map_file(p), dtype="<u2")[0]
         np.uint16(1)
     """
+    remote = _remote(path)
+    if remote is not None:  # fetched by concurrent ranged reads into one buffer
+        return remote.map_file(os.fspath(path))
     with _open_file(path, buffering=0) as f:
         try:
             size = os.fstat(f.fileno()).st_size
@@ -129,6 +138,9 @@ def file_size(path: PathLike) -> int:
         >>> file_size(p)
         3
     """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.file_size(os.fspath(path))
     path = _fspath(path)
     try:
         info = os.stat(path)
@@ -139,3 +151,69 @@ def file_size(path: PathLike) -> int:
     if not stat.S_ISREG(info.st_mode):
         raise _not_a_file(path, info.st_mode)
     return info.st_size
+
+
+def read_range(source: "PathLike | BinaryIO", offset: int, size: int) -> bytes:
+    """Up to ``size`` bytes of ``source`` from ``offset``: a ranged read. ``source`` is a path
+    (a remote one is one ranged GET) or a file from :func:`open_read` (``os.pread`` on a real
+    file, which leaves its position alone; seek and read on an in-memory one).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"abcdef")
+        >>> read_range(p, 2, 3), read_range(open_read(p), 4, 9)
+        (b'cde', b'ef')
+    """
+    if isinstance(source, (str, os.PathLike)):
+        remote = _remote(source)
+        if remote is not None:
+            return remote.read_range(os.fspath(source), offset, size)
+        with _open_file(source, buffering=0) as f:
+            return read_range(f, offset, size)
+    try:
+        fd = source.fileno()
+    except (OSError, AttributeError, ValueError):  # io.BytesIO: a remote file fetched whole
+        view = source.getbuffer() if hasattr(source, "getbuffer") else None
+        if view is not None:
+            return bytes(view[offset:offset + size])
+        source.seek(offset)
+        return source.read(size)
+    try:
+        return os.pread(fd, size, offset)
+    except OSError as e:
+        raise read_error(e, getattr(source, "name", "?")) from e
+
+
+def identity(path: PathLike) -> object:
+    """What tells this version of the file from the next one written under the same name
+    (inode, size, mtime locally; ETag, size, mtime on an object store), or None if missing.
+
+    Example:
+        >>> identity("/nonexistent/file") is None
+        True
+    """
+    remote = _remote(path)
+    if remote is not None:
+        return remote.identity(os.fspath(path))
+    try:
+        st = os.stat(_fspath(path))
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+def mtime_ns(path: PathLike) -> "int | None":
+    """Last modification time of ``path`` in nanoseconds, or None if it is missing.
+
+    Example:
+        >>> mtime_ns("/nonexistent/file") is None
+        True
+    """
+    remote = _remote(path)
+    if remote is not None:
+        seconds = remote.mtime(os.fspath(path))
+        return None if seconds is None else int(seconds * 1e9)
+    try:
+        return os.stat(_fspath(path)).st_mtime_ns
+    except OSError:
+        return None

@@ -103,10 +103,9 @@ def _newest_staged(base: str) -> list[str]:
     """Staging prefixes of ``base`` whose index exists, newest index first."""
     found = []
     for staged in staging_prefixes(base):
-        try:
-            found.append((os.stat(layout.index_path(staged)).st_mtime_ns, staged))
-        except OSError:
-            continue
+        stamp = storage.mtime_ns(layout.index_path(staged))  # None: no index
+        if stamp is not None:
+            found.append((stamp, staged))
     return [staged for _, staged in sorted(found, reverse=True)]
 
 
@@ -170,15 +169,10 @@ def read_whole(prefix: str, read: Callable[[str], T]) -> T:
 
 
 def _identity(prefix: str) -> tuple:
-    """Which files ``prefix`` names right now: a rewrite links new inodes in."""
-    found = []
-    for path in (layout.index_path(prefix), layout.data_path(prefix, 0, 1)):
-        try:
-            st = os.stat(path)
-            found.append((st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns))
-        except OSError:
-            found.append(None)
-    return tuple(found)
+    """Which files ``prefix`` names right now: a rewrite links new inodes (or, on an object
+    store, copies new objects with new ETags) in."""
+    return tuple(storage.identity(path)
+                 for path in (layout.index_path(prefix), layout.data_path(prefix, 0, 1)))
 
 
 def _remove_bundle(prefix: str) -> None:
