@@ -150,7 +150,8 @@ def test_lookup_details():
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: keras.layers.StringLookup(num_oov_indices=2), r"`num_oov_indices` to be one of"),
+    (lambda: keras.layers.StringLookup(num_oov_indices=-2),
+     r"`num_oov_indices` to be an int >= 0"),
     (lambda: keras.layers.StringLookup(output_mode="one_hot", mask_token="m"),
      r"`mask_token` with output_mode='int' only"),
     (lambda: keras.layers.StringLookup(vocabulary="vocab.txt"),

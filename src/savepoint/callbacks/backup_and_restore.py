@@ -6,6 +6,7 @@ a ``CheckpointManager`` with ``max_to_keep=1``): the model and optimizer variabl
 
 - ``epoch``, ``step``: where to resume (``step`` batches of ``epoch`` are done);
 - ``rng/...``: every global random generator (``savepoint.utils.rng``);
+- ``layer_rng/...``: the own generator of each seeded random layer (``RandomFlip(seed=1)``);
 - ``data/...``: the data position (the RNG state the epoch's shuffle was drawn from; batches a
   one-shot generator has yielded);
 - ``metrics/<metric>/<state>``: the epoch's metric accumulators, so the resumed epoch's logs
@@ -78,12 +79,14 @@ class ResumePoint:
         self.step = int(values["step"])
         self.data = _under(values, "data/")
         self._rng = _under(values, "rng/")
+        self._layer_rng = _under(values, "layer_rng/")
         self._metrics = _under(values, "metrics/")
         self._model = model
 
     def restore_state(self) -> None:
         """Put back the random generators and the epoch's metric accumulators."""
         rng.restore(self._rng)
+        rng.restore_layers(self._model, self._layer_rng)
         with torch.no_grad():
             for metric in self._model.metrics:
                 for name, tensor in metric._states.items():
@@ -195,6 +198,7 @@ class BackupAndRestore(Callback):
     def _back_up(self, epoch: int, step: int) -> None:
         values = {"epoch": np.asarray(epoch, np.int64), "step": np.asarray(step, np.int64)}
         values.update({f"rng/{k}": v for k, v in rng.capture().items()})
+        values.update({f"layer_rng/{k}": v for k, v in rng.capture_layers(self.model).items()})
         position = getattr(getattr(self.model, "_train_data", None), "position_state", None)
         if position is not None:
             values.update({f"data/{k}": v for k, v in position().items()})

@@ -124,4 +124,52 @@ def _restore_cuda(states: Mapping[str, np.ndarray]) -> None:
         torch.cuda.set_rng_state(torch.from_numpy(np.array(value, copy=True)), index)
 
 
-__all__ = ["RNG_KEYS", "capture", "restore"]
+def capture_layers(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The state of each seeded layer's own generator (``layer._generator``, e.g.
+    ``RandomFlip(seed=1)``) in ``model``, keyed by module path with ``/`` separators.
+
+    Example:
+        >>> import savepoint as keras
+        >>> model = keras.Sequential([keras.layers.RandomFlip(seed=1)])
+        >>> list(capture_layers(model))
+        ['_stack/0']
+    """
+    return {name.replace(".", "/"): generator.get_state().numpy()
+            for name, generator in _layer_generators(model).items()}
+
+
+def restore_layers(model: torch.nn.Module, states: Mapping[str, np.ndarray]) -> None:
+    """Put back what :func:`capture_layers` captured; validates everything first.
+
+    Example:
+        >>> import savepoint as keras, numpy as np
+        >>> model = keras.Sequential([keras.layers.RandomFlip(seed=1)])
+        >>> s = capture_layers(model); a = model(np.ones((1, 2, 2, 1)), training=True)
+        >>> restore_layers(model, s)
+        >>> bool((model(np.ones((1, 2, 2, 1)), training=True) == a).all())
+        True
+    """
+    generators = _layer_generators(model)
+    checked = {}
+    for name, generator in generators.items():
+        key = name.replace(".", "/")
+        if key not in states:
+            raise FormatError(f"Expected the random generator state of seeded layer {key!r}. "
+                              f"Received states for {sorted(states)}. Fix: resume with the "
+                              f"model the backup was written for.")
+        size = int(generator.get_state().numel())
+        checked[name] = _checked(states, key, np.uint8, (size,))
+    for name, value in checked.items():
+        generators[name].set_state(torch.from_numpy(np.array(value, copy=True)))
+
+
+def _layer_generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
+    found = {}
+    for name, module in model.named_modules():
+        generator = module.__dict__.get("_generator")
+        if isinstance(generator, torch.Generator):
+            found[name] = generator
+    return found
+
+
+__all__ = ["RNG_KEYS", "capture", "capture_layers", "restore", "restore_layers"]

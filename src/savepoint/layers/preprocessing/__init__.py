@@ -2,9 +2,12 @@
 
 Augmentations (``Random*``) transform only in training (``training=True``, as ``fit`` calls
 them) and are the identity at inference (``RandomCrop`` center-crops and resizes, as tf.keras).
-Their draws come from torch's global generators, which ``savepoint.utils.set_random_seed`` seeds
-and checkpoints capture, so an exactly resumed ``fit`` repeats the augmentations bit for bit; a
-layer's ``seed`` is kept in its config for Keras compatibility.
+With ``seed=`` a layer draws from its own CPU generator, so two fresh layers (or models) with the
+same seed make the same augmentations, call after call, on any device, as in tf.keras; the
+numbers differ from TensorFlow's (its Philox streams are not reproduced). Without a seed the
+draws come from torch's global generators, which ``savepoint.utils.set_random_seed`` seeds.
+``BackupAndRestore`` captures both, so an exactly resumed ``fit`` repeats the augmentations bit
+for bit. ``seed`` is saved in the layer's config.
 """
 
 from savepoint.layers.preprocessing.category_encoding import CategoryEncoding

@@ -70,19 +70,49 @@ def as_batched_image(layer: Any, inputs: torch.Tensor) -> tuple[torch.Tensor, bo
     return inputs, False
 
 
-def uniform(shape: tuple, low: float, high: float, device: torch.device) -> torch.Tensor:
-    """Uniform draws in ``[low, high)`` from torch's global generator of ``device``.
+def uniform(shape: tuple, low: float, high: float, device: torch.device,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Uniform draws in ``[low, high)`` on ``device``: from ``generator`` (a CPU generator, so a
+    seed gives the same draws on every device) or else torch's global generator of ``device``.
 
-    Augmentations draw from the global generators on purpose: ``savepoint.utils.set_random_seed``
-    seeds them and ``savepoint.utils.rng.capture`` checkpoints them, so a resumed ``fit`` makes
-    exactly the draws the uninterrupted run made.
+    Unseeded augmentations draw from the global generators on purpose:
+    ``savepoint.utils.set_random_seed`` seeds them and ``savepoint.utils.rng.capture``
+    checkpoints them, so a resumed ``fit`` makes exactly the draws the uninterrupted run made.
 
     Example:
         >>> uniform((2,), 0.5, 0.5, torch.device("cpu")).tolist()
         [0.5, 0.5]
     """
-    u = torch.rand(shape, dtype=torch.float32, device=device)
+    if generator is None:
+        u = torch.rand(shape, dtype=torch.float32, device=device)
+    else:
+        u = torch.rand(shape, dtype=torch.float32, generator=generator).to(device)
     return low + (high - low) * u
+
+
+def check_seed(layer: str, seed: Any) -> int | None:
+    """``seed`` as an int or None, else a ``ConfigError``.
+
+    Example:
+        >>> check_seed("RandomFlip", 7)
+        7
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"{layer} expected `seed` to be an int or None. Received: "
+                          f"seed={seed!r}. Fix: pass an int such as seed=1337, or None.")
+    return seed
+
+
+def seeded_generator(seed: int | None) -> torch.Generator | None:
+    """A layer's own CPU generator for ``seed`` (as tf.keras gives each seeded random layer its
+    own generator), or None to draw from torch's global generators.
+
+    Example:
+        >>> a, b = seeded_generator(3), seeded_generator(3)
+        >>> bool(torch.equal(torch.rand(2, generator=a), torch.rand(2, generator=b)))
+        True
+    """
+    return None if seed is None else torch.Generator().manual_seed(seed)
 
 
 def random_config(config: dict, seed: Any) -> dict:

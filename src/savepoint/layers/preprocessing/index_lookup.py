@@ -19,6 +19,7 @@ from savepoint.errors import ConfigError, ShapeError
 from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import check_choice
 from savepoint.layers.preprocessing.category_encoding import encode
+from savepoint.layers.preprocessing.farmhash import hash_bucket
 from savepoint.layers.preprocessing.normalization import adapt_batches
 from savepoint.layers.symbolic import KerasTensor
 from savepoint.serialization import builtin
@@ -55,8 +56,8 @@ class IndexLookup(Layer):
                  vocabulary_size: int | None = None, dtype: Any = None,
                  oov_method: str = "floormod", salt: Any = None, **kwargs: Any):
         name = type(self).__name__
-        # Keras 3 records how it hashes OOV tokens over several OOV indices; with 0 or 1 OOV
-        # index (all savepoint supports) there is nothing to hash
+        # Keras 3 records how it spreads OOV tokens over several OOV indices: "floormod" is
+        # TensorFlow's (FarmHash buckets for strings, floor-mod for ints), which we do
         check_choice(name, "oov_method", oov_method, ("floormod",))
         check_choice(name, "salt", salt, (None,))
         output_mode = check_choice(name, "output_mode", output_mode, OUTPUT_MODES)
@@ -73,7 +74,10 @@ class IndexLookup(Layer):
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 1):
             raise ConfigError(f"{name} expected `max_tokens` to be None or an int > 1. "
                               f"Received: max_tokens={max_tokens!r}.")
-        check_choice(name, "num_oov_indices", num_oov_indices, (0, 1))
+        if isinstance(num_oov_indices, bool) or not isinstance(num_oov_indices, int) or \
+                num_oov_indices < 0:
+            raise ConfigError(f"{name} expected `num_oov_indices` to be an int >= 0. Received: "
+                              f"num_oov_indices={num_oov_indices!r}.")
         if mask_token is not None and output_mode != "int":
             raise ConfigError(f"{name} supports `mask_token` with output_mode='int' only. "
                               f"Received: mask_token={mask_token!r}, output_mode="
@@ -203,10 +207,19 @@ class IndexLookup(Layer):
         batch = input_shape[0] if len(input_shape) else None
         return (batch, depth) if len(input_shape) <= 2 else tuple(input_shape[:-1]) + (depth,)
 
+    def _oov_indices(self, missing: np.ndarray) -> np.ndarray:
+        """The OOV index of each out-of-vocabulary token, as TensorFlow picks it: FarmHash
+        ``Fingerprint64 % num_oov_indices`` for strings (``tf.strings.to_hash_bucket_fast``),
+        the floor-mod for ints, after the mask index."""
+        first = 1 if self.mask_token is not None and self.output_mode == "int" else 0
+        if self.num_oov_indices == 1:
+            return np.full(missing.shape, first, np.int64)
+        if self._kind == "string":
+            return first + hash_bucket(missing, self.num_oov_indices)
+        return first + np.mod(missing, self.num_oov_indices)
+
     def lookup(self, tokens: np.ndarray) -> np.ndarray:
-        """Indices of ``tokens`` (any shape), OOV tokens at the OOV index."""
-        oov = self.num_oov_indices and (1 if self.mask_token is not None and
-                                        self.output_mode == "int" else 0)
+        """Indices of ``tokens`` (any shape), OOV tokens at their OOV index."""
         flat = tokens.reshape(-1)
         index = self._index
         out = np.fromiter((index.get(t, -1) for t in flat), dtype=np.int64, count=flat.size)
@@ -217,7 +230,7 @@ class IndexLookup(Layer):
             if not self.num_oov_indices:
                 raise ConfigError(f"Layer '{self.name}' has num_oov_indices=0 but received "
                                   f"out-of-vocabulary values such as {flat[missing][0]!r}.")
-            out[missing] = oov
+            out[missing] = self._oov_indices(flat[missing])
         return out.reshape(tokens.shape)
 
     def call(self, inputs: Any) -> torch.Tensor:
@@ -350,7 +363,7 @@ class IntegerLookup(IndexLookup):
             if not self.num_oov_indices:
                 raise ConfigError(f"Layer '{self.name}' has num_oov_indices=0 but received "
                                   f"out-of-vocabulary values such as {tokens[out < 0][0]!r}.")
-            out[out < 0] = 1 if self.mask_token is not None and self.output_mode == "int" else 0
+            out[out < 0] = self._oov_indices(tokens[out < 0])
         return out
 
     def _from_lines(self, lines: list[str]) -> list:

@@ -11,13 +11,15 @@ from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing import image_transform as it
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_choice,
                                                    check_data_format, check_rng_type,
-                                                   keras3_config_out,
-                                                   factor_range, random_config, uniform)
+                                                   check_seed, factor_range,
+                                                   keras3_config_out, random_config,
+                                                   seeded_generator, uniform)
 from savepoint.serialization import builtin
 
 
 class _RandomTransform(Layer):
-    """Shared arguments (fill mode, sampling, seed) and the training/inference switch."""
+    """Shared arguments (fill mode, sampling, seed) and the training/inference switch; a seeded
+    layer draws from its own generator, an unseeded one from torch's global generators."""
 
     keras3_config_out = staticmethod(keras3_config_out)  # the Keras 3 dialect's hook
 
@@ -28,7 +30,9 @@ class _RandomTransform(Layer):
         name = type(self).__name__
         self.fill_mode = check_choice(name, "fill_mode", fill_mode, it.FILL_MODES)
         self.interpolation = check_choice(name, "interpolation", interpolation, it.SAMPLINGS)
-        self.fill_value, self.seed = float(fill_value), seed
+        self.fill_value, self.seed = float(fill_value), check_seed(name, seed)
+        # seeded: the layer's own generator, as tf.keras gives each seeded layer its own
+        self._generator = seeded_generator(self.seed)
         check_rng_type(name, rng_type)
         check_data_format(name, data_format)
 
@@ -62,6 +66,7 @@ class RandomRotation(_RandomTransform):
     """Rotate each image by a random fraction of a full turn drawn from ``factor`` in training.
 
     Example:
+        >>> import numpy as np
         >>> layer = RandomRotation((0.25, 0.25), fill_mode="constant")
         >>> layer(np.ones((1, 3, 3, 1), "float32"), training=False).shape
         torch.Size([1, 3, 3, 1])
@@ -74,7 +79,8 @@ class RandomRotation(_RandomTransform):
         self.lower, self.upper = factor_range("RandomRotation", "factor", factor)
 
     def _matrices(self, n, height, width, device):
-        angles = uniform((n,), self.lower * it.TWO_PI, self.upper * it.TWO_PI, device)
+        angles = uniform((n,), self.lower * it.TWO_PI, self.upper * it.TWO_PI, device,
+                         self._generator)
         return it.rotation_matrix(angles, height, width)
 
     def get_config(self) -> dict:
@@ -87,6 +93,7 @@ class RandomZoom(_RandomTransform):
     else the same draw) in training; positive factors zoom out.
 
     Example:
+        >>> import numpy as np
         >>> RandomZoom(0.2)(np.ones((2, 4, 4, 1), "float32")).shape
         torch.Size([2, 4, 4, 1])
     """
@@ -101,9 +108,10 @@ class RandomZoom(_RandomTransform):
             "RandomZoom", "width_factor", width_factor, -1.0)
 
     def _matrices(self, n, height, width, device):
-        zy = uniform((n,), 1.0 + self.height_range[0], 1.0 + self.height_range[1], device)
+        zy = uniform((n,), 1.0 + self.height_range[0], 1.0 + self.height_range[1], device,
+                     self._generator)
         zx = zy if self.width_range is None else uniform(
-            (n,), 1.0 + self.width_range[0], 1.0 + self.width_range[1], device)
+            (n,), 1.0 + self.width_range[0], 1.0 + self.width_range[1], device, self._generator)
         return it.zoom_matrix(zx, zy, height, width)
 
     def get_config(self) -> dict:
@@ -116,6 +124,7 @@ class RandomTranslation(_RandomTransform):
     """Shift each image by fractions of its height and width drawn from the factors, in training.
 
     Example:
+        >>> import numpy as np
         >>> RandomTranslation(0.1, 0.1)(np.ones((2, 4, 4, 1), "float32")).shape
         torch.Size([2, 4, 4, 1])
     """
@@ -131,8 +140,8 @@ class RandomTranslation(_RandomTransform):
                                         -1.0, 1.0)
 
     def _matrices(self, n, height, width, device):
-        dy = uniform((n,), *self.height_range, device) * height
-        dx = uniform((n,), *self.width_range, device) * width
+        dy = uniform((n,), *self.height_range, device, self._generator) * height
+        dx = uniform((n,), *self.width_range, device, self._generator) * width
         return it.translation_matrix(dx, dy)
 
     def get_config(self) -> dict:

@@ -11,9 +11,9 @@ from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.layers.preprocessing._utils import (as_batched_image, check_choice,
                                                    check_data_format, check_rng_type,
-                                                   keras3_config_out,
+                                                   check_seed, keras3_config_out,
                                                    positive_int, random_config,
-                                                   uniform)
+                                                   seeded_generator, uniform)
 from savepoint.layers.preprocessing.resizing import smart_resize
 from savepoint.serialization import builtin
 
@@ -21,14 +21,17 @@ FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
 class _RandomLayer(Layer):
-    """The seed and tf-keras's ``rng_type``; draws come from the global generators."""
+    """The seed and tf-keras's ``rng_type``: a seeded layer draws from its own generator (the
+    same sequence for every fresh layer with that seed), an unseeded one from torch's global
+    generators."""
 
     keras3_config_out = staticmethod(keras3_config_out)  # the Keras 3 dialect's hook
 
     def __init__(self, seed: int | None = None, rng_type: str | None = None,
                  data_format: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.seed = seed
+        self.seed = check_seed(type(self).__name__, seed)
+        self._generator = seeded_generator(self.seed)
         check_rng_type(type(self).__name__, rng_type)
         check_data_format(type(self).__name__, data_format)
 
@@ -44,6 +47,7 @@ class RandomFlip(_RandomLayer):
     """Flip each image left-right and/or up-down with probability 1/2 in training.
 
     Example:
+        >>> import numpy as np
         >>> RandomFlip("horizontal")(np.ones((2, 3, 3, 1), "float32"), training=True).shape
         torch.Size([2, 3, 3, 1])
     """
@@ -59,10 +63,10 @@ class RandomFlip(_RandomLayer):
         images, unbatched = as_batched_image(self, inputs)
         shape = (images.shape[0], 1, 1, 1)
         if self.mode in ("horizontal", "horizontal_and_vertical"):
-            flip = uniform(shape, 0.0, 1.0, images.device) < 0.5
+            flip = uniform(shape, 0.0, 1.0, images.device, self._generator) < 0.5
             images = torch.where(flip, images.flip(2), images)
         if self.mode in ("vertical", "horizontal_and_vertical"):
-            flip = uniform(shape, 0.0, 1.0, images.device) < 0.5
+            flip = uniform(shape, 0.0, 1.0, images.device, self._generator) < 0.5
             images = torch.where(flip, images.flip(1), images)
         return images[0] if unbatched else images
 
@@ -76,6 +80,7 @@ class RandomContrast(_RandomLayer):
     ``[1 - lower, 1 + upper]`` per call, then clip to ``[0, 255]`` (tf.keras 2), in training.
 
     Example:
+        >>> import numpy as np
         >>> RandomContrast(0.5)(np.ones((2, 3, 3, 1), "float32"), training=True).shape
         torch.Size([2, 3, 3, 1])
     """
@@ -103,7 +108,8 @@ class RandomContrast(_RandomLayer):
         if not training:
             return inputs
         images, unbatched = as_batched_image(self, inputs)
-        factor = uniform((), 1.0 - self.lower, 1.0 + self.upper, images.device)
+        factor = uniform((), 1.0 - self.lower, 1.0 + self.upper, images.device,
+                         self._generator)
         mean = images.mean(dim=(1, 2), keepdim=True)
         out = torch.clamp((images - mean) * factor + mean, 0.0, 255.0)
         return out[0] if unbatched else out
@@ -119,6 +125,7 @@ class RandomCrop(_RandomLayer):
     resize (tf.keras 2's behaviour).
 
     Example:
+        >>> import numpy as np
         >>> RandomCrop(2, 2)(np.ones((1, 4, 4, 3), "float32"), training=True).shape
         torch.Size([1, 2, 2, 3])
     """
@@ -132,9 +139,10 @@ class RandomCrop(_RandomLayer):
         images, unbatched = as_batched_image(self, inputs)
         h_diff, w_diff = images.shape[1] - self.height, images.shape[2] - self.width
         if training and h_diff >= 0 and w_diff >= 0:
-            # one offset for the whole batch, drawn on the CPU generator: slicing needs host
+            # one offset for the whole batch, drawn on a CPU generator: slicing needs host
             # ints, and drawing there avoids a device sync
-            top, left = (int(v) for v in torch.randint(0, 2 ** 31 - 1, (2,)))
+            top, left = (int(v) for v in torch.randint(0, 2 ** 31 - 1, (2,),
+                                                       generator=self._generator))
             top, left = top % (h_diff + 1), left % (w_diff + 1)
             out = images[:, top:top + self.height, left:left + self.width]
         else:
