@@ -59,6 +59,7 @@ class CategoryEncoding(Layer):
     """Encode integer ids in ``[0, num_tokens)`` as ``one_hot``, ``multi_hot`` or ``count``.
 
     Example:
+        >>> import numpy as np
         >>> CategoryEncoding(4, output_mode="one_hot")(np.array([3, 0])).tolist()
         [[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]]
     """

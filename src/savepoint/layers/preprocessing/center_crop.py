@@ -33,6 +33,7 @@ class CenterCrop(Layer):
     """Crop the center ``height x width`` of channels-last images.
 
     Example:
+        >>> import numpy as np
         >>> CenterCrop(2, 2)(np.ones((1, 4, 5, 3), "float32")).shape
         torch.Size([1, 2, 2, 3])
     """

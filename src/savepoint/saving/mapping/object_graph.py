@@ -10,7 +10,7 @@ so names never have to be guessed from keys.
 Example:
     >>> import torch
     >>> from savepoint.layers.variable import Variable
-from savepoint.trackable import Placeholder, TrackableList  # noqa: F401 (re-exported)
+    >>> from savepoint.trackable import TrackableList
     >>> root = TrackableList([Variable(torch.zeros(2), name="w", path="w")])
     >>> [key for key, _ in collect(root).keyed_variables]
     ['0/.ATTRIBUTES/VARIABLE_VALUE']
