@@ -112,7 +112,7 @@ class Graph:
         memo: dict[int, torch.Tensor] = {}
         for kt, value in zip(self.flat_inputs, self._match_inputs(values)):
             check_input_shape(value, kt.shape, kt._history[0].name)
-            memo[id(kt)] = value
+            memo[id(kt)] = conform_dtype(value, kt._history[0])
         def lookup(t):
             return memo[id(t)] if isinstance(t, KerasTensor) else t
         for node, release in zip(self.nodes, self._release_after):
@@ -143,6 +143,22 @@ class Graph:
             raise ConfigError(f"The model expects {len(self.flat_inputs)} input(s) "
                               f"({self.input_names}), but it received {len(flat)} input(s).")
         return flat
+
+
+def conform_dtype(value: Any, input_layer: Any) -> Any:
+    """``value`` cast to the dtype of ``input_layer`` (tf.keras's functional models cast each
+    input to its ``Input``'s dtype: an ``int32`` Input hands ``Embedding`` ints, a float one
+    float32). The layer's torch dtype follows ``model.to(torch.float64)``; text stays numpy.
+
+    Example:
+        >>> from savepoint.layers import Input
+        >>> conform_dtype(torch.ones(2, 3), Input((3,), dtype="int32")._history[0]).dtype
+        torch.int32
+    """
+    if isinstance(value, torch.Tensor) and input_layer.dtype != "string" and \
+            value.dtype != input_layer._torch_dtype:
+        return value.to(input_layer._torch_dtype)
+    return value
 
 
 def check_input_shape(value: Any, expected: tuple, name: str) -> None:

@@ -7,8 +7,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from savepoint import backend
 from savepoint.errors import ConfigError, NotBuiltError
-from savepoint.layers.base import Layer, _dedup
+from savepoint.layers.base import Layer, _dedup, _takes_strings
 from savepoint.layers.symbolic import flatten, map_structure
 from savepoint.models import summary as summary_lib
 from savepoint.models.functional import Graph
@@ -143,6 +144,22 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}' has no call(): subclass Model and define call(inputs), or "
                 f"build a functional model with Model(inputs, outputs).")
         return self._graph.run(inputs, bool(training))
+
+    def _convert_inputs(self, inputs: Any) -> Any:
+        """Arrays become tensors; only floats are cast to the model's dtype, as tf.keras's
+        autocast does: ints stay ints, so an ``Input(dtype="int32")`` (cast to in
+        ``Graph.run``/``Sequential.call``) or a subclassed model's Embedding receives ids."""
+        def convert(x):
+            if isinstance(x, np.ndarray) and x.dtype.kind in "OUS" and _takes_strings(self):
+                return x  # a model with a string Input: its text layers read numpy strings
+            if isinstance(x, (np.ndarray, list, float, int)) and not isinstance(x, bool):
+                x = backend.to_tensor(x, device=self._device(),
+                                      what=f"the input of layer '{self.name}'")
+            if isinstance(x, torch.Tensor) and x.is_floating_point() and \
+                    x.dtype != self._torch_dtype and not self.inputs:
+                return x.to(self._torch_dtype)
+            return x
+        return map_structure(convert, inputs)
 
     def build(self, input_shape: Any) -> None:
         """Create the weights by running the model once on zeros of ``input_shape``."""

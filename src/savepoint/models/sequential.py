@@ -10,7 +10,7 @@ from savepoint.errors import ConfigError
 from savepoint.layers.base import Layer
 from savepoint.layers.core import InputLayer
 from savepoint.layers.symbolic import KerasTensor
-from savepoint.models.functional import check_input_shape
+from savepoint.models.functional import check_input_shape, conform_dtype
 from savepoint.models.model import Model
 from savepoint.serialization import builtin, deserialize, serialize
 
@@ -68,8 +68,10 @@ class Sequential(Model):
     def _build_graph(self) -> None:
         """Run the stack symbolically from the known input shape, building each layer."""
         if self._input_layer is None:  # Keras names it after the first layer: "dense_input"
+            # tf.keras: the first layer's dtype, or the dtype of the data that built the model
+            dtype = self.__dict__.pop("_data_dtype", None) or self._stack[0].dtype
             self._input_layer = InputLayer(batch_input_shape=self._batch_input_shape,
-                                           name=f"{self._stack[0].name}_input")
+                                           name=f"{self._stack[0].name}_input", dtype=dtype)
         x = self._input_layer.output
         for layer in self._stack:
             if not any(n.args and n.args[0] is x for n in layer._inbound_nodes):
@@ -88,11 +90,13 @@ class Sequential(Model):
         self._build_graph()
 
     def _build_from(self, inputs: Any) -> None:
+        if isinstance(inputs, torch.Tensor):
+            self._data_dtype = str(inputs.dtype).replace("torch.", "")
         self.build((None,) + tuple(inputs.shape[1:]))
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         check_input_shape(inputs, self._batch_input_shape, self.name)
-        x = inputs
+        x = conform_dtype(inputs, self._input_layer) if self._input_layer else inputs
         for layer in self._stack:
             x = layer(x, training=training)
         return x
