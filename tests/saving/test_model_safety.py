@@ -13,7 +13,7 @@ import torch
 
 import savepoint as keras
 from savepoint.errors import ConfigError, FormatError, UnknownObjectError
-from savepoint.layers.lambda_layer import Lambda
+from savepoint.layers.core.lambda_layer import Lambda
 from savepoint.saving.handlers import fingerprint
 from savepoint.exports import inference
 from savepoint.saving.handlers import model_dir

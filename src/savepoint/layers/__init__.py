@@ -4,9 +4,9 @@ from savepoint.layers import activations, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.layers import convolutional, pooling, reshaping
 from savepoint.layers.convolutional import *  # noqa: F401,F403  (Conv1D ... SeparableConv2D)
-from savepoint.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
-from savepoint.layers.embedding import Embedding
-from savepoint.layers.lambda_layer import Lambda
+from savepoint.layers.core import Activation, Dense, Embedding, Input, InputLayer, Lambda
+from savepoint.layers.regularization import Dropout
+from savepoint.layers.reshaping import Flatten, Reshape
 from savepoint.layers.merging import Add, Concatenate
 # activation, merging, attention, reshaping, regularization, group/unit normalization (issue 8.3/8.4)
 from savepoint.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
@@ -15,14 +15,13 @@ from savepoint.layers.merging import (Average, Dot, Maximum, Minimum, Multiply, 
                                      subtract)
 from savepoint.layers.attention import (AdditiveAttention, Attention, EinsumDense,
                                         MultiHeadAttention)
-from savepoint.layers.group_normalization import GroupNormalization
 from savepoint.layers.regularization import (ActivityRegularization, AlphaDropout,
                                              GaussianDropout, GaussianNoise, SpatialDropout1D,
                                              SpatialDropout2D, SpatialDropout3D)
 from savepoint.layers.reshaping.permute import Permute
 from savepoint.layers.reshaping.repeat_vector import RepeatVector
-from savepoint.layers.unit_normalization import UnitNormalization
-from savepoint.layers.normalization import BatchNormalization, LayerNormalization
+from savepoint.layers.normalization import (BatchNormalization, GroupNormalization,
+                                            LayerNormalization, UnitNormalization)
 from savepoint.layers.pooling import *  # noqa: F401,F403  (Max/Average/Global pooling)
 from savepoint.layers.reshaping import *  # noqa: F401,F403  (ZeroPadding, Cropping, UpSampling)
 from savepoint.layers import recurrent

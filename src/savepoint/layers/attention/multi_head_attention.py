@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.activation.softmax import large_negative
-from savepoint.layers.attention.einsum_dense import EinsumDense
 from savepoint.layers.base import Layer
+from savepoint.layers.core.einsum_dense import EinsumDense
 from savepoint.layers.symbolic import is_symbolic
-from savepoint.serialization import builtin, serialize
+from savepoint.layers.weight_args import kernel_bias_args, set_kernel_bias_args, weight_args_config
+from savepoint.serialization import builtin
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # Keras 3 arguments savepoint takes only at their default (dropped from Keras 3 configs).
@@ -82,12 +82,8 @@ class MultiHeadAttention(Layer):
             attention_axes = [attention_axes]
         self.attention_axes = None if attention_axes is None else list(attention_axes)
         self.softmax_robust_masking = bool(softmax_robust_masking)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_kernel_bias_args(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                             bias_regularizer, kernel_constraint, bias_constraint)
         self._shapes: tuple | None = None
         if query_shape is not None and value_shape is not None:
             self._build_from_signature(tuple(query_shape), tuple(value_shape),
@@ -96,12 +92,7 @@ class MultiHeadAttention(Layer):
     # ----- building ---------------------------------------------------------------------------
     def _dense(self, name: str, equation: str, output_shape: list, bias_axes: str) -> EinsumDense:
         return EinsumDense(equation, output_shape, bias_axes=bias_axes if self.use_bias else None,
-                           kernel_initializer=self.kernel_initializer,
-                           bias_initializer=self.bias_initializer,
-                           kernel_regularizer=self.kernel_regularizer,
-                           bias_regularizer=self.bias_regularizer,
-                           kernel_constraint=self.kernel_constraint,
-                           bias_constraint=self.bias_constraint, name=name, dtype=self.dtype)
+                           **kernel_bias_args(self), name=name, dtype=self.dtype)
 
     def _build_from_signature(self, query: tuple, value: tuple, key: tuple | None) -> None:
         key = value if key is None else key
@@ -320,13 +311,7 @@ class MultiHeadAttention(Layer):
                   "value_dim": self.value_dim, "dropout": self.dropout,
                   "use_bias": self.use_bias, "output_shape": self.output_shape_arg,
                   "attention_axes": self.attention_axes,
-                  "kernel_initializer": serialize(self.kernel_initializer),
-                  "bias_initializer": serialize(self.bias_initializer),
-                  "kernel_regularizer": serialize(self.kernel_regularizer),
-                  "bias_regularizer": serialize(self.bias_regularizer),
-                  "activity_regularizer": serialize(self.activity_regularizer),
-                  "kernel_constraint": serialize(self.kernel_constraint),
-                  "bias_constraint": serialize(self.bias_constraint)}
+                  **weight_args_config(self, ("kernel", "bias"), activity_regularizer=True)}
         shapes = self._shapes or (None, None, None)
         config.update({"query_shape": _listed(shapes[0]), "key_shape": _listed(shapes[2]),
                        "value_shape": _listed(shapes[1]),

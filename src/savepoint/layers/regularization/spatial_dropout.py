@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers.core import Dropout
+from savepoint.layers.regularization.dropout import Dropout
 from savepoint.serialization import builtin
 
 

@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from savepoint.errors import ConfigError, DTypeError
-from savepoint.layers import constraints, initializers, regularizers
+from savepoint.layers import initializers
 from savepoint.layers.base import Layer
-from savepoint.serialization import builtin, serialize
+from savepoint.layers.weight_args import add_role_weight, set_weight_args, weight_args_config
+from savepoint.serialization import builtin
 
 _LEGACY_CONFIG_KEYS = ("sparse",)
 
@@ -29,7 +30,7 @@ class Embedding(Layer):
     Inputs keep their integer dtype (floats are truncated to ints, as tf.keras casts them).
 
     Example:
-        >>> Embedding(10, 4)(np.array([[1, 2, 3]])).shape
+        >>> Embedding(10, 4)(torch.tensor([[1, 2, 3]])).shape
         torch.Size([1, 3, 4])
     """
 
@@ -46,16 +47,12 @@ class Embedding(Layer):
         self.output_dim = _positive_int(output_dim, "output_dim")
         if embeddings_initializer == "uniform":
             embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        set_weight_args(self, "embeddings", embeddings_initializer, embeddings_regularizer,
+                        embeddings_constraint)
         self.mask_zero, self.input_length = bool(mask_zero), input_length
 
     def build(self, input_shape: Any) -> None:
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        self.embeddings = add_role_weight(self, "embeddings", (self.input_dim, self.output_dim))
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -95,10 +92,7 @@ class Embedding(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
-                "embeddings_initializer": serialize(self.embeddings_initializer),
-                "embeddings_regularizer": serialize(self.embeddings_regularizer),
-                "activity_regularizer": serialize(self.activity_regularizer),
-                "embeddings_constraint": serialize(self.embeddings_constraint),
+                **weight_args_config(self, ("embeddings",), activity_regularizer=True),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
 
     @classmethod

@@ -51,3 +51,6 @@ class UnitNormalization(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
+
+
+__all__ = ["UnitNormalization"]

@@ -9,9 +9,10 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import activations, constraints, initializers, regularizers
+from savepoint.layers import activations
 from savepoint.layers.base import Layer
-from savepoint.serialization import builtin, serialize
+from savepoint.layers.weight_args import add_role_weight, set_kernel_bias_args, weight_args_config
+from savepoint.serialization import builtin
 
 _EQUATION = re.compile(r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$")
 
@@ -86,12 +87,8 @@ class EinsumDense(Layer):
             list(output_shape)
         self.bias_axes = bias_axes or None
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_kernel_bias_args(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                             bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape: tuple) -> None:
         kernel, bias, self.full_output_shape = analyze(
@@ -99,13 +96,9 @@ class EinsumDense(Layer):
         if any(d is None for d in kernel):
             raise ShapeError(f"Layer \"{self.name}\" (EinsumDense) needs known input dimensions "
                              f"for its kernel. Received input shape {tuple(input_shape)}.")
-        self.kernel = self.add_weight("kernel", kernel, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = add_role_weight(self, "kernel", kernel)
         if bias is not None:
-            self.bias = self.add_weight("bias", bias, self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = add_role_weight(self, "bias", bias)
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -122,13 +115,7 @@ class EinsumDense(Layer):
         return {**super().get_config(), "output_shape": self.partial_output_shape,
                 "equation": self.equation, "activation": activations.serialize(self.activation),
                 "bias_axes": self.bias_axes,
-                "kernel_initializer": serialize(self.kernel_initializer),
-                "bias_initializer": serialize(self.bias_initializer),
-                "kernel_regularizer": serialize(self.kernel_regularizer),
-                "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": serialize(self.activity_regularizer),
-                "kernel_constraint": serialize(self.kernel_constraint),
-                "bias_constraint": serialize(self.bias_constraint)}
+                **weight_args_config(self, ("kernel", "bias"), activity_regularizer=True)}
 
     @classmethod
     def from_config(cls, config: dict) -> "EinsumDense":

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import constraints, initializers, regularizers
 from savepoint.layers.base import Layer
-from savepoint.serialization import builtin, serialize
+from savepoint.layers.weight_args import add_role_weight, set_weight_args, weight_args_config
+from savepoint.serialization import builtin
 
 
 @builtin("layers")
@@ -40,12 +40,8 @@ class GroupNormalization(Layer):
                               f"axis={axis!r}. Fix: pass e.g. axis=-1.")
         self.groups, self.axis, self.epsilon = groups, axis, float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        set_weight_args(self, "beta", beta_initializer, beta_regularizer, beta_constraint)
+        set_weight_args(self, "gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
         rank = len(input_shape)
@@ -64,13 +60,9 @@ class GroupNormalization(Layer):
                              f"Received: groups={self.groups}. Fix: use a divisor of {dim}.")
         self._groups, self._rank, self._channel_axis = groups, rank, axis
         if self.scale:
-            self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
+            self.gamma = add_role_weight(self, "gamma", (dim,))
         if self.center:
-            self.beta = self.add_weight("beta", (dim,), self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+            self.beta = add_role_weight(self, "beta", (dim,))
         self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -94,9 +86,7 @@ class GroupNormalization(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": serialize(self.beta_initializer),
-                "gamma_initializer": serialize(self.gamma_initializer),
-                "beta_regularizer": serialize(self.beta_regularizer),
-                "gamma_regularizer": serialize(self.gamma_regularizer),
-                "beta_constraint": serialize(self.beta_constraint),
-                "gamma_constraint": serialize(self.gamma_constraint)}
+                **weight_args_config(self, ("beta", "gamma"))}
+
+
+__all__ = ["GroupNormalization"]
