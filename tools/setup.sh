@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Create .venv with savepoint (editable), the CPU build of torch and the test dependencies.
+# Create .venv with savepoint (editable), the CPU build of torch, the test dependencies and the
+# optional extras the tests exercise (image: Pillow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch, savepoint, pytest, hypothesis, safetensors" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, savepoint, pytest, hypothesis, safetensors, PIL" 2>/dev/null; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q "torch==2.13.0"
-  .venv/bin/pip install -q -e ".[test]"
+  .venv/bin/pip install -q -e ".[test,image]"
 fi

@@ -224,30 +224,32 @@ def image_dataset_from_directory(directory: str, labels: Any = "inferred",
                                  subset: str | None = None, interpolation: str = "bilinear",
                                  follow_links: bool = False,
                                  crop_to_aspect_ratio: bool = False):
-    """A dataset of ``(images, labels)`` batches (float32 ``(n, h, w, c)``, values 0-255) from
-    image files, one class per subdirectory, as ``tf.keras.utils.image_dataset_from_directory``.
-    Decoding and resizing use Pillow (``MissingDependencyError`` without it); Pillow's resize
-    filters are close to, not bit-equal with, ``tf.image.resize``.
+    """A dataset of ``(images, labels)`` batches (``(n, h, w, c)``, values 0-255; float32, or
+    uint8 with ``interpolation="nearest"``) from image files, one class per subdirectory, as
+    ``tf.keras.utils.image_dataset_from_directory``. Files are decoded with
+    ``tf.image.decode_image``'s rules and resized with ``tf.image.resize``'s methods
+    (``bilinear``, ``nearest``, ``bicubic``, ``area``): PNG, BMP and GIF give TensorFlow's
+    exact values, JPEG within a few levels (see ``savepoint.utils.image_decoding``). Needs
+    Pillow (the ``savepoint[image]`` extra; ``MissingDependencyError`` without it).
 
     Example:
         >>> ds = image_dataset_from_directory("photos", image_size=(64, 64))  # doctest: +SKIP
     """
-    from savepoint.utils.image_utils import img_to_array, load_img
+    from savepoint.utils.image_decoding import (check_image_size, check_interpolation,
+                                                color_mode_channels, load_resized)
     check_split(validation_split, subset, shuffle, seed)
-    if color_mode not in ("rgb", "rgba", "grayscale"):
-        raise ConfigError(f'`color_mode` must be one of {{"rgb", "rgba", "grayscale"}}. '
-                          f"Received: color_mode={color_mode}")
+    color_mode_channels(color_mode)
+    check_interpolation(interpolation)
+    size = check_image_size(image_size)
     if seed is None:
         seed = np.random.randint(1e6)
     paths, label_array, names = index_directory(directory, labels, IMAGE_FORMATS, class_names,
                                                 shuffle, seed, follow_links)
     _check_label_mode(label_mode, labels, len(names))
-    size = tuple(image_size)
 
     def load(path: str) -> np.ndarray:
-        img = load_img(path, color_mode=color_mode, target_size=size,
-                       interpolation=interpolation, keep_aspect_ratio=crop_to_aspect_ratio)
-        return img_to_array(img, dtype="float32")
+        return load_resized(path, storage.read_bytes(path), color_mode, size, interpolation,
+                            crop_to_aspect_ratio)
 
     def make(part: str | None) -> FileDataset:
         p, y = split(paths, label_array, validation_split, part)
