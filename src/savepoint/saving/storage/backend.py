@@ -134,13 +134,12 @@ def backend_for(path: str) -> Any:
 def _make(scheme: str, path: str) -> Any:
     extra = _EXTRAS.get(scheme, 'pip install "savepoint[remote]"')
     try:
-        import fsspec  # noqa: F401
-        from fsspec.registry import get_filesystem_class, known_implementations
+        from fsspec.registry import get_filesystem_class, known_implementations, registry
     except ImportError:
         raise MissingDependencyError(
             f"Expected fsspec to be installed to use the URL {path!r}. Received an environment "
             f"without it. Fix: {extra}.") from None
-    if scheme not in known_implementations and scheme not in fsspec.registry.registry:
+    if scheme not in known_implementations and scheme not in registry:
         raise ConfigError(
             f"Expected a local path or a URL with a storage scheme fsspec knows (s3://, gs://, "
             f"az://, memory://, file://, ...). Received {path!r}, whose scheme {scheme!r} is "

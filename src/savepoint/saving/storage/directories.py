@@ -136,8 +136,10 @@ def _fsync_tree(directory: str) -> None:
         fsync_dir(parent)
 
 
-def commit_directory(temp_dir: PathLike, path: PathLike) -> None:
-    """Put the finished directory ``temp_dir`` in place as ``path`` by renaming.
+def commit_directory(temp_dir: PathLike, path: PathLike, manifest: "str | None" = None) -> None:
+    """Put the finished directory ``temp_dir`` in place as ``path`` by renaming (on an object
+    store: by uploading it, with the top-level ``manifest`` file, by default the one written
+    last, removed first and put last; see ``storage/remote.py``).
 
     An existing ``path`` is renamed aside first, the new directory renamed in, then the old one
     deleted: a reader sees the old directory or the new one, never a mix. If the second rename
@@ -153,7 +155,7 @@ def commit_directory(temp_dir: PathLike, path: PathLike) -> None:
     """
     remote = _remote(path)
     if remote is not None:
-        return remote.commit_directory(os.fspath(temp_dir), os.fspath(path))
+        return remote.commit_directory(os.fspath(temp_dir), os.fspath(path), manifest)
     temp_dir, path = _fspath(temp_dir), _fspath(path)
     try:
         _swap_in(temp_dir, path)

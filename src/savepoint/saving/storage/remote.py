@@ -9,9 +9,9 @@ filesystems (``memory://``, ...) get the file staged in a local temporary file a
 Uploads stream: the writer hands every full part (16 MiB) to a thread pool that uploads up to
 eight at once, so memory holds at most those parts, never the file. Reads fetch large objects as
 concurrent ranged GETs into one preallocated buffer. ``link_replace`` is a server-side copy (atomic
-per object, like the local hard link it stands in for). A directory is committed by writing its
-nested files first and its top-level files last, after removing the old top-level files: a reader
-sees the old directory, the new one, or none, never a mix (``commit_directory``).
+per object, like the local hard link it stands in for). A directory is committed by a manifest
+object removed first and written last: a reader sees the old directory, the new one, or none,
+never a mix (``commit_directory``).
 
 Credentials and endpoints come from the standard environment (``AWS_ENDPOINT_URL``,
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``GOOGLE_APPLICATION_CREDENTIALS``, ...).
@@ -309,26 +309,33 @@ class FsspecBackend:
         """A local directory where a whole directory is assembled before it is uploaded."""
         return tempfile.mkdtemp(prefix="savepoint-upload-")
 
-    def commit_directory(self, temp_dir: str, path: str) -> None:
+    def commit_directory(self, temp_dir: str, path: str,
+                         manifest: Optional[str] = None) -> None:
         """Upload the finished local ``temp_dir`` as ``path``; remove ``temp_dir``.
 
-        Order: the old directory's top-level files are removed (the old directory stops being
-        a whole one), nested files are uploaded (concurrently), then top-level files one by
-        one in sorted order, and finally files of the old directory the new one lacks are
-        removed. The top-level files (``saved_model.json``, ``fingerprint.json``) are what a
-        reader checks first, so it finds the old directory, the new one, or none."""
+        The *manifest* is the top-level file that commits the directory: ``manifest``, or else
+        the top-level file the writer wrote last (a model directory's ``fingerprint.json``,
+        which holds the sha256 of every other file). Order: the old manifest is removed (the
+        old directory stops being a committed one), the other files are uploaded (nested ones
+        concurrently), the manifest last, then files of the old directory the new one lacks
+        are removed. A reader that checks the manifest finds the old directory, the new one,
+        or none (a clear error), never a mix; a killed upload leaves an uncommitted directory
+        that the next save replaces."""
         from savepoint.saving.storage.directories import list_tree as local_tree
         path = path.rstrip("/")
         try:
             new = local_tree(temp_dir)
+            top = [r for r in new if "/" not in r]
+            if manifest is None and top:
+                manifest = max(top, key=lambda r: (os.stat(os.path.join(temp_dir, r))
+                                                   .st_mtime_ns, r))
             old = self.list_tree(path) if self.exists(path) else []
-            for rel in old:
-                if "/" not in rel:
-                    self.remove(f"{path}/{rel}")
-            nested = [r for r in new if "/" in r]
+            if manifest in old:
+                self.remove(f"{path}/{manifest}")
+            rest = [r for r in new if r != manifest]
             _wait_all([_pool().submit(self.put_local, os.path.join(temp_dir, r), f"{path}/{r}")
-                       for r in nested])
-            for rel in sorted(r for r in new if "/" not in r):
+                       for r in rest if "/" in r])
+            for rel in [r for r in rest if "/" not in r] + ([manifest] if manifest else []):
                 self.put_local(os.path.join(temp_dir, rel), f"{path}/{rel}")
             for rel in sorted(set(old) - set(new)):
                 self.remove(f"{path}/{rel}")
