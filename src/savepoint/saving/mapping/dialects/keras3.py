@@ -288,7 +288,7 @@ def _in(value: Any, custom_objects: dict | None, top: bool = False) -> Any:
         out["class_name"] = "Model" if name == "Functional" else name
         out["registered_name"] = out["class_name"]
     if "inbound_nodes" in out:
-        out["inbound_nodes"] = _nodes_in(out["inbound_nodes"])
+        out["inbound_nodes"] = _nodes_in(out["inbound_nodes"], name)
     out["config"] = _in_layer_args(out["class_name"], inner, custom_objects) \
         if isinstance(inner, dict) else inner
     return out
@@ -334,18 +334,47 @@ def _function_in(value: dict, custom_objects: dict | None) -> str:
     raise error
 
 
-def _nodes_in(nodes: Any) -> Any:
+# Keras 3 records a layer's ``training`` call default in every node of these classes (their
+# ``call`` says ``training=False``/``True``), so such a recorded value says nothing about the
+# user; any other recorded flag was passed explicitly (``base(x, training=False)``) and is kept.
+_KERAS3_TRAINING_DEFAULTS = {
+    **dict.fromkeys(("AdditiveAttention", "AlphaDropout", "Attention", "ConvLSTM1D", "ConvLSTM2D",
+                     "ConvLSTM3D", "Dropout", "GRU", "GRUCell", "GaussianDropout",
+                     "GaussianNoise", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell",
+                     "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                     "SpectralNormalization", "StackedRNNCells"), False),
+    **dict.fromkeys(("AugMix", "AutoContrast", "CenterCrop", "CutMix", "Equalization", "MixUp",
+                     "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
+                     "RandomColorJitter", "RandomContrast", "RandomCrop",
+                     "RandomElasticTransform", "RandomErasing", "RandomFlip",
+                     "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+                     "RandomPerspective", "RandomPosterization", "RandomRotation",
+                     "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation",
+                     "RandomZoom", "Resizing", "Solarization"), True)}
+
+
+def _nodes_in(nodes: Any, class_name: str) -> Any:
     """Drop ``mask=None`` call arguments, which Keras 3 records and savepoint layers lack, and
-    recorded ``training`` flags: Keras 3 records its random layers' default ``training=True``,
-    and its functional models always override a recorded flag with the outer one (so
-    ``predict`` is the inference path), which is what omitting it means here."""
+    a recorded ``training`` that is only the class's call default (``_KERAS3_TRAINING_DEFAULTS``;
+    Dropout's ``False`` must not switch dropout off in ``fit``). An explicit flag stays: a
+    ``base(x, training=False)`` keeps the base's BatchNormalization in inference mode, as the
+    graph means in tf.keras 2 (Keras 3 itself lets ``fit``'s ``training=True`` override it).
+
+    Example:
+        >>> _nodes_in([{"args": [], "kwargs": {"training": False, "mask": None}}], "Dropout")
+        [{'args': [], 'kwargs': {}}]
+        >>> _nodes_in([{"args": [], "kwargs": {"training": False}}], "Sequential")
+        [{'args': [], 'kwargs': {'training': False}}]
+    """
     if not isinstance(nodes, list):
         return nodes
+    default = _KERAS3_TRAINING_DEFAULTS.get(class_name)
     out = []
     for node in nodes:
         if isinstance(node, dict) and isinstance(node.get("kwargs"), dict):
             kwargs = {k: v for k, v in node["kwargs"].items()
-                      if not (k == "mask" and v is None) and k != "training"}
+                      if not (k == "mask" and v is None) and
+                      not (k == "training" and (v is default or not isinstance(v, bool)))}
             node = {**node, "kwargs": kwargs}
         out.append(node)
     return out
