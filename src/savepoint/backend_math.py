@@ -17,8 +17,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from savepoint import backend as _backend
-from savepoint.backend_tensors import _axis, _t, epsilon
+from savepoint.backend_tensors import _axis, _backend, _t, epsilon
 
 
 def _reduce(fn: Any, x: Any, axis: Any, keepdims: bool) -> torch.Tensor:
@@ -31,7 +30,7 @@ def _reduce(fn: Any, x: Any, axis: Any, keepdims: bool) -> torch.Tensor:
 
 def _floated(x: Any) -> torch.Tensor:
     x = _t(x)
-    return x.to(_backend.torch_dtype(None)) if x.dtype == torch.bool else x
+    return x.to(_backend().torch_dtype(None)) if x.dtype == torch.bool else x
 
 
 # ----- reductions ------------------------------------------------------------------------------

@@ -18,12 +18,18 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from savepoint import backend as _backend
 from savepoint.errors import ConfigError
 
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _LEARNING_PHASE = 0
+
+
+def _backend() -> Any:
+    # savepoint.backend re-exports this module at its end: reaching it at call time, not import
+    # time, keeps the module-level import graph acyclic
+    from savepoint import backend
+    return backend
 
 
 def _t(x: Any) -> torch.Tensor:
@@ -35,7 +41,7 @@ def _t(x: Any) -> torch.Tensor:
     if isinstance(x, (float, int, bool, list, tuple)) and not isinstance(x, np.ndarray):
         arr = np.asarray(x)
         if arr.dtype.kind == "f":
-            arr = arr.astype(_backend.floatx())
+            arr = arr.astype(_backend().floatx())
         return torch.from_numpy(np.ascontiguousarray(arr))
     return torch.as_tensor(np.asarray(x))
 
@@ -129,7 +135,7 @@ def variable(value: Any, dtype: str | None = None, name: str | None = None,
         torch.float32
     """
     return torch.tensor(np.asarray(get_value(value) if isinstance(value, torch.Tensor)
-                                   else value), dtype=_backend.torch_dtype(dtype))
+                                   else value), dtype=_backend().torch_dtype(dtype))
 
 
 def constant(value: Any, dtype: str | None = None, shape: Sequence[int] | None = None,
@@ -140,7 +146,7 @@ def constant(value: Any, dtype: str | None = None, shape: Sequence[int] | None =
         >>> constant(2.0, shape=(2,)).tolist()
         [2.0, 2.0]
     """
-    t = torch.tensor(np.asarray(value), dtype=_backend.torch_dtype(dtype))
+    t = torch.tensor(np.asarray(value), dtype=_backend().torch_dtype(dtype))
     return t.expand(tuple(shape)).clone() if shape is not None else t
 
 
@@ -211,7 +217,7 @@ def zeros(shape: Sequence[int], dtype: str | None = None, name: str | None = Non
         >>> zeros((2,)).tolist()
         [0.0, 0.0]
     """
-    return torch.zeros(tuple(shape), dtype=_backend.torch_dtype(dtype))
+    return torch.zeros(tuple(shape), dtype=_backend().torch_dtype(dtype))
 
 
 def ones(shape: Sequence[int], dtype: str | None = None, name: str | None = None) -> torch.Tensor:
@@ -221,7 +227,7 @@ def ones(shape: Sequence[int], dtype: str | None = None, name: str | None = None
         >>> ones((1, 2)).tolist()
         [[1.0, 1.0]]
     """
-    return torch.ones(tuple(shape), dtype=_backend.torch_dtype(dtype))
+    return torch.ones(tuple(shape), dtype=_backend().torch_dtype(dtype))
 
 
 def eye(size: int, dtype: str | None = None, name: str | None = None) -> torch.Tensor:
@@ -231,7 +237,7 @@ def eye(size: int, dtype: str | None = None, name: str | None = None) -> torch.T
         >>> eye(2).tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
-    return torch.eye(size, dtype=_backend.torch_dtype(dtype))
+    return torch.eye(size, dtype=_backend().torch_dtype(dtype))
 
 
 def zeros_like(x: Any, dtype: str | None = None, name: str | None = None) -> torch.Tensor:
@@ -242,7 +248,7 @@ def zeros_like(x: Any, dtype: str | None = None, name: str | None = None) -> tor
         [0.0, 0.0]
     """
     x = _t(x)
-    return torch.zeros_like(x, dtype=_backend.torch_dtype(dtype) if dtype else x.dtype)
+    return torch.zeros_like(x, dtype=_backend().torch_dtype(dtype) if dtype else x.dtype)
 
 
 def ones_like(x: Any, dtype: str | None = None, name: str | None = None) -> torch.Tensor:
@@ -253,7 +259,7 @@ def ones_like(x: Any, dtype: str | None = None, name: str | None = None) -> torc
         [1.0, 1.0]
     """
     x = _t(x)
-    return torch.ones_like(x, dtype=_backend.torch_dtype(dtype) if dtype else x.dtype)
+    return torch.ones_like(x, dtype=_backend().torch_dtype(dtype) if dtype else x.dtype)
 
 
 def random_uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.0,
@@ -265,7 +271,7 @@ def random_uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.
         (2, 3)
     """
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    out = torch.rand(tuple(shape), generator=gen, dtype=_backend.torch_dtype(dtype))
+    out = torch.rand(tuple(shape), generator=gen, dtype=_backend().torch_dtype(dtype))
     return out * (maxval - minval) + minval
 
 
@@ -278,7 +284,7 @@ def random_normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0,
         (2,)
     """
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    out = torch.randn(tuple(shape), generator=gen, dtype=_backend.torch_dtype(dtype))
+    out = torch.randn(tuple(shape), generator=gen, dtype=_backend().torch_dtype(dtype))
     return out * stddev + mean
 
 
@@ -343,7 +349,7 @@ def cast(x: Any, dtype: str) -> torch.Tensor:
         >>> cast(np.array([1.7]), "int32").tolist()
         [1]
     """
-    return _t(x).to(_backend.torch_dtype(dtype))
+    return _t(x).to(_backend().torch_dtype(dtype))
 
 
 def reshape(x: Any, shape: Sequence[int]) -> torch.Tensor:
@@ -476,7 +482,7 @@ def one_hot(indices: Any, num_classes: int) -> torch.Tensor:
         [[0.0, 1.0, 0.0]]
     """
     out = torch.nn.functional.one_hot(_t(indices).long(), num_classes)
-    return out.to(_backend.torch_dtype(None))
+    return out.to(_backend().torch_dtype(None))
 
 
 def gather(reference: Any, indices: Any) -> torch.Tensor:

@@ -20,12 +20,21 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import torch
 
-from savepoint.layers.base import Layer
 from savepoint.layers.variable import Variable
+
+if TYPE_CHECKING:
+    from savepoint.layers.base import Layer
+
+
+def _layer_class() -> type:
+    # layers.base imports this module at its end: taking Layer at call time, not import time,
+    # keeps the module-level import graph acyclic
+    from savepoint.layers.base import Layer
+    return Layer
 
 
 class _ModuleVariable(Variable):
@@ -45,19 +54,20 @@ class _ModuleVariable(Variable):
 
 def _torch_submodules(layer: Layer) -> Iterator[tuple[str, torch.nn.Module]]:
     """``(path, module)`` for every plain torch module under ``layer``, not inside a Layer."""
+    layer_class = _layer_class()
     def walk(module: torch.nn.Module, prefix: str):
         yield prefix, module
         for name, child in module._modules.items():
-            if child is not None and not isinstance(child, Layer):
+            if child is not None and not isinstance(child, layer_class):
                 yield from walk(child, f"{prefix}/{name}")
     for name, module in layer._modules.items():
-        if module is None or isinstance(module, Layer):
+        if module is None or isinstance(module, layer_class):
             continue
         if isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
             items = module.items() if isinstance(module, torch.nn.ModuleDict) else \
                 ((str(i), m) for i, m in enumerate(module))
             for key, child in items:
-                if not isinstance(child, Layer):
+                if not isinstance(child, layer_class):
                     yield from walk(child, f"{name}/{key}")
         else:
             yield from walk(module, name)
@@ -65,13 +75,14 @@ def _torch_submodules(layer: Layer) -> Iterator[tuple[str, torch.nn.Module]]:
 
 def _plain_torch_modules(layer: Layer) -> list[torch.nn.Module]:
     """Direct torch children that are not layers (nor lists of layers only)."""
+    layer_class = _layer_class()
     found = []
     for module in layer._modules.values():
-        if module is None or isinstance(module, Layer):
+        if module is None or isinstance(module, layer_class):
             continue
         if isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
             items = module.values() if isinstance(module, torch.nn.ModuleDict) else module
-            if all(isinstance(m, Layer) for m in items):
+            if all(isinstance(m, layer_class) for m in items):
                 continue
         found.append(module)
     return found
@@ -99,15 +110,16 @@ class _TorchModuleNode:
 def _layers_in_torch_modules(layer: Layer) -> list[tuple[str, Layer]]:
     """``(path, layer)`` for Keras layers held inside plain torch containers
     (``self.block = torch.nn.Sequential(Dense(4), torch.nn.ReLU())``)."""
+    layer_class = _layer_class()
     found: list[tuple[str, Layer]] = []
     def walk(module: torch.nn.Module, prefix: str) -> None:
         for name, child in module._modules.items():
-            if isinstance(child, Layer):
+            if isinstance(child, layer_class):
                 found.append((f"{prefix}/{name}", child))
             elif child is not None:
                 walk(child, f"{prefix}/{name}")
     for name, module in layer._modules.items():
-        if module is not None and not isinstance(module, (Layer, torch.nn.ModuleList,
+        if module is not None and not isinstance(module, (layer_class, torch.nn.ModuleList,
                                                           torch.nn.ModuleDict)):
             walk(module, name)
     return found

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from savepoint.errors import ConfigError
@@ -21,7 +22,10 @@ from savepoint.layers.variable import Variable
 from savepoint.saving.engine import async_saver
 from savepoint.saving.engine import checkpoint_io
 from savepoint.saving import options as options_lib
+from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint import state_file
+from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
+from savepoint.saving.mapping.object_graph import ATTRIBUTE
 
 
 class TorchModuleNode:
@@ -143,6 +147,36 @@ class Checkpoint:
             return InitializationOnlyStatus()
         return self.read(save_path)
 
+    def read_values(self, save_path: str, node: str) -> dict[str, np.ndarray]:
+        """The saved values under this checkpoint's object ``node`` in the checkpoint at
+        ``save_path``, keyed by their object path below ``node`` (``{"epoch": ..., "rng/numpy":
+        ...}``; a node that is itself a variable under ``""``), every checksum verified and
+        nothing assigned. Callers name objects, as ``read`` does, never TensorFlow's checkpoint
+        keys; a node the file lacks gives ``{}``.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> ckpt = Checkpoint(model=model)
+            >>> path = ckpt.write(os.path.join(tempfile.mkdtemp(), "ckpt"))
+            >>> {name: value.shape for name, value in ckpt.read_values(path, "model").items()}
+            {'layer_with_weights-0/bias': (2,), 'layer_with_weights-0/kernel': (3, 2)}
+        """
+        names = [name for name, _ in self._trackable_children()]
+        if node not in names:
+            raise ConfigError(f"Expected `node` to name an object of this Checkpoint, one of "
+                              f"{sorted(names)}. Received {node!r}. Fix: pass the keyword the "
+                              f"object was given to Checkpoint(...).")
+        async_saver.wait_all(raise_errors=False)  # pending async saves land first, as in read
+        save_path = os.fspath(save_path)
+        checkpoint_io.require_checkpoint(save_path)
+        suffix = f"/.ATTRIBUTES/{ATTRIBUTE}"
+        with checkpoint_io.open_whole(save_path) as reader:
+            return {key[len(node) + 1:-len(suffix)]: np.array(reader.get_tensor(key), copy=True)
+                    for key in reader.keys()
+                    if key.endswith(suffix) and (key == node + suffix or
+                                                 key.startswith(node + "/"))}
+
 
 class InitializationOnlyStatus(checkpoint_io.LoadStatus):
     """What ``restore(None)`` returns: nothing was restored, so the assertions fail, as in
@@ -161,3 +195,47 @@ class InitializationOnlyStatus(checkpoint_io.LoadStatus):
                              "restored.")
 
     assert_existing_objects_matched = assert_consumed
+
+
+# ----- reading checkpoints without a model (savepoint.train's tf.train.X readers) ---------------
+latest_checkpoint = state_file.latest_checkpoint
+get_checkpoint_state = state_file.get_checkpoint_state
+
+
+def load_checkpoint(ckpt_dir_or_file: str) -> BundleReader:
+    """A reader of a checkpoint prefix, or of the latest checkpoint in a directory.
+
+    The reader has ``get_tensor(name)``, ``get_variable_to_shape_map()``,
+    ``get_variable_to_dtype_map()`` and ``has_tensor(name)``; every read verifies its checksum.
+
+    Example:
+        >>> import tempfile, os, torch
+        >>> path = Checkpoint(w=torch.zeros(2)).save(os.path.join(tempfile.mkdtemp(), "ckpt"))
+        >>> load_checkpoint(os.path.dirname(path)).get_tensor("w/.ATTRIBUTES/VARIABLE_VALUE")
+        array([0., 0.], dtype=float32)
+    """
+    path = _resolve(ckpt_dir_or_file)
+    checkpoint_io.require_checkpoint(path)
+    return checkpoint_io.open_whole(path)
+
+
+def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
+    """``[(name, shape), ...]`` of every tensor in the checkpoint, sorted by name.
+
+    Example:
+        >>> import tempfile, os, torch
+        >>> path = Checkpoint(w=torch.zeros(2)).write(os.path.join(tempfile.mkdtemp(), "ckpt"))
+        >>> list_variables(path)[-1]
+        ('w/.ATTRIBUTES/VARIABLE_VALUE', [2])
+    """
+    path = _resolve(ckpt_dir_or_file)
+    checkpoint_io.require_checkpoint(path)
+    return sorted(checkpoint_io.variable_shapes(path).items())
+
+
+def _resolve(path: str) -> str:
+    path = os.fspath(path)
+    if storage.isdir(path) and not storage.exists(path + ".index") and \
+            storage.exists(os.path.join(path, "checkpoint")):  # storage: URLs too
+        return state_file.resolve_latest(path)  # a damaged or dangling state file raises
+    return path
