@@ -1,36 +1,39 @@
-"""``keras.preprocessing.image``: a basic Keras 2 ``ImageDataGenerator`` (rescale, sample- and
-feature-wise centering/normalization, flips, ``preprocessing_function``, ``validation_split``)
-whose ``flow`` iterator draws its shuffles and flips from ``np.random`` exactly as tf.keras's
-does, plus the image helpers of ``savepoint.utils``."""
+"""``keras.preprocessing.image``: tf-keras 2's ``ImageDataGenerator`` (rescale, sample- and
+feature-wise centering/normalization, rotation, shifts, shear, zoom, flips, channel and brightness
+shifts, ``preprocessing_function``, ``validation_split``) with ``flow`` and
+``flow_from_directory``, drawing every random choice from ``np.random`` exactly as tf-keras does,
+plus the image helpers of ``savepoint.utils``."""
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.utils.data_sequence import Sequence
+from savepoint.preprocessing.image_iterators import DirectoryIterator, NumpyArrayIterator
+from savepoint.preprocessing.image_transforms import (FILL_MODES, apply_affine_transform,
+                                                      apply_brightness_shift,
+                                                      apply_channel_shift)
 from savepoint.utils.image_utils import array_to_img, img_to_array, load_img, save_img
-
-# tf.keras augmentations that need scipy's spline warps; refused rather than ignored
-_UNSUPPORTED = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
-                "channel_shift_range", "zca_whitening", "brightness_range")
 
 
 class ImageDataGenerator:
-    """Batches of (augmented, standardized) images from arrays, as tf.keras 2's generator.
+    """Batches of (augmented, standardized) images from arrays or directories, as tf-keras 2's
+    generator.
 
-    ``standardize`` applies, in Keras's order: ``preprocessing_function``, ``rescale``,
-    sample-wise centering and std normalization, then the feature-wise ``mean``/``std``
-    learnt by ``fit``. Random flips are drawn per sample with ``np.random.random() < 0.5``.
-    Geometric warps (rotation, shifts, shear, zoom) and ZCA raise ``ConfigError``: use the
-    ``RandomRotation``/``RandomTranslation``/``RandomZoom`` layers instead.
+    Each sample gets ``get_random_transform``'s parameters, drawn from ``np.random`` in
+    tf-keras's order (rotation, height shift, width shift, shear, zoom, flips, channel shift,
+    brightness), then ``apply_transform`` (the affine warp through scipy with ``fill_mode``/
+    ``cval``/``interpolation_order``, channel shift, flips, Pillow brightness), then
+    ``standardize`` (``preprocessing_function``, ``rescale``, sample-wise, then the
+    feature-wise ``mean``/``std`` learnt by ``fit``). With the same seed the batches equal
+    tf-keras's. Warps need scipy and brightness Pillow (the ``savepoint[image]`` extra); ZCA
+    whitening raises ``ConfigError``.
 
     Example:
-        >>> gen = ImageDataGenerator(rescale=1 / 255.0, horizontal_flip=True)
+        >>> gen = ImageDataGenerator(rescale=1 / 255.0, horizontal_flip=True, rotation_range=10)
         >>> x = np.full((4, 2, 2, 1), 255.0)
         >>> float(next(iter(gen.flow(x, batch_size=2, seed=0))).max())
         1.0
@@ -40,7 +43,7 @@ class ImageDataGenerator:
                  featurewise_std_normalization: bool = False,
                  samplewise_std_normalization: bool = False, zca_whitening: bool = False,
                  zca_epsilon: float = 1e-6, rotation_range: float = 0,
-                 width_shift_range: float = 0.0, height_shift_range: float = 0.0,
+                 width_shift_range: Any = 0.0, height_shift_range: Any = 0.0,
                  brightness_range: Any = None, shear_range: float = 0.0,
                  zoom_range: Any = 0.0, channel_shift_range: float = 0.0,
                  fill_mode: str = "nearest", cval: float = 0.0, horizontal_flip: bool = False,
@@ -48,32 +51,38 @@ class ImageDataGenerator:
                  preprocessing_function: Callable | None = None,
                  data_format: str | None = None, validation_split: float = 0.0,
                  interpolation_order: int = 1, dtype: str | None = None):
-        given = {"rotation_range": rotation_range, "width_shift_range": width_shift_range,
-                 "height_shift_range": height_shift_range, "shear_range": shear_range,
-                 "channel_shift_range": channel_shift_range, "zca_whitening": zca_whitening,
-                 "brightness_range": brightness_range}
-        used = [k for k in _UNSUPPORTED if given[k]]
-        zoom = zoom_range if isinstance(zoom_range, (list, tuple)) else (1 - zoom_range,
-                                                                         1 + zoom_range)
-        if used or tuple(zoom) != (1, 1):
-            used += [] if tuple(zoom) == (1, 1) else ["zoom_range"]
-            raise ConfigError(f"ImageDataGenerator in savepoint does not support {used}. Fix: "
-                              f"use the RandomRotation/RandomTranslation/RandomZoom layers in "
-                              f"the model, or drop these arguments.")
+        if zca_whitening:
+            raise ConfigError("ImageDataGenerator in savepoint does not support "
+                              "zca_whitening=True. Fix: whiten the arrays before `flow`, or "
+                              "drop the argument.")
         if data_format not in (None, "channels_last"):
             raise ConfigError(f"Expected data_format 'channels_last' (savepoint's images are "
                               f"channels-last). Received: data_format={data_format!r}.")
         if not 0 <= validation_split < 1:
             raise ConfigError(f"`validation_split` must be strictly between 0 and 1. "
                               f"Received: {validation_split}")
+        if fill_mode not in FILL_MODES:
+            raise ConfigError(f"Expected `fill_mode` to be one of {list(FILL_MODES)}. "
+                              f"Received: fill_mode={fill_mode!r}.")
+        self.zoom_range = _zoom_range(zoom_range)
+        if brightness_range is not None and (not isinstance(brightness_range, (tuple, list))
+                                             or len(brightness_range) != 2):
+            raise ConfigError(f"Expected `brightness_range` to be a tuple or list of two "
+                              f"floats. Received: {brightness_range!r}.")
         # as tf.keras: std normalization implies centering (it warns and turns it on)
         featurewise_center = featurewise_center or featurewise_std_normalization
         samplewise_center = samplewise_center or samplewise_std_normalization
         self.featurewise_center, self.samplewise_center = featurewise_center, samplewise_center
         self.featurewise_std_normalization = featurewise_std_normalization
         self.samplewise_std_normalization = samplewise_std_normalization
+        self.zca_whitening, self.zca_epsilon = False, zca_epsilon
+        self.rotation_range, self.shear_range = rotation_range, shear_range
+        self.width_shift_range, self.height_shift_range = width_shift_range, height_shift_range
+        self.brightness_range, self.channel_shift_range = brightness_range, channel_shift_range
+        self.fill_mode, self.cval, self.interpolation_order = fill_mode, cval, interpolation_order
         self.horizontal_flip, self.vertical_flip = horizontal_flip, vertical_flip
         self.rescale, self.preprocessing_function = rescale, preprocessing_function
+        self.data_format = "channels_last"
         self.dtype = dtype or backend.floatx()
         self._validation_split = validation_split
         self.mean: np.ndarray | None = None
@@ -110,22 +119,74 @@ class ImageDataGenerator:
         return x
 
     def get_random_transform(self, img_shape: tuple, seed: int | None = None) -> dict:
-        """The flips for one image, drawn from ``np.random`` as tf.keras draws them."""
+        """The augmentation parameters for one ``(h, w, c)`` image, drawn from ``np.random``
+        (seeded with ``seed`` when given) in tf-keras's order, so a seed gives tf-keras's draws.
+
+        Example:
+            >>> g = ImageDataGenerator(rotation_range=30, zoom_range=0.1)
+            >>> g.get_random_transform((8, 8, 3), seed=1) == g.get_random_transform((8, 8, 3), 1)
+            True
+        """
         if seed is not None:
             np.random.seed(seed)
-        return {"flip_horizontal": (np.random.random() < 0.5) * self.horizontal_flip,
-                "flip_vertical": (np.random.random() < 0.5) * self.vertical_flip}
+        theta = np.random.uniform(-self.rotation_range, self.rotation_range) \
+            if self.rotation_range else 0
+        tx = _shift(self.height_shift_range, img_shape[0])
+        ty = _shift(self.width_shift_range, img_shape[1])
+        shear = np.random.uniform(-self.shear_range, self.shear_range) if self.shear_range \
+            else 0
+        if self.zoom_range[0] == 1 and self.zoom_range[1] == 1:
+            zx, zy = 1, 1
+        else:
+            zx, zy = np.random.uniform(self.zoom_range[0], self.zoom_range[1], 2)
+        flip_horizontal = (np.random.random() < 0.5) * self.horizontal_flip
+        flip_vertical = (np.random.random() < 0.5) * self.vertical_flip
+        channel_shift = None
+        if self.channel_shift_range != 0:
+            channel_shift = np.random.uniform(-self.channel_shift_range,
+                                              self.channel_shift_range)
+        brightness = None
+        if self.brightness_range is not None:
+            brightness = np.random.uniform(self.brightness_range[0], self.brightness_range[1])
+        return {"theta": theta, "tx": tx, "ty": ty, "shear": shear, "zx": zx, "zy": zy,
+                "flip_horizontal": flip_horizontal, "flip_vertical": flip_vertical,
+                "channel_shift_intensity": channel_shift, "brightness": brightness}
 
-    def apply_transform(self, x: np.ndarray, params: dict) -> np.ndarray:
-        """Apply ``get_random_transform``'s flips to one ``(h, w, c)`` image."""
-        if params.get("flip_horizontal"):
+    def apply_transform(self, x: np.ndarray, transform_parameters: dict) -> np.ndarray:
+        """Apply ``transform_parameters`` (as ``get_random_transform`` returns them; missing
+        keys mean no change) to one ``(h, w, c)`` image, in tf-keras's order.
+
+        Example:
+            >>> g = ImageDataGenerator()
+            >>> g.apply_transform(np.arange(4.0).reshape(1, 4, 1),
+            ...                   {"flip_horizontal": True})[0, :, 0].tolist()
+            [3.0, 2.0, 1.0, 0.0]
+        """
+        p = transform_parameters
+        x = apply_affine_transform(x, p.get("theta", 0), p.get("tx", 0), p.get("ty", 0),
+                                   p.get("shear", 0), p.get("zx", 1), p.get("zy", 1),
+                                   fill_mode=self.fill_mode, cval=self.cval,
+                                   order=self.interpolation_order)
+        if p.get("channel_shift_intensity") is not None:
+            x = apply_channel_shift(x, p["channel_shift_intensity"], 2)
+        if p.get("flip_horizontal", False):
             x = np.flip(x, 1)
-        if params.get("flip_vertical"):
+        if p.get("flip_vertical", False):
             x = np.flip(x, 0)
+        if p.get("brightness") is not None:
+            x = apply_brightness_shift(x, p["brightness"], False)
         return x
 
     def random_transform(self, x: np.ndarray, seed: int | None = None) -> np.ndarray:
-        """One randomly flipped copy of ``x``."""
+        """One randomly augmented copy of the ``(h, w, c)`` image ``x`` (tf-keras's draws for
+        ``seed``).
+
+        Example:
+            >>> g = ImageDataGenerator(width_shift_range=0.2, fill_mode="constant")
+            >>> x = np.random.default_rng(0).random((4, 4, 1))
+            >>> bool((g.random_transform(x, seed=3) == g.random_transform(x, seed=3)).all())
+            True
+        """
         return self.apply_transform(x, self.get_random_transform(x.shape, seed))
 
     def fit(self, x: Any, augment: bool = False, rounds: int = 1, seed: int | None = None) -> None:
@@ -159,130 +220,70 @@ class ImageDataGenerator:
     def flow(self, x: Any, y: Any = None, batch_size: int = 32, shuffle: bool = True,
              sample_weight: Any = None, seed: int | None = None, save_to_dir: str | None = None,
              save_prefix: str = "", save_format: str = "png", ignore_class_split: bool = False,
-             subset: str | None = None) -> "NumpyArrayIterator":
-        """An iterator (and ``Sequence``) of ``(x, y)`` batches for ``fit``."""
-        if save_to_dir is not None:
-            raise ConfigError("ImageDataGenerator.flow(save_to_dir=...) is not supported in "
-                              "savepoint. Fix: save batches yourself with utils.save_img.")
+             subset: str | None = None) -> NumpyArrayIterator:
+        """An iterator (and ``Sequence``) of ``(x, y)`` batches for ``fit``.
+
+        Example:
+            >>> it = ImageDataGenerator().flow(np.zeros((3, 2, 2, 1)), batch_size=2)
+            >>> len(it)
+            2
+        """
+        _no_save_to_dir(save_to_dir)
         return NumpyArrayIterator(x, y, self, batch_size, shuffle, sample_weight, seed, subset,
                                   self.dtype, ignore_class_split)
 
+    def flow_from_directory(self, directory: str, target_size: tuple[int, int] = (256, 256),
+                            color_mode: str = "rgb", classes: list[str] | None = None,
+                            class_mode: str | None = "categorical", batch_size: int = 32,
+                            shuffle: bool = True, seed: int | None = None,
+                            save_to_dir: str | None = None, save_prefix: str = "",
+                            save_format: str = "png", follow_links: bool = False,
+                            subset: str | None = None, interpolation: str = "nearest",
+                            keep_aspect_ratio: bool = False) -> DirectoryIterator:
+        """An iterator (and ``Sequence``) of batches read from ``directory/<class>/`` image
+        files (PNG, JPEG, BMP, PPM, TIFF), as tf-keras's ``DirectoryIterator``.
 
-class NumpyArrayIterator(Sequence):
-    """tf.keras's ``NumpyArrayIterator``: batch ``i`` by index (``fit`` reads it so), or the
-    endless ``next()`` stream, both seeding ``np.random`` with ``seed + batches_seen``.
-
-    Example:
-        >>> it = NumpyArrayIterator(np.zeros((5, 2, 2, 1)), np.arange(5), ImageDataGenerator(),
-        ...                         batch_size=2, shuffle=False)
-        >>> len(it), it[2][1].tolist()
-        (3, [4])
-    """
-
-    def __init__(self, x: Any, y: Any, image_data_generator: ImageDataGenerator,
-                 batch_size: int = 32, shuffle: bool = False, sample_weight: Any = None,
-                 seed: int | None = None, subset: str | None = None, dtype: str | None = None,
-                 ignore_class_split: bool = False):
-        super().__init__()
-        self.dtype = dtype or backend.floatx()
-        x = np.asarray(x, dtype=self.dtype)
-        if x.ndim != 4:
-            raise ShapeError(f"Input data in `NumpyArrayIterator` should have rank 4. You "
-                             f"passed an array with shape {x.shape}")
-        if y is not None and len(x) != len(y):
-            raise ShapeError(f"`x` (images tensor) and `y` (labels) should have the same "
-                             f"length. Found: x.shape = {x.shape}, y.shape = "
-                             f"{np.asarray(y).shape}")
-        if subset is not None:
-            if subset not in ("training", "validation"):
-                raise ConfigError(f"Invalid subset name: {subset}; expected 'training' or "
-                                  f"'validation'")
-            split = int(len(x) * image_data_generator._validation_split)
-            if y is not None and not ignore_class_split and not np.array_equal(
-                    np.unique(np.asarray(y)[:split]), np.unique(np.asarray(y)[split:])):
-                raise ConfigError("Training and validation subsets have different number of "
-                                  "classes after the split. If your numpy arrays are sorted "
-                                  "by the label, you might want to shuffle them.")
-            part = slice(None, split) if subset == "validation" else slice(split, None)
-            x = x[part]
-            y = None if y is None else np.asarray(y)[part]
-            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[part]
-        self.x, self.y = x, None if y is None else np.asarray(y)
-        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        self.image_data_generator = image_data_generator
-        self.n, self.batch_size, self.shuffle, self.seed = len(x), batch_size, shuffle, seed
-        self.batch_index, self.total_batches_seen = 0, 0
-        self.lock = threading.Lock()
-        self.index_array: np.ndarray | None = None
-        self.index_generator = self._flow_index()
-
-    def _set_index_array(self) -> None:
-        self.index_array = np.arange(self.n)
-        if self.shuffle:
-            self.index_array = np.random.permutation(self.n)
-
-    def __getitem__(self, idx: int) -> Any:
-        if idx >= len(self):
-            raise IndexError(f"Asked to retrieve element {idx}, but the Sequence has length "
-                             f"{len(self)}")
-        if self.seed is not None:
-            np.random.seed(self.seed + self.total_batches_seen)
-        self.total_batches_seen += 1
-        if self.index_array is None:
-            self._set_index_array()
-        chosen = self.index_array[self.batch_size * idx:self.batch_size * (idx + 1)]
-        return self._batch(chosen)
-
-    def __len__(self) -> int:
-        return (self.n + self.batch_size - 1) // self.batch_size
-
-    def on_epoch_end(self) -> None:
-        self._set_index_array()
-
-    def reset(self) -> None:
-        """Start again from the first batch."""
-        self.batch_index = 0
-
-    def _flow_index(self) -> Iterator[np.ndarray]:
-        self.reset()
-        while True:
-            if self.seed is not None:
-                np.random.seed(self.seed + self.total_batches_seen)
-            if self.batch_index == 0:
-                self._set_index_array()
-            current = (self.batch_index * self.batch_size) % self.n if self.n else 0
-            if self.n > current + self.batch_size:
-                self.batch_index += 1
-            else:
-                self.batch_index = 0
-            self.total_batches_seen += 1
-            yield self.index_array[current:current + self.batch_size]
-
-    def __iter__(self) -> "NumpyArrayIterator":
-        return self
-
-    def __next__(self) -> Any:
-        with self.lock:
-            chosen = next(self.index_generator)
-        return self._batch(chosen)
-
-    next = __next__
-
-    def _batch(self, index_array: np.ndarray) -> Any:
-        gen = self.image_data_generator
-        batch_x = np.zeros((len(index_array),) + self.x.shape[1:], dtype=self.dtype)
-        for i, j in enumerate(index_array):
-            x = gen.apply_transform(self.x[j].astype(self.dtype),
-                                    gen.get_random_transform(self.x[j].shape))
-            batch_x[i] = gen.standardize(np.array(x, copy=True))
-        output: tuple = (batch_x,)
-        if self.y is None:
-            return output[0]
-        output += (self.y[index_array],)
-        if self.sample_weight is not None:
-            output += (self.sample_weight[index_array],)
-        return output
+        Example:
+            >>> it = ImageDataGenerator().flow_from_directory("photos")  # doctest: +SKIP
+        """
+        _no_save_to_dir(save_to_dir)
+        return DirectoryIterator(directory, self, target_size, color_mode, classes, class_mode,
+                                 batch_size, shuffle, seed, follow_links, subset, interpolation,
+                                 keep_aspect_ratio, self.dtype)
 
 
-__all__ = ["ImageDataGenerator", "NumpyArrayIterator", "load_img", "img_to_array",
-           "array_to_img", "save_img"]
+def _no_save_to_dir(save_to_dir: str | None) -> None:
+    if save_to_dir is not None:
+        raise ConfigError("ImageDataGenerator's save_to_dir is not supported in savepoint. "
+                          "Fix: save batches yourself with utils.save_img.")
+
+
+def _zoom_range(zoom_range: Any) -> list:
+    """tf-keras's ``[lower, upper]`` zoom bounds (a float ``z`` means ``[1 - z, 1 + z]``)."""
+    if isinstance(zoom_range, (float, int)) and not isinstance(zoom_range, bool):
+        return [1 - zoom_range, 1 + zoom_range]
+    if isinstance(zoom_range, (list, tuple)) and len(zoom_range) == 2 and all(
+            isinstance(v, (float, int)) for v in zoom_range):
+        return [zoom_range[0], zoom_range[1]]
+    raise ConfigError(f"Expected `zoom_range` to be a float or a tuple or list of two floats. "
+                      f"Received: {zoom_range!r}.")
+
+
+def _shift(shift_range: Any, size: int) -> float:
+    """One shift in pixels drawn as tf-keras does: from the values of an int or list (with a
+    random sign), else uniform in ``[-r, r]``; fractions (< 1) are of ``size``."""
+    if not shift_range:
+        return 0
+    try:  # an int or a 1-D list: pick one value and a sign
+        shift = np.random.choice(shift_range)
+        shift *= np.random.choice([-1, 1])
+    except ValueError:  # a float
+        shift = np.random.uniform(-shift_range, shift_range)
+    if np.max(shift_range) < 1:
+        shift *= size
+    return shift
+
+
+__all__ = ["DirectoryIterator", "ImageDataGenerator", "NumpyArrayIterator",
+           "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift",
+           "array_to_img", "img_to_array", "load_img", "save_img"]
