@@ -42,6 +42,7 @@ from savepoint.saving.storage.failures import read_error, storage_error
 
 PART_BYTES = 16 << 20     # one multipart-upload part / one ranged GET
 CONCURRENCY = 8           # parts in flight per file: bounds memory to CONCURRENCY * PART_BYTES
+_MIN_PART_BYTES = 5 << 20  # S3 refuses smaller parts, except the last
 _OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"}
 _pool_state: dict[str, Any] = {}
 _pool_lock = threading.Lock()
@@ -428,17 +429,21 @@ class MultipartWriter(_WriterBase):
         except BaseException as e:
             self.abort()
             raise _failed(e, self.path) from e
-        body, self._buffer = bytes(self._buffer), bytearray()
+        body, self._buffer = self._buffer, bytearray()  # handed over whole: no copy
         number = len(self._parts) + 1
         self._parts.append(_pool().submit(self._upload_part, number, body))
 
-    def _upload_part(self, number: int, body: bytes) -> dict:
+    def _upload_part(self, number: int, body: bytearray) -> dict:
         reply = self._call("upload_part", PartNumber=number, UploadId=self._upload_id, Body=body)
         return {"PartNumber": number, "ETag": reply["ETag"]}
 
     def sync(self) -> None:
-        """Wait for the parts in flight (what can fail: the network, the quota)."""
+        """Send what is buffered (when S3 takes it as a part: 5 MiB or more) and wait for the
+        parts in flight (what can fail: the network, the quota); ``commit`` then only
+        completes the upload."""
         try:
+            if self._upload_id is not None and len(self._buffer) >= _MIN_PART_BYTES:
+                self._send_part()
             _wait_all(self._parts)
         except BaseException as e:
             self.abort()
@@ -451,7 +456,7 @@ class MultipartWriter(_WriterBase):
         try:
             if self._upload_id is None:
                 _step("put", self.path)
-                self._call("put_object", Body=bytes(self._buffer))
+                self._call("put_object", Body=self._buffer)
             else:
                 if self._buffer:
                     self._send_part()
