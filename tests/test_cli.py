@@ -1,4 +1,5 @@
-"""The ``savepoint`` command: ``savepoint demo`` end to end, its options and its step list."""
+"""The ``savepoint`` command: ``savepoint demo`` end to end, its options, and the demo's steps
+(``savepoint.demo``)."""
 
 import os
 import re
@@ -8,7 +9,7 @@ import sys
 import pytest
 
 import savepoint
-from savepoint import cli
+from savepoint import cli, demo
 
 
 def offline_env(**extra):
@@ -81,8 +82,8 @@ def test_steps_run_in_order_inside_the_workdir(tmp_path, capsys):
         seen.append(("second", ctx.workdir, ctx.results["first"]))
 
     before = os.getcwd()
-    ctx = cli.run_demo(epochs=3, workdir=str(tmp_path / "w"), seed=5,
-                       steps=[cli.DemoStep("First", first), cli.DemoStep("Second", second)])
+    ctx = demo.run_demo(epochs=3, workdir=str(tmp_path / "w"), seed=5,
+                        steps=[demo.DemoStep("First", first), demo.DemoStep("Second", second)])
     assert os.getcwd() == before
     work = str(tmp_path / "w")
     assert seen == [("first", work, 3, 5), ("second", work, 1.0)]
@@ -93,7 +94,7 @@ def test_steps_run_in_order_inside_the_workdir(tmp_path, capsys):
 
 def test_default_workdir_is_temporary_and_removed(capsys):
     dirs = []
-    cli.run_demo(epochs=1, steps=[cli.DemoStep("Where", lambda ctx: dirs.append(ctx.workdir))])
+    demo.run_demo(epochs=1, steps=[demo.DemoStep("Where", lambda ctx: dirs.append(ctx.workdir))])
     assert os.path.basename(dirs[0]).startswith("savepoint_demo_")
     assert not os.path.exists(dirs[0])
 
@@ -102,19 +103,19 @@ def test_seed_makes_models_identical():
     import numpy as np
     outputs = []
     for _ in range(2):
-        ctx = cli.run_demo(epochs=1, seed=7, steps=[
-            cli.DemoStep("Model", lambda c: setattr(c, "model", cli.create_model()))])
+        ctx = demo.run_demo(epochs=1, seed=7, steps=[
+            demo.DemoStep("Model", lambda c: setattr(c, "model", demo.create_model()))])
         outputs.append(ctx.model.get_weights())
     assert len(outputs[0]) == 4
     for a, b in zip(*outputs):
         np.testing.assert_array_equal(a, b)
-    other = cli.run_demo(epochs=1, seed=8, steps=[
-        cli.DemoStep("Model", lambda c: setattr(c, "model", cli.create_model()))])
+    other = demo.run_demo(epochs=1, seed=8, steps=[
+        demo.DemoStep("Model", lambda c: setattr(c, "model", demo.create_model()))])
     assert not np.array_equal(other.model.get_weights()[0], outputs[0][0])
 
 
 def test_create_model_matches_the_tutorial():
-    model = cli.create_model()
+    model = demo.create_model()
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout", "Dense"]
     assert model.count_params() == 784 * 512 + 512 + 512 * 10 + 10
     assert model.layers[0].get_config()["activation"] == "relu"
@@ -124,7 +125,7 @@ def test_create_model_matches_the_tutorial():
 
 def test_evaluate_and_report_prints_the_tutorial_line(capsys):
     import numpy as np
-    ctx = cli.DemoContext(epochs=1, workdir=".", seed=0)
+    ctx = demo.DemoContext(epochs=1, workdir=".", seed=0)
     ctx.test_images = np.zeros((4, 784))
     ctx.test_labels = np.array([0, 0, 1, 0])
 
@@ -133,6 +134,15 @@ def test_evaluate_and_report_prints_the_tutorial_line(capsys):
             assert verbose == 2 and x.shape == (4, 784)
             return 0.5, 0.75
 
-    assert cli.evaluate_and_report(ctx, Fixed(), "Restored") == 0.75
+    assert demo.evaluate_and_report(ctx, Fixed(), "Restored") == 0.75
     assert capsys.readouterr().out == "Restored model, accuracy: 75.00%\n"
     assert ctx.results == {"restored": 0.75}
+
+
+def test_demo_never_imports_the_cli():
+    # the CLI runs the demo; importing the demo alone must not load the CLI
+    code = "import sys, savepoint.demo; print('savepoint.cli' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=offline_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -1,7 +1,7 @@
 """``savepoint demo``'s crash step: a training process is SIGKILLed mid-epoch, rerun, and ends
 with weights bitwise equal to a run that was never interrupted.
 
-The child (``python -m savepoint.demo_resume DIR``) trains the tutorial model on the embedded
+The child (``child(DIR)`` in a fresh interpreter) trains the tutorial model on the embedded
 MNIST sample with ``BackupAndRestore(save_freq=8)``, prints one line per batch, and writes its
 final weights to ``DIR/final.npz``. The parent kills it after ``KILL_AFTER`` batches, runs it
 again (it resumes from the backup), runs an uninterrupted child elsewhere, and compares.
@@ -23,16 +23,19 @@ import numpy as np
 EPOCHS = 3
 BACKUP_EVERY = 8
 KILL_AFTER = 45  # batches: mid-epoch 2, five batches after the last backup
+# -c rather than -m: the package imports this module, and runpy warns when it runs a module that
+# its package has already imported
+_CHILD = "import sys; from savepoint.demo.resume import child; child(sys.argv[1])"
 
 
 def child(workdir: str) -> None:
     """Train with a backup every ``BACKUP_EVERY`` batches; a rerun resumes where it died."""
     import savepoint as keras
-    from savepoint import cli
+    from savepoint.demo.steps import create_model
     keras.utils.set_random_seed(0)
     (x, y), _ = keras.datasets.mnist.load_data()
     x, y = x[:1000].reshape(-1, 784) / 255.0, y[:1000]
-    model = cli.create_model()
+    model = create_model()
     seen = [0]
 
     def report(batch, logs):
@@ -48,7 +51,7 @@ def child(workdir: str) -> None:
 def _run(workdir: str, kill_after: int | None = None) -> int:
     """Run a child; with ``kill_after``, SIGKILL it after that many batches. Batches it ran."""
     env = {**os.environ, "SAVEPOINT_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "savepoint.demo_resume", workdir],
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, workdir],
                             stdout=subprocess.PIPE, text=True, env=env)
     batches = 0
     for line in proc.stdout:
