@@ -109,16 +109,12 @@ def test_tf_keras_loads_our_weight_files_and_predicts_the_same(tmp_path, tf_pyth
         assert diff < 1e-4, (builder, diff)
 
 
-@pytest.mark.parametrize("builder", ["MobileNetV3Small", "EfficientNetB0", "ConvNeXtTiny",
-                                     "ResNet50V2"])
-def test_keras3_loads_our_keras_files_and_predicts_the_same(tmp_path, keras3_python, builder,
-                                                           request):
+# MobileNetV3 and DenseNet keep tf.keras 2's "Conv/BatchNorm" / "conv1/bn" names, which Keras 3
+# refuses: the .keras file spells their "/" as U+2215 (dialects.keras3.KERAS3_SLASH).
+@pytest.mark.parametrize("builder", ["MobileNetV3Small", "DenseNet121", "EfficientNetB0",
+                                     "ConvNeXtTiny", "ResNet50V2"])
+def test_keras3_loads_our_keras_files_and_predicts_the_same(tmp_path, keras3_python, builder):
     from venv_runners import _run_in_keras3
-    if builder == "MobileNetV3Small":
-        # tf.keras 2 names its layers "Conv/BatchNorm"; Keras 3 refuses "/" in a layer name
-        # (its own MobileNetV3 renamed them), so the Keras 2 names cannot load there as is.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="Keras 3 forbids '/' in "
-                                                                  "layer names"))
     rng = np.random.default_rng(4)
     model = getattr(applications, builder)(weights=None, input_shape=(32, 32, 3), classes=5)
     model.set_weights([a if a.ndim == 0 else

@@ -133,7 +133,7 @@ def check_metadata(meta: dict, path: str) -> None:
 # ----- native -> Keras 3 --------------------------------------------------------------------
 def to_keras3(model_config: dict, compile_config: dict | None) -> dict:
     """The ``config.json`` Keras 3 writes for a model with this native config."""
-    config = _out(model_config)
+    config = _rename_layers(_out(model_config), SLASH, KERAS3_SLASH)
     if compile_config:
         config["compile_config"] = {
             "optimizer": _out(compile_config.get("optimizer")),
@@ -143,6 +143,59 @@ def to_keras3(model_config: dict, compile_config: dict | None) -> dict:
             "weighted_metrics": _out(compile_config.get("weighted_metrics")),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
     return config
+
+
+# Keras 3 refuses "/" in a layer name, and tf.keras 2 names MobileNetV3's and DenseNet's layers
+# "Conv/BatchNorm", "conv1/bn". In .keras files such a "/" is U+2215 DIVISION SLASH ("conv1∕bn":
+# Keras 3 accepts it and shows nearly the same name), and reads back as "/". Weight paths in
+# model.weights.h5 follow class names, not layer names, so they need no change.
+SLASH, KERAS3_SLASH = "/", "\u2215"
+
+
+def _rename_layers(value: Any, old: str, new: str) -> Any:
+    """``value`` (a config) with ``old`` replaced by ``new`` in every layer name: the layers'
+    ``config.name`` and functional ``name``, ``keras_history`` and input/output references.
+
+    Example:
+        >>> ref = {"class_name": "__keras_tensor__", "config": {"keras_history": ["a/b", 0, 0]}}
+        >>> _rename_layers({"input_layers": ["a/b", 0, 0], "args": [ref]}, "/", "+")
+        {'input_layers': ['a+b', 0, 0], 'args': [{'class_name': '__keras_tensor__', \
+'config': {'keras_history': ['a+b', 0, 0]}}]}
+    """
+    if isinstance(value, list):
+        return [_rename_layers(v, old, new) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _rename_layers(v, old, new) for k, v in value.items()}
+    if value.get("class_name") == "__keras_tensor__":
+        history = out["config"].get("keras_history") if isinstance(out["config"], dict) else None
+        if isinstance(history, list) and history and isinstance(history[0], str):
+            out["config"]["keras_history"] = [_swap(history[0], old, new)] + history[1:]
+        return out
+    if _is_object(value) and isinstance(out["config"], dict) and \
+            isinstance(out["config"].get("name"), str):
+        out["config"]["name"] = _swap(out["config"]["name"], old, new)
+    if _is_object(value) and isinstance(out.get("name"), str):  # a functional layer entry
+        out["name"] = _swap(out["name"], old, new)
+    for key in ("input_layers", "output_layers"):
+        if key in out:
+            out[key] = _rename_refs(out[key], old, new)
+    return out
+
+
+def _rename_refs(refs: Any, old: str, new: str) -> Any:
+    if isinstance(refs, list):
+        return [_rename_refs(r, old, new) for r in refs]
+    return _swap(refs, old, new) if isinstance(refs, str) else refs
+
+
+def _swap(name: str, old: str, new: str) -> str:
+    if new == KERAS3_SLASH and KERAS3_SLASH in name:
+        raise ConfigError(
+            f"Expected layer names without U+2215 (DIVISION SLASH), which savepoint's '.keras' "
+            f"files use for '/'. Received the layer name {name!r}. Fix: rename the layer (a "
+            f"plain '/' is fine).")
+    return name.replace(old, new)
 
 
 def _is_object(value: Any) -> bool:
@@ -249,8 +302,8 @@ def from_keras3(config: dict, custom_objects: dict | None = None) -> tuple[dict,
                           f"'config'. Received keys {sorted(config)[:10]}. Fix: save the model "
                           f"again.")
     compile_config = config.get("compile_config")
-    model = _in({k: v for k, v in config.items() if k != "compile_config"}, custom_objects,
-                top=True)
+    model = _in(_rename_layers({k: v for k, v in config.items() if k != "compile_config"},
+                               KERAS3_SLASH, SLASH), custom_objects, top=True)
     if compile_config:
         compile_config = {"optimizer": _in(compile_config.get("optimizer"), custom_objects),
                           "loss": _in(compile_config.get("loss"), custom_objects),
