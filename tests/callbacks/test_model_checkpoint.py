@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import savepoint as keras
-from savepoint.errors import ConfigError, SavepointError
+from savepoint.errors import ConfigError
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 from savepoint.train import latest_checkpoint, load_checkpoint
 
@@ -288,16 +288,6 @@ def test_same_path_every_epoch_keeps_the_latest_weights(tmp_path, make_model, da
     fresh.load_weights(path)
     for a, b in zip(model.get_weights(), fresh.get_weights()):
         assert np.array_equal(a, b)
-
-
-def test_whole_model_without_model_save_is_a_clear_error(tmp_path, make_model, data,
-                                                         monkeypatch):
-    monkeypatch.delattr(keras.Model, "save", raising=False)
-    cb = keras.callbacks.ModelCheckpoint(os.path.join(tmp_path, "model.h5"))
-    with pytest.raises(SavepointError, match=r"ModelCheckpoint\(save_weights_only=False\) saves "
-                                             r"whole models with model\.save\(\).*Fix: pass "
-                                             r"save_weights_only=True"):
-        fit(make_model(), data, [cb], epochs=1)
 
 
 def test_whole_model_calls_model_save(tmp_path, make_model, data, monkeypatch):

@@ -364,12 +364,6 @@ def test_bad_async_requests_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"Expected options to be a savepoint.train."
                        r"CheckpointOptions .* Received str: 'async'"):
         model.save_weights(str(tmp_path / "cp.ckpt"), options="async")
-    with pytest.raises(ConfigError, match=r"Asynchronous saving writes TensorFlow checkpoints "
-                       r"only. Received '.*w.h5' \(format 'h5'\)"):
-        model.save_weights(str(tmp_path / "w.h5"), save_async=True)
-    with pytest.raises(ConfigError, match=r"save_async=True\) writes TensorFlow checkpoints of "
-                       r"the weights .* save_weights_only=False"):
-        keras.callbacks.ModelCheckpoint(str(tmp_path / "m"), save_async=True)
     with pytest.raises(ConfigError, match=r"Expected save_async to be a bool. Received 1"):
         keras.callbacks.ModelCheckpoint(str(tmp_path / "m"), save_weights_only=True,
                                         save_async=1)

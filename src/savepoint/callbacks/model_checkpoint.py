@@ -10,7 +10,7 @@ import warnings
 from typing import Any
 
 from savepoint.callbacks.base import Callback
-from savepoint.errors import ConfigError, SavepointError
+from savepoint.errors import ConfigError
 
 
 class ModelCheckpoint(Callback):
@@ -90,27 +90,25 @@ class ModelCheckpoint(Callback):
 
     def on_train_end(self, logs=None):
         if self.save_async:
-            from savepoint.saving.engine import async_saver
-            async_saver.wait_for(self.model)  # fit returns with every save committed
+            from savepoint.saving.api import wait_for_saves
+            wait_for_saves(self.model)  # fit returns with every save committed
 
     def _write(self, path: str) -> None:
-        if not self.save_weights_only:
-            if not hasattr(self.model, "save"):
-                raise SavepointError(
-                    f"ModelCheckpoint(save_weights_only=False) saves whole models with "
-                    f"model.save(), which this version of savepoint does not have yet. Fix: "
-                    f"pass save_weights_only=True (path {path!r}).")
-            self.model.save(path, overwrite=True)
-            _delete_all(self._remember(path))
-            return
         from savepoint.saving import options as options_lib
-        from savepoint.saving.api import weights_api
+        from savepoint.saving.api import model_api, weights_api
         options = self.options if options_lib.is_checkpoint_options(self.options) else None
+        options = options_lib.resolve(options, self.save_async)
         doomed = self._remember(path)
         # Older files go only once the new one is committed (in the background when async).
-        weights_api.save_weights(self.model, path, overwrite=True,
-                                 options=options_lib.resolve(options, self.save_async),
+        if self.save_weights_only:
+            weights_api.save_weights(self.model, path, overwrite=True, options=options,
+                                     then=lambda: _delete_all(doomed))
+        elif options.enable_async:
+            model_api.save_model(self.model, path, overwrite=True, options=options,
                                  then=lambda: _delete_all(doomed))
+        else:  # Keras calls model.save, which a subclass may override
+            self.model.save(path, overwrite=True)
+            _delete_all(doomed)
 
     def _remember(self, path: str) -> list[str]:
         """Record ``path``; return the older saves ``max_to_keep`` says to delete once it is
@@ -153,19 +151,12 @@ def _monitor(monitor: str, mode: str, threshold: float | None):
 
 
 def _check_async(filepath: str, save_weights_only: bool, options: Any, save_async: bool) -> bool:
-    """Whether saves run in the background; refuses what only synchronous saving can do."""
+    """Whether saves run in the background (every format can)."""
     from savepoint.saving import options as options_lib
-    from savepoint.saving.api.weights_api import weights_format
     if options_lib.is_checkpoint_options(options):
         save_async = options_lib.resolve(options, save_async).enable_async
     elif not isinstance(save_async, bool):
         raise ConfigError(f"Expected save_async to be a bool. Received {save_async!r}.")
-    if save_async and not (save_weights_only and weights_format(filepath) == "tf"):
-        raise ConfigError(
-            f"ModelCheckpoint(save_async=True) writes TensorFlow checkpoints of the weights in "
-            f"the background. Received save_weights_only={save_weights_only} and filepath "
-            f"{filepath!r}. Fix: pass save_weights_only=True and a checkpoint prefix such as "
-            f"'training_1/cp-{{epoch:04d}}.ckpt', or save synchronously.")
     return save_async
 
 
@@ -175,13 +166,8 @@ def _delete_all(paths: list[str]) -> None:
 
 
 def _delete_saved(path: str) -> None:
-    """Delete one older save: a checkpoint prefix loses exactly its ``.index`` and
-    ``.data-NNNNN-of-NNNNN`` files (never a neighbour such as ``<prefix>.data-notes.txt``)."""
-    from savepoint.saving import storage
-    from savepoint.saving.api.checkpoint_manager import delete_checkpoint_files
-    if storage.exists(path + ".index"):
-        delete_checkpoint_files(path)
-    elif storage.isdir(path):
-        storage.remove_tree(path)
-    else:
-        storage.remove(path)
+    """Delete one older save as its format says: a checkpoint prefix loses exactly its
+    ``.index`` and ``.data-NNNNN-of-NNNNN`` files (never a neighbour such as
+    ``<prefix>.data-notes.txt``)."""
+    from savepoint.saving.api import delete_save
+    delete_save(path)

@@ -25,31 +25,7 @@ from typing import Any, Callable
 from savepoint.errors import ConfigError, FormatError
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint import layout, state_file
-
-
-def delete_checkpoint_files(prefix: str, directory: str | None = None) -> None:
-    """Remove ``prefix.index`` and every ``prefix.data-SSSSS-of-NNNNN`` shard, and nothing else:
-    a neighbour such as ``prefix.data-notes.txt`` stays. With ``directory``, a prefix outside it
-    raises ``ConfigError`` before anything is removed.
-
-    Example:
-        >>> import os, tempfile
-        >>> d = tempfile.mkdtemp()
-        >>> for n in ("cp.index", "cp.data-00000-of-00001", "cp.data-notes.txt"):
-        ...     open(os.path.join(d, n), "w").close()
-        >>> delete_checkpoint_files(os.path.join(d, "cp"), d)
-        >>> os.listdir(d)
-        ['cp.data-notes.txt']
-    """
-    if directory is not None and not state_file.is_inside(prefix, directory):
-        raise ConfigError(f"Expected a checkpoint inside {directory!r} to delete. Received "
-                          f"{prefix!r}, which lies outside it. Fix: prune only checkpoints this "
-                          f"manager wrote into its directory.")
-    parent, base = os.path.split(prefix)
-    storage.remove(layout.index_path(prefix))  # first: without it the rest is no checkpoint
-    for name in storage.listdir(parent or "."):
-        if layout.is_bundle_file(name, base):
-            storage.remove(os.path.join(parent, name))
+from savepoint.saving.handlers.tf_checkpoint import delete_checkpoint_files
 
 
 class CheckpointManager:
@@ -82,7 +58,7 @@ class CheckpointManager:
             state.all_model_checkpoint_paths)
         for rel, stamp in zip(state.all_model_checkpoint_paths, stamps):
             path = rel if os.path.isabs(rel) else os.path.join(self._directory, rel)
-            if storage.exists(f"{path}.index"):
+            if storage.exists(layout.index_path(path)):
                 self._maybe_delete.append((path, stamp))
         if state.last_preserved_timestamp is not None:
             self._last_preserved = state.last_preserved_timestamp

@@ -1,12 +1,16 @@
-"""``model.save_weights`` / ``model.load_weights``: pick the weights format by path, in one place.
+"""``model.save_weights`` / ``model.load_weights``: dispatch through the format registry.
 
-``*.weights.h5`` is Keras 3's weights file, ``*.h5``/``*.hdf5`` Keras 2's HDF5 weights, anything
-else a TensorFlow checkpoint prefix (``cp.ckpt`` -> ``cp.ckpt.index`` + ``cp.ckpt.data-...`` and
-the directory's ``checkpoint`` state file).
+``*.weights.h5`` is Keras 3's weights file, ``*.h5``/``*.hdf5`` Keras 2's HDF5 weights,
+``*.safetensors`` a safetensors file, anything else a TensorFlow checkpoint prefix (``cp.ckpt``
+-> ``cp.ckpt.index`` + ``cp.ckpt.data-...`` and the directory's ``checkpoint`` state file).
+Which is which is the registry's business (``saving.registry``); every format saves async.
 
 Example:
-    >>> weights_format("training_1/cp.ckpt"), weights_format("w.h5"), weights_format("m.weights.h5")
-    ('tf', 'h5', 'keras_h5')
+    >>> import savepoint as keras, tempfile, os
+    >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    >>> d = tempfile.mkdtemp()
+    >>> for name in ("cp.ckpt", "w.h5", "m.weights.h5", "w.safetensors"):
+    ...     save_weights(m, os.path.join(d, name)); _ = load_weights(m, os.path.join(d, name))
 """
 
 from __future__ import annotations
@@ -14,51 +18,11 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from savepoint.errors import ConfigError, NotBuiltError, OverwriteError
-from savepoint.saving import storage
-from savepoint.saving.engine import async_saver
-from savepoint.saving.engine import checkpoint_io
+from savepoint.errors import NotBuiltError, OverwriteError
 from savepoint.saving import options as options_lib
-from savepoint.saving.formats.tf_checkpoint import state_file
-
-_WEIGHTS_FORMATS: dict[str, tuple[Callable, Callable]] = {}
-
-
-def register_weights_format(name: str, save: Callable, load: Callable) -> None:
-    """Add a weights format: ``save(model, path)`` and
-    ``load(model, path, skip_mismatch, by_name=False)``."""
-    _WEIGHTS_FORMATS[name] = (save, load)
-
-
-def weights_format(filepath: str, save_format: str | None = None) -> str:
-    """The format a weights path selects (``save_format`` overrides: "tf", "h5")."""
-    if save_format is not None:
-        fmt = {"tf": "tf", "tensorflow": "tf", "h5": "h5", "keras": "keras_h5"}.get(save_format)
-        if fmt is None:
-            raise ConfigError(f"Unknown save_format {save_format!r}. Expected 'tf' or 'h5'.")
-        return fmt
-    path = os.fspath(filepath).lower()
-    if path.endswith(".weights.h5"):
-        return "keras_h5"
-    if path.endswith((".h5", ".hdf5", ".keras")):
-        if path.endswith(".keras"):
-            raise ConfigError(
-                f"save_weights/load_weights expected a weights path such as 'model.weights.h5', "
-                f"'weights.h5' or a checkpoint prefix. Received {filepath!r}, a whole-model "
-                f"'.keras' path. Fix: use model.save()/load_model() for '.keras' files.")
-        return "h5"
-    return "tf"
-
-
-class WeightsRoot:
-    """The root ``save_weights`` writes: the model, plus the ``root`` self-edge tf.keras adds."""
-
-    def __init__(self, model: Any):
-        self.model = model
-        self._trackable_identity = model
-
-    def _trackable_children(self) -> list[tuple[str, Any]]:
-        return self.model._trackable_children() + [("root", self.model)]
+from savepoint.saving import registry
+from savepoint.saving.engine import async_saver
+from savepoint.saving.engine.checkpoint_io import WeightsRoot  # noqa: F401 (public name)
 
 
 def _require_built(model: Any, what: str) -> None:
@@ -72,72 +36,52 @@ def _require_built(model: Any, what: str) -> None:
 def save_weights(model: Any, filepath: str, overwrite: bool = True,
                  save_format: str | None = None, options: Any = None,
                  then: Callable[[], None] | None = None) -> None:
-    """Write the model's weights (and optimizer state for checkpoints) to ``filepath``.
+    """Write the model's weights (and optimizer state where the format holds it).
 
-    ``options`` (``CheckpointOptions``) with ``enable_async`` writes a checkpoint in the
-    background (see ``async_saver``); ``then`` runs after the commit (in the background too)."""
+    ``options`` (``CheckpointOptions``) with ``enable_async`` writes in the background (see
+    ``engine.async_saver``); ``then`` runs after the commit (in the background too).
+
+    Example:
+        >>> import savepoint as keras, tempfile, os
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> save_weights(m, os.path.join(tempfile.mkdtemp(), "cp.ckpt"))
+    """
     _require_built(model, "save the weights of")
-    fmt = weights_format(filepath, save_format)
+    spec = registry.for_path(filepath, "weights", save_format)
     filepath = os.fspath(filepath)
     opts = options_lib.resolve(options)
-    if fmt == "tf":
-        if not overwrite and storage.exists(filepath + ".index"):
-            raise _exists(filepath + ".index")
+    if not overwrite and spec.present(filepath):
+        raise OverwriteError(f"Expected to write a new file but {filepath!r} exists and "
+                             f"overwrite=False was passed. Fix: pass overwrite=True or choose "
+                             f"another path.")
 
-        state_dir = os.path.dirname(filepath) or "."
-
-        def committed() -> None:
-            opts.run_write_callbacks(filepath)
-            if then is not None:
-                then()
-        if opts.enable_async:
-            async_saver.saver_for(model, opts).save_tree(WeightsRoot(model), filepath,
-                                                         then=committed, state_dir=state_dir)
-            return
-        checkpoint_io.save_tree(WeightsRoot(model), filepath, state_dir=state_dir)
-        committed()
-        return
+    def committed() -> None:
+        opts.run_write_callbacks(filepath)
+        if then is not None:
+            then()
     if opts.enable_async:
-        raise ConfigError(
-            f"Asynchronous saving writes TensorFlow checkpoints only. Received {filepath!r} "
-            f"(format {fmt!r}). Fix: save to a checkpoint prefix such as 'training_1/cp.ckpt', "
-            f"or save synchronously.")
-    if not overwrite and storage.exists(filepath):
-        raise _exists(filepath)
-    _handler(fmt)[0](model, filepath)
-    if then is not None:
-        then()
+        async_saver.save_async(spec, model, filepath, opts, committed)
+        return
+    spec.save(model, filepath)
+    committed()
 
 
 def load_weights(model: Any, filepath: str, skip_mismatch: bool = False,
                  by_name: bool = False) -> Any:
-    """Read weights from ``filepath``; a checkpoint returns a status with ``assert_consumed()``."""
+    """Read weights from ``filepath``; a checkpoint returns a status with ``assert_consumed()``.
+
+    Example:
+        >>> import savepoint as keras
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> load_weights(m, "/nonexistent/w.h5")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
     _require_built(model, "load weights into")
     async_saver.wait_all(raise_errors=False)  # pending async saves land first
     filepath = os.fspath(filepath)
-    fmt = weights_format(filepath)
-    if fmt == "tf":
-        if storage.isdir(filepath) and not storage.exists(filepath + ".index"):
-            latest = state_file.latest_checkpoint(filepath)
-            if latest is not None:
-                filepath = latest
-        checkpoint_io.require_checkpoint(filepath)
-        return checkpoint_io.restore_tree(WeightsRoot(model), filepath, required=model.weights)
-    if not storage.exists(filepath):
-        from savepoint.errors import CheckpointNotFoundError
-        raise CheckpointNotFoundError(
-            f"Expected a weights file at {filepath!r}. Received a path that does not exist. "
-            f"Fix: check the path.")
-    return _handler(fmt)[1](model, filepath, skip_mismatch, by_name=by_name)
+    spec = registry.for_path(filepath, "weights")
+    return spec.load(model, filepath, skip_mismatch, by_name=by_name)
 
 
-def _handler(fmt: str) -> tuple[Callable, Callable]:
-    if fmt not in _WEIGHTS_FORMATS:
-        # Format modules register themselves on import; importing here keeps dispatch in one place.
-        import savepoint.saving.handlers.h5_weights  # noqa: F401
-    return _WEIGHTS_FORMATS[fmt]
-
-
-def _exists(path: str) -> OverwriteError:
-    return OverwriteError(f"Expected to write a new file but {path!r} exists and overwrite=False "
-                          f"was passed. Fix: pass overwrite=True or choose another path.")
+__all__ = ["WeightsRoot", "load_weights", "save_weights"]

@@ -44,12 +44,13 @@ import torch
 
 from savepoint.errors import AsyncSaveError
 from savepoint.saving import storage
-from savepoint.saving.engine import checkpoint_io
+from savepoint.saving.engine import checkpoint_io, frozen
 from savepoint.saving.options import CheckpointOptions
 
 _SAVERS: "weakref.WeakSet[AsyncSaver]" = weakref.WeakSet()
 _OWNED: "weakref.WeakKeyDictionary[Any, AsyncSaver]" = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
+_IN_WORKER = threading.local()  # set while a worker thread runs a job
 _IDLE_EXIT_S = 10.0  # an idle worker thread exits after this long
 
 
@@ -155,11 +156,10 @@ def _record_cuda_events(tensors: list[torch.Tensor]) -> list[Any]:
 
 @dataclass
 class _Job:
-    prefix: str
-    tensors: dict[str, Any]
+    path: str
+    write: Callable[[], None]  # persists the snapshot (it holds the copies in its closure)
     buffers: HostBuffers
     then: Callable[[], None] | None
-    state_dir: str | None = None
 
 
 class AsyncSaver:
@@ -205,14 +205,54 @@ class AsyncSaver:
         run ``then`` (state file, pruning) there if the write succeeded.
 
         Raises the :class:`AsyncSaveError` of an earlier failed save before taking a snapshot."""
+        self.submit(str(prefix), lambda copy: functools.partial(
+            checkpoint_io.persist, checkpoint_io.snapshot(root, copy=copy), str(prefix),
+            state_dir), then)
+
+    def save_with(self, save: Callable[[Any, str], None], model: Any, path: str,
+                  then: Callable[[], None] | None = None) -> None:
+        """Snapshot every variable of ``model`` now; run the format's ordinary
+        ``save(model, path)`` in the background, reading the snapshot (``engine.frozen``),
+        then ``then``. This is how every format other than the TF checkpoint saves async.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> from savepoint.saving.handlers.h5_weights import save_h5
+            >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> path = os.path.join(tempfile.mkdtemp(), "w.h5")
+            >>> saver = AsyncSaver(); saver.save_with(save_h5, model, path); saver.wait()
+            >>> os.path.exists(path)
+            True
+        """
+        def take(copy: Callable) -> Callable[[], None]:
+            values = frozen.capture(model, copy)
+
+            def write() -> None:
+                with frozen.writing_from(values):
+                    save(model, path)
+            return write
+        self.submit(str(path), take, then)
+
+    def submit(self, path: str, take: Callable[[Callable], Callable[[], None]],
+               then: Callable[[], None] | None = None) -> None:
+        """Run ``take(copy)`` now (it snapshots through ``copy``, which copies tensors into this
+        saver's reusable host buffers, and returns the write); run the write, then ``then``, in
+        the background. Raises the :class:`AsyncSaveError` of an earlier failed save first.
+
+        Example:
+            >>> saver = AsyncSaver(); written = []
+            >>> saver.submit("x", lambda copy: lambda: written.append(1)); saver.wait()
+            >>> written
+            [1]
+        """
         self.raise_error()
         buffers = self._acquire()
         try:
-            tensors = checkpoint_io.snapshot(root, copy=buffers.copy_in)
+            write = take(buffers.copy_in)
         except BaseException:
             self._release(buffers)
             raise
-        self._submit(_Job(str(prefix), tensors, buffers, then, state_dir))
+        self._submit(_Job(path, write, buffers, then))
 
     def wait(self, raise_errors: bool = True) -> None:
         """Block until every pending save is committed; raise the first background error
@@ -277,28 +317,34 @@ class AsyncSaver:
             self._execute(job)
 
     def _execute(self, job: _Job) -> None:
+        _IN_WORKER.active = True
         try:
             job.buffers.wait_ready()
             # O_DIRECT where the file system allows: the kernel's page-cache copy and
             # bookkeeping would take CPU from training (storage.direct)
             with storage.background_writes():
-                checkpoint_io.persist(job.tensors, job.prefix, job.state_dir)
+                job.write()
                 if job.then is not None:
                     job.then()
         except BaseException as e:  # kept and raised in the training thread, never lost
             error = AsyncSaveError(
-                f"Background checkpoint save to {job.prefix!r} failed: {type(e).__name__}: {e}. "
+                f"Background checkpoint save to {job.path!r} failed: {type(e).__name__}: {e}. "
                 f"The previous checkpoint and the 'checkpoint' state file were left as they "
                 f"were. Fix: resolve the cause (e.g. free disk space) and save again.")
             error.__cause__ = e
             with self._cond:
                 self._errors.append(error)
         finally:
-            job.tensors = {}
+            job.write = _done
+            _IN_WORKER.active = False
             with self._cond:
                 self._pending -= 1
                 self._free.append(job.buffers)
                 self._cond.notify_all()
+
+
+def _done() -> None:
+    """A finished job's ``write``: drops the snapshot it held."""
 
 
 def saver_for(owner: Any, options: CheckpointOptions | None = None) -> AsyncSaver:
@@ -346,6 +392,8 @@ def wait_all(raise_errors: bool = True) -> None:
     Example:
         >>> wait_all()
     """
+    if getattr(_IN_WORKER, "active", False):
+        return  # a background save's own code (a model directory's bundle) must not wait on itself
     with _REGISTRY_LOCK:
         savers = list(_SAVERS)
     first: AsyncSaveError | None = None
@@ -366,3 +414,25 @@ def _wait_at_exit() -> None:
 
 
 atexit.register(_wait_at_exit)
+
+
+def save_async(spec: Any, model: Any, path: str, options: CheckpointOptions,
+               then: Callable[[], None] | None = None) -> None:
+    """Save ``model`` at ``path`` in the format ``spec`` (a registry record) in the background:
+    the format's own snapshot/persist split where it has one, else ``save_with``.
+
+    Example:
+        >>> import savepoint as keras, tempfile, os
+        >>> from savepoint.saving import registry
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
+        >>> save_async(registry.for_path(path, "weights"), m, path, CheckpointOptions())
+        >>> wait_for(m); os.path.exists(path)
+        True
+    """
+    saver = saver_for(model, options)
+    if spec.snapshot is None:
+        saver.save_with(spec.save, model, path, then)
+        return
+    saver.submit(str(path), lambda copy: functools.partial(
+        spec.persist, spec.snapshot(model, copy), str(path)), then)

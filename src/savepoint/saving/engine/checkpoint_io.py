@@ -32,6 +32,7 @@ import torch
 from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, FormatError,
                               ShapeError)
 from savepoint.layers.variable import Variable
+from savepoint.saving.engine import frozen
 from savepoint.saving.mapping import object_graph as graph_lib
 from savepoint.saving import storage
 from savepoint.saving.formats.tf_checkpoint import rewrite
@@ -40,6 +41,24 @@ from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader, write_bu
 from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
 
 OBJECT_GRAPH_KEY = og.OBJECT_GRAPH_KEY
+
+
+class WeightsRoot:
+    """The root ``save_weights`` writes: the model, plus the ``root`` self-edge tf.keras adds.
+
+    Example:
+        >>> import savepoint as keras
+        >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(1,))])
+        >>> WeightsRoot(m)._trackable_children()[-1][0]
+        'root'
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self._trackable_identity = model
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        return self.model._trackable_children() + [("root", self.model)]
 
 
 def snapshot(root: Any, copy: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None
@@ -52,7 +71,7 @@ def snapshot(root: Any, copy: Callable[[list[torch.Tensor]], list[torch.Tensor]]
     the file); ``copy`` maps the live tensors to host copies (an async save's reusable buffers)
     and the graph is left for ``persist`` to encode, off the training thread."""
     collected = graph_lib.collect(root)
-    values = [var.value for _, var in collected.keyed_variables]
+    values = [frozen.value(var) for _, var in collected.keyed_variables]
     if copy is not None:
         values = copy(values)
     tensors: dict[str, Any] = {key: host_array(value)

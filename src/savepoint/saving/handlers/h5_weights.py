@@ -31,9 +31,12 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from savepoint.errors import ConfigError, DTypeError, FormatError, ShapeError
-from savepoint.saving.api import weights_api
+from savepoint.errors import (CheckpointNotFoundError, ConfigError, DTypeError, FormatError,
+                              ShapeError)
+from savepoint.saving import registry, storage
+from savepoint.saving.engine import frozen
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
+from savepoint.saving.handlers import verification
 
 KERAS2_VERSION = "2.21.0"    # the tf.keras release whose layout and API savepoint follows
 KERAS2_BACKEND = "tensorflow"  # tensor layouts are TensorFlow's (channels-last, (in, out) kernels)
@@ -45,7 +48,7 @@ Plan = list[tuple[Any, str, str, str]]  # (variable, group, dataset, what) to re
 # ----- shared -------------------------------------------------------------------------------
 def _host(var: Any) -> np.ndarray:
     """The variable's value as a host numpy view (a copy only for accelerator tensors)."""
-    tensor = var.value.detach()
+    tensor = frozen.value(var).detach()
     if tensor.dtype == torch.bfloat16:
         raise DTypeError(
             f"Variable '{var.path}' is bfloat16, which the HDF5 weights formats do not store. "
@@ -431,5 +434,29 @@ class _LearningRate:
             self.optimizer.learning_rate = float(value)
 
 
-weights_api.register_weights_format("h5", save_h5, load_h5)
-weights_api.register_weights_format("keras_h5", save_keras_h5, load_keras_h5)
+def file_loader(load: Any) -> Any:
+    """``load`` behind the check that the weights file exists (a clear error, not HDF5's).
+
+    Example:
+        >>> file_loader(load_h5)(None, "/nonexistent/w.h5")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    def load_file(model: Any, path: str, skip_mismatch: bool = False,
+                  by_name: bool = False) -> None:
+        if not storage.exists(path):
+            raise CheckpointNotFoundError(
+                f"Expected a weights file at {path!r}. Received a path that does not exist. "
+                f"Fix: check the path.")
+        return load(model, path, skip_mismatch, by_name=by_name)
+    return load_file
+
+
+registry.register(registry.FormatSpec(
+    name="keras_weights_h5", kind="weights", suffixes=(".weights.h5",), save=save_keras_h5,
+    load=file_loader(load_keras_h5), verify=verification.verify_h5, delete=storage.remove,
+    present=storage.exists, aliases=("keras",), description="'.weights.h5' (Keras 3)"))
+registry.register(registry.FormatSpec(
+    name="h5_weights", kind="weights", suffixes=(".h5", ".hdf5"), save=save_h5,
+    load=file_loader(load_h5), verify=verification.verify_h5, delete=storage.remove,
+    present=storage.exists, aliases=("h5",), description="'.h5' (Keras 2 weights)"))

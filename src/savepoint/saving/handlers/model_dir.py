@@ -35,12 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from savepoint.errors import (ConfigError, FormatError, NotBuiltError, OverwriteError,
-                              UnknownObjectError)
-from savepoint.saving import storage
-from savepoint.saving.handlers import fingerprint
+from savepoint.errors import ConfigError, FormatError, OverwriteError, UnknownObjectError
 from savepoint.exports import inference
-from savepoint.saving.api.model_api import register_model_format
+from savepoint.saving import registry, storage
+from savepoint.saving.engine import whole_model
+from savepoint.saving.handlers import fingerprint, verification
 
 FORMAT_NAME = "savepoint.model"
 FORMAT_VERSION = 1
@@ -64,16 +63,12 @@ class _WithoutOptimizer:
 # ----- save ---------------------------------------------------------------------------------
 def save(model: Any, path: str, include_optimizer: bool = True) -> None:
     """Write ``model`` as a model directory at ``path`` (atomically replacing an old one)."""
-    from savepoint.saving.engine.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config
     path = os.fspath(path)
     _check_target(path)
-    if not getattr(model, "built", False):
-        raise NotBuiltError(
-            f"Model '{model.name}' cannot be saved before it is built: its weights do not exist "
-            f"yet. Call it on a batch of data, call build(input_shape), or give the first layer "
-            f"an input_shape.")
+    whole_model.require_built(model)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **_versions(),
-            "model_config": model_to_config(model),
+            "model_config": whole_model.model_config(model),
             "compile_config": compile_config(model) if include_optimizer else None,
             "include_optimizer": bool(include_optimizer),
             "compiled": bool(getattr(model, "compiled", False))}
@@ -175,20 +170,14 @@ def _versions() -> dict:
 
 
 def _to_json(meta: dict) -> str:
-    try:
-        return json.dumps(meta, indent=1) + "\n"
-    except (TypeError, ValueError) as e:
-        raise ConfigError(
-            f"The model's config is not JSON-serializable ({e}). Expected get_config() of every "
-            f"custom layer/model to return plain values (str, int, float, bool, None, lists, "
-            f"dicts). Fix the get_config() that returns this value.") from None
+    whole_model.check_json(meta)
+    return json.dumps(meta, indent=1) + "\n"
 
 
 # ----- load ---------------------------------------------------------------------------------
 def load(path: str, custom_objects: dict | None = None, compile: bool = True,
          safe_mode: bool = True) -> Any:
     """Load a model directory (see the module docstring for the rules)."""
-    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     _check_directory(path)
     # Every file is verified against fingerprint.json in a helper thread while the model is
@@ -198,7 +187,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     verifying = fingerprint.verify_in_background(path, ("variables/variables.data-",))
     try:
         meta = _parse_meta(path)
-        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+        with whole_model.loading_scope(safe_mode, custom_objects):
             model = _rebuild(path, meta, custom_objects)
             if not isinstance(model, inference_model_cls()):
                 _load_assets(model, path, meta)
@@ -274,9 +263,9 @@ def _check_version(meta: Any, meta_path: str) -> None:
 
 
 def _rebuild(path: str, meta: dict, custom_objects: dict | None) -> Any:
-    from savepoint.saving.engine.model_config import model_from_config
     try:
-        return model_from_config(meta["model_config"], custom_objects, initialize=False)
+        return whole_model.rebuild(meta["model_config"], custom_objects,
+                                   os.path.join(path, META_FILE))
     except UnknownObjectError as e:
         missing = getattr(e, "object_name", None)
         info = inference.check_info(meta.get("inference") or {}, os.path.join(path, META_FILE))
@@ -353,8 +342,7 @@ def _compile(model: Any, meta: dict, custom_objects: dict | None) -> None:
     from savepoint.saving.engine.model_config import compile_from_config
     config = meta.get("compile_config")
     if not config and meta.get("compiled"):  # saved with include_optimizer=False
-        warnings.warn("No training configuration found in save file, so the model was *not* "
-                      "compiled. Compile it manually.", stacklevel=4)
+        whole_model.warn_not_compiled()
     if config:
         compile_from_config(model, config, custom_objects)
 
@@ -371,6 +359,26 @@ def _restore(model: Any, path: str, compiled: bool) -> None:
                           f"{META_FILE}: {e} Fix: re-save the model.") from None
 
 
-register_model_format("directory", save, load)
+def _check_model_path(path: str) -> None:
+    """A name with an unknown extension is a typo far more often than a directory name."""
+    base = os.path.basename(path.rstrip("/\\")).lower()
+    if "." in base and not storage.isdir(path):
+        ext = base.rsplit(".", 1)[1]
+        if ext not in ("ckpt", "model", "savedmodel", "tf"):
+            raise ConfigError(
+                f"Unknown model file extension '.{ext}' in {path!r}. Expected a directory "
+                f"path without extension (savepoint model directory), '.h5'/'.hdf5' (Keras 2) "
+                f"or '.keras' (Keras 3).")
+
+
+def _present(path: str) -> bool:
+    return storage.isdir(path) and storage.exists(os.path.join(path, META_FILE))
+
+
+registry.register(registry.FormatSpec(
+    name="model_directory", kind="model", suffixes=(), save=save, load=load,
+    verify=verification.verify_model_dir, delete=storage.remove_tree, present=_present,
+    aliases=("tf", "directory"), fallback=True, check_path=_check_model_path,
+    description="savepoint model directory"))
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "load_inference", "read_meta", "save"]

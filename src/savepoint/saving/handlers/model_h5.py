@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
-from savepoint.errors import ConfigError, FormatError, NotBuiltError, UnknownObjectError
-from savepoint.saving.handlers import h5_weights
-from savepoint.saving.mapping.dialects import keras2
+from savepoint.errors import FormatError
+from savepoint.saving import registry, storage
+from savepoint.saving.engine import whole_model
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
-from savepoint.saving.api.model_api import register_model_format
+from savepoint.saving.handlers import h5_weights, verification
+from savepoint.saving.mapping.dialects import keras2
 
 KERAS_VERSION = h5_weights.KERAS2_VERSION
 BACKEND = h5_weights.KERAS2_BACKEND
@@ -45,15 +45,11 @@ MAX_CONFIG_CHARS = 64 * 1024 * 1024
 def save(model: Any, path: str, include_optimizer: bool = True) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) as a Keras 2
     ``.h5`` file at ``path``, replacing it atomically."""
-    from savepoint.saving.engine.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config
     path = os.fspath(path)
-    if not getattr(model, "built", False):
-        raise NotBuiltError(
-            f"Model '{model.name}' cannot be saved before it is built: its weights do not exist "
-            f"yet. Call it on a batch of data, call build(input_shape), or give the first layer "
-            f"an input_shape.")
+    whole_model.require_built(model)
     attrs = {"backend": BACKEND, "keras_version": KERAS_VERSION,
-             "model_config": _dumps(keras2.model_to_keras2(model_to_config(model)))}
+             "model_config": _dumps(keras2.model_to_keras2(whole_model.model_config(model)))}
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
     training = keras2.training_to_keras2(compile_config(model)) if optimizer else None
     if training is not None:
@@ -66,13 +62,8 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
 
 
 def _dumps(config: dict) -> bytes:
-    try:
-        return json.dumps(config).encode("utf-8")
-    except (TypeError, ValueError) as e:
-        raise ConfigError(
-            f"The model's config is not JSON-serializable ({e}). Expected get_config() of every "
-            f"custom layer/model to return plain values (str, int, float, bool, None, lists, "
-            f"dicts). Fix the get_config() that returns this value.") from None
+    whole_model.check_json(config)
+    return json.dumps(config).encode("utf-8")
 
 
 def _write_optimizer(writer: H5Writer, optimizer: Any, name: str) -> None:
@@ -94,23 +85,20 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     with H5Reader(path) as reader:
         model_config, training = _read_configs(reader)
-        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
-            model = _rebuild(model_config, custom_objects, path)
-            compiled = compile and training is not None
-            if compiled:
-                _compile(model, training, custom_objects, path)
+        compiled = compile and training is not None
+        with whole_model.loading_scope(safe_mode, custom_objects):
+            model = whole_model.rebuild(model_config, custom_objects, path,
+                                        training if compiled else None)
         slots = _read_optimizer(reader, model) if compiled else None
     h5_weights.load_h5(model, path)
     if slots:
         for var, value in zip(model.optimizer.variables, slots):
             var.assign(value)
     if compile and training is None:
-        warnings.warn("No training configuration found in the save file, so the model was "
-                      "*not* compiled. Compile it manually.", stacklevel=4)
+        whole_model.warn_not_compiled()
     return model
 
 
@@ -158,31 +146,6 @@ def _json_attr(reader: H5Reader, name: str) -> Any:
                           f"({e}). The file is damaged; re-save the model.") from None
 
 
-def _rebuild(config: dict, custom_objects: dict | None, path: str) -> Any:
-    from savepoint.saving.engine.model_config import model_from_config
-    try:
-        model = model_from_config(config, custom_objects, initialize=False)
-    except UnknownObjectError as e:
-        error = UnknownObjectError(f"{e} (while loading {path!r}; savepoint never imports "
-                                   f"modules named in a file.)")
-        error.object_name = getattr(e, "object_name", None)
-        raise error from None
-    except (KeyError, TypeError, IndexError) as e:
-        raise FormatError(f"The model_config in {path!r} does not describe a model savepoint "
-                          f"can rebuild ({type(e).__name__}: {e}). Fix: re-save the model."
-                          ) from None
-    if not getattr(model, "built", False):
-        raise NotBuiltError(f"The model in {path!r} was rebuilt from its config but has no "
-                            f"weights yet (a subclassed model saved without an input shape). "
-                            f"Fix: build the model before saving it.")
-    return model
-
-
-def _compile(model: Any, training: dict, custom_objects: dict | None, path: str) -> None:
-    from savepoint.saving.engine.model_config import compile_from_config
-    compile_from_config(model, training, custom_objects)
-
-
 def _read_optimizer(reader: H5Reader, model: Any) -> list[np.ndarray] | None:
     """Every optimizer value, checked against the built optimizer and read into fresh arrays
     (``None`` when the file holds no optimizer state)."""
@@ -208,6 +171,9 @@ def _read_optimizer(reader: H5Reader, model: Any) -> list[np.ndarray] | None:
     return values
 
 
-register_model_format("h5", save, load)
+registry.register(registry.FormatSpec(
+    name="h5", kind="model", suffixes=(".h5", ".hdf5"), save=save, load=load,
+    verify=verification.verify_h5, delete=storage.remove, present=storage.exists,
+    aliases=("h5",), description="'.h5' (Keras 2)"))
 
 __all__ = ["BACKEND", "KERAS_VERSION", "load", "save"]

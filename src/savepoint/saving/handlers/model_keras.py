@@ -21,18 +21,15 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import warnings
 from typing import Any
 
-from savepoint.errors import (ConfigError, FormatError, NotBuiltError, OverwriteError,
-                              SavepointError)
-from savepoint.saving import storage
-from savepoint.saving.handlers import h5_weights
-from savepoint.saving.mapping.dialects import keras3
+from savepoint.errors import ConfigError, OverwriteError
+from savepoint.saving import registry, storage
+from savepoint.saving.engine import whole_model
 from savepoint.saving.formats.keras_zip import WEIGHTS, KerasArchive, write_archive
-from savepoint.saving.api.model_api import register_model_format
+from savepoint.saving.handlers import h5_weights, verification
+from savepoint.saving.mapping.dialects import keras3
 
 
 # ----- save ---------------------------------------------------------------------------------
@@ -44,35 +41,21 @@ def save(model: Any, path: str, include_optimizer: bool = True) -> None:
         >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
         >>> save(m, os.path.join(tempfile.mkdtemp(), "m.keras"))
     """
-    from savepoint.saving.engine.model_config import compile_config, model_to_config
+    from savepoint.saving.engine.model_config import compile_config
     path = os.fspath(path)
     if storage.isdir(path):
         raise OverwriteError(f"Expected {path!r} to be a '.keras' file path. Received an "
                              f"existing directory. Fix: remove it or choose another path.")
-    if not getattr(model, "built", False):
-        raise NotBuiltError(
-            f"Model '{model.name}' cannot be saved before it is built: its weights do not exist "
-            f"yet. Call it on a batch of data, call build(input_shape), or give the first layer "
-            f"an input_shape.")
-    config = keras3.to_keras3(model_to_config(model),
+    whole_model.require_built(model)
+    config = keras3.to_keras3(whole_model.model_config(model),
                               compile_config(model) if include_optimizer else None)
-    _check_json(config)
+    whole_model.check_json(config)
     assets = _collect_assets(model)
     shown = f"{path}/{WEIGHTS}"
     write_archive(path, keras3.metadata(), config,
                   lambda member: h5_weights.save_keras_h5(
                       model, shown, include_optimizer=include_optimizer, fileobj=member),
                   assets)
-
-
-def _check_json(config: dict) -> None:
-    try:
-        json.dumps(config)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(
-            f"The model's config is not JSON-serializable ({e}). Expected get_config() of every "
-            f"custom layer/model to return plain values (str, int, float, bool, None, lists, "
-            f"dicts). Fix the get_config() that returns this value.") from None
 
 
 def _collect_assets(model: Any) -> dict[str, bytes]:
@@ -97,41 +80,21 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    from savepoint.serialization import custom_object_scope, safe_mode_scope
     path = os.fspath(path)
     with KerasArchive(path) as archive:
         keras3.check_metadata(archive.metadata, path)
-        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+        with whole_model.loading_scope(safe_mode, custom_objects):
             native, compile_config = keras3.from_keras3(archive.config, custom_objects)
-            model = _rebuild(native, compile_config if compile else None, custom_objects, path)
+            model = whole_model.rebuild(native, custom_objects, f"{path}/config.json",
+                                        compile_config if compile else None)
         if compile and not compile_config:
-            _warn_not_compiled()
+            whole_model.warn_not_compiled()
         _load_assets(model, archive)
         weights = archive.open_weights()  # in place when stored (CRC checked meanwhile)
         if isinstance(weights, str):
             h5_weights.load_keras_h5(model, weights)
         else:
             h5_weights.load_keras_h5(model, f"{path}/{WEIGHTS}", fileobj=weights)
-    return model
-
-
-def _rebuild(native: dict, compile_config: dict | None, custom_objects: dict | None,
-             path: str) -> Any:
-    from savepoint.saving.engine.model_config import compile_from_config, model_from_config
-    try:
-        model = model_from_config(native, custom_objects, initialize=False)
-        if compile_config:
-            compile_from_config(model, compile_config, custom_objects)
-    except SavepointError:
-        raise
-    except (TypeError, KeyError, ValueError, AttributeError) as e:
-        raise FormatError(f"config.json of {path!r} does not describe a model savepoint can "
-                          f"build ({type(e).__name__}: {e}). Fix: save the model again, or "
-                          f"check the get_config()/from_config() of its custom classes.") \
-            from None
-    if not getattr(model, "built", False):
-        raise FormatError(f"The model in {path!r} could not be built from its config (no input "
-                          f"shape recorded). Fix: build the model before saving it.")
     return model
 
 
@@ -144,11 +107,9 @@ def _load_assets(model: Any, archive: KerasArchive) -> None:
             layer.load_assets({n[len(prefix):]: archive.read_asset(n) for n in mine})
 
 
-def _warn_not_compiled() -> None:
-    warnings.warn("No training configuration found in save file, so the model was *not* "
-                  "compiled. Compile it manually.", stacklevel=4)
-
-
-register_model_format("keras", save, load)
+registry.register(registry.FormatSpec(
+    name="keras", kind="model", suffixes=(".keras",), save=save, load=load,
+    verify=verification.verify_keras, delete=storage.remove, present=storage.exists,
+    aliases=("keras",), description="'.keras' (Keras 3)"))
 
 __all__ = ["load", "save"]
