@@ -168,3 +168,34 @@ def test_s3_errors_are_storage_errors(bucket, in_tmp_cwd):
 def test_backend_protocol_is_satisfied():
     assert isinstance(backend.backend_for("memory://x"), backend.Backend)
     assert backend.backend_for("memory://x").commit_strategy == "put"
+
+
+def test_a_remote_state_file_naming_another_bucket_is_refused(root):
+    """Path containment on URLs: ``os.path.abspath`` would fold ``s3://other/x`` into the
+    directory; the state file must name checkpoints under its own key prefix only (pruning
+    deletes what it names)."""
+    directory = f"{root}/ckpts"
+    _model().save_weights(f"{directory}/cp.ckpt")
+    for hostile in ("s3://someone-else/ckpts/cp.ckpt", "../elsewhere/cp.ckpt",
+                    f"{root}/ckpts-other/cp.ckpt"):
+        storage.replace_text_atomically(f"{directory}/checkpoint",
+                                        f'model_checkpoint_path: "{hostile}"\n')
+        with pytest.raises(SavepointError, match=r"names checkpoint .* which lies outside its "
+                                                 r"directory\. Expected a checkpoint inside"):
+            keras.train.latest_checkpoint(directory)
+    storage.replace_text_atomically(f"{directory}/checkpoint",
+                                    f'model_checkpoint_path: "{directory}/cp.ckpt"\n')
+    assert keras.train.latest_checkpoint(directory) == f"{directory}/cp.ckpt"  # a full URL
+
+
+def test_async_saves_to_s3(bucket):
+    model = _model()
+    cb = keras.callbacks.ModelCheckpoint(f"{bucket}/async/cp.ckpt", save_weights_only=True,
+                                         save_async=True)
+    model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=3, verbose=0, callbacks=[cb])
+    restored = _model()
+    restored.load_weights(keras.train.latest_checkpoint(f"{bucket}/async")).expect_partial()
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        assert np.array_equal(a, b)
+    assert storage.listdir(f"{bucket}/async") == ["checkpoint", "cp.ckpt.data-00000-of-00001",
+                                                  "cp.ckpt.index"]

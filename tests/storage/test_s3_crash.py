@@ -106,7 +106,9 @@ def count_steps(snaps, root):
     return ops
 
 
-def test_prefix_rewrite_killed_at_every_step_on_s3(bucket):
+@pytest.mark.parametrize("all_pairs", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["torn_pairs", "all_pairs"])
+def test_prefix_rewrite_killed_at_every_step_on_s3(bucket, all_pairs):
     snaps, gens = generations(4)
     ops = count_steps(snaps, bucket)
     kinds = {op for op, _ in ops}
@@ -117,7 +119,8 @@ def test_prefix_rewrite_killed_at_every_step_on_s3(bucket):
     # few steps after every other first crash (all pairs: -m slow)
     checked = 0
     for first in range(len(ops)):
-        seconds = range(len(ops) + 1) if first == torn else (0, torn, len(ops))
+        every = all_pairs or first == torn
+        seconds = range(len(ops) + 1) if every else (0, torn, len(ops))
         for second in seconds:
             directory = f"{bucket}/t{first}-{second}"
             prefix = f"{directory}/cp.ckpt"

@@ -21,15 +21,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import secrets
-import sys
 from types import TracebackType
 from typing import Any, BinaryIO, Callable, ContextManager, Iterator, Union
 
 from savepoint.errors import CheckpointNotFoundError, SavepointError, StorageError  # noqa: F401
-from savepoint.saving.storage.backend import backend_for, is_remote, local_path
+from savepoint.saving.storage.backend import (backend_for, is_remote, local_path,  # noqa: F401
+                                              split_url)
 from savepoint.saving.storage.failures import read_error, storage_error
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -47,31 +46,6 @@ FAULT_HOOK: "Callable[[str, str], None] | None" = None
 def _step(operation: str, path: str) -> None:
     if FAULT_HOOK is not None:
         FAULT_HOOK(operation, path)
-
-
-def _load_sync_file_range():  # Linux only: the fallback is to let fsync write everything
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_sync_file_range = _load_sync_file_range()
-
-
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing ``[offset, offset+length)`` to disk now, without waiting.
-
-    The final fsync then has little left to wait for: disk writes overlap with producing the
-    rest of the file (what RocksDB's ``bytes_per_sync`` does). Durability still comes from fsync.
-    """
-    if _sync_file_range is not None and length > 0:
-        _sync_file_range(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE; errors are harmless
 
 
 def _fspath(path: PathLike) -> str:
@@ -509,7 +483,7 @@ def makedirs(path: PathLike) -> None:
 # Reading and directory-level operations live beside this module; imported last (they use
 # the above).
 from savepoint.saving.storage import direct  # noqa: E402
-from savepoint.saving.storage.direct import background_writes  # noqa: E402,F401
+from savepoint.saving.storage.direct import _start_writeback, background_writes  # noqa: E402,F401
 from savepoint.saving.storage.reading import (file_size, identity, map_file,  # noqa: E402
                                               mtime_ns, open_read, read_bytes, read_range,
                                               read_text)

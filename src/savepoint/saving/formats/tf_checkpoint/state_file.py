@@ -125,7 +125,12 @@ def is_inside(path: str, directory: str) -> bool:
         >>> [is_inside(p, "/ckpts") for p in ("cp-1", "sub/cp-1", "/ckpts/cp-1", "../v/cp",
         ...                                    "/elsewhere/cp", ".")]
         [True, True, True, False, False, False]
+        >>> [is_inside(p, "s3://b/ckpts") for p in ("cp-1", "s3://b/ckpts/cp-1", "../cp",
+        ...                                          "s3://other/ckpts/cp-1", "/ckpts/cp-1")]
+        [True, True, False, False, False]
     """
+    if "://" in os.fspath(directory) or "://" in os.fspath(path):
+        return _url_inside(os.fspath(path), os.fspath(directory))
     base = os.path.abspath(os.fspath(directory))
     target = os.path.abspath(os.path.join(base, os.fspath(path)))
     try:
@@ -133,6 +138,20 @@ def is_inside(path: str, directory: str) -> bool:
     except ValueError:  # another drive (Windows)
         return False
     return rel not in (os.curdir, os.pardir) and not rel.startswith(os.pardir + os.sep)
+
+
+def _url_inside(path: str, directory: str) -> bool:
+    """``is_inside`` for URLs (``os.path.abspath`` would fold ``s3://`` into a local path): same
+    scheme, and strictly below the directory's key prefix after resolving ``..``."""
+    import posixpath
+    d_scheme, d_rest = storage.split_url(directory)
+    p_scheme, p_rest = storage.split_url(path)
+    if p_scheme is None:  # relative to the directory, unless absolute
+        if posixpath.isabs(path) or d_scheme is None:
+            return False
+        p_scheme, p_rest = d_scheme, posixpath.join(d_rest, path)
+    base, target = posixpath.normpath(d_rest), posixpath.normpath(p_rest)
+    return p_scheme == d_scheme and target.startswith(base.rstrip("/") + "/")
 
 
 def write_state(directory: str, model_checkpoint_path: str,
@@ -386,7 +405,8 @@ def get_checkpoint_state(directory: str,
     state = read_state(directory, filename)
     if state is None:
         return None
-    join = lambda p: p if os.path.isabs(p) else os.path.join(directory, p)  # noqa: E731
+    def join(p: str) -> str:  # a URL (TF writes gs://... names) is absolute too
+        return p if os.path.isabs(p) or "://" in p else os.path.join(directory, p)
     state.model_checkpoint_path = join(state.model_checkpoint_path)
     state.all_model_checkpoint_paths = [join(p) for p in state.all_model_checkpoint_paths]
     return state
