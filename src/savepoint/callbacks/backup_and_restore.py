@@ -43,12 +43,10 @@ from savepoint.callbacks.base import Callback
 from savepoint.errors import ConfigError, FormatError
 from savepoint.layers.variable import Variable
 from savepoint.saving import storage
-from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 from savepoint.serialization import builtin
 from savepoint.utils import rng
 
 STATE_NODE = "training_state"
-_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class _TensorTree:
@@ -209,7 +207,7 @@ class BackupAndRestore(Callback):
         self._manager.save()
 
     def _restore(self, checkpoint: Any, path: str) -> None:
-        values = _read_state(path)
+        values = _read_state(checkpoint, path)
         self._state_node.values = values  # same shapes as the file, so everything matches
         status = checkpoint.read(path)
         status.assert_existing_objects_matched()
@@ -228,12 +226,10 @@ class BackupAndRestore(Callback):
             self._previous_handler = None
 
 
-def _read_state(path: str) -> dict[str, np.ndarray]:
-    """The ``training_state`` tensors of the backup at ``path``, checksums verified."""
-    head = f"{STATE_NODE}/"
-    with BundleReader(path) as reader:
-        values = {key[len(head):-len(_SUFFIX)]: np.array(reader.get_tensor(key), copy=True)
-                  for key in reader.keys() if key.startswith(head) and key.endswith(_SUFFIX)}
+def _read_state(checkpoint: Any, path: str) -> dict[str, np.ndarray]:
+    """The ``training_state`` tensors of the backup at ``path``, checksums verified (read by
+    object path through the public ``Checkpoint.read_values``, never by checkpoint key)."""
+    values = checkpoint.read_values(path, STATE_NODE)
     missing = [k for k in ("epoch", "step") if k not in values]
     if missing:
         raise FormatError(f"Expected a BackupAndRestore checkpoint with {STATE_NODE}/epoch and "
