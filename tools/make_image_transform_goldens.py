@@ -1,8 +1,9 @@
 """Regenerate tests/fixtures/goldens/image_transforms/transforms.npz with REAL tf-keras's
 ``ImageDataGenerator``: ``apply_transform`` for fixed parameters (every fill mode, spline orders
 0, 1 and 3, rotation/shift/shear/zoom alone and together, channel shift, flips, brightness),
-``get_random_transform``/``random_transform`` for seeds, and the augmented batches of ``flow``
-and ``flow_from_directory`` (on tests/fixtures/images/tree, made by make_image_goldens.py).
+``get_random_transform``/``random_transform`` for seeds, the ``random_*`` functions, the
+augmented batches of ``flow`` and ``flow_from_directory`` (on tests/fixtures/images/tree, made by
+make_image_goldens.py), and ``smart_resize``.
 
 tf-keras's generator needs scipy and Pillow, which the TF venv lacks: install them beside the
 venv (``.venvs/tf/bin/python -m pip install --no-deps --target .venvs/tb-extra scipy pillow``),
@@ -25,7 +26,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
-from tf_keras.preprocessing.image import ImageDataGenerator  # noqa: E402
+from tf_keras.preprocessing import image  # noqa: E402
+from tf_keras.preprocessing.image import ImageDataGenerator, smart_resize  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "goldens", "image_transforms", "transforms.npz")
@@ -57,13 +59,24 @@ RANDOM = {  # name -> generator kwargs for seeded draws
     "int_shifts": dict(width_shift_range=2, height_shift_range=[1, 3], zoom_range=[0.9, 1.2]),
     "pixel_shifts": dict(width_shift_range=2.5, height_shift_range=1.5, fill_mode="wrap"),
 }
+RANDOM_FUNCTIONS = {  # tf-keras's random_* functions: (name, args, kwargs) after
+    # np.random.seed(31); channels-last axes, but "chw_" cases take the image channels-first
+    "rotation": ("random_rotation", [40, 0, 1, 2, "reflect"], {}),
+    "shift": ("random_shift", [0.3, 0.2, 0, 1, 2, "constant", 9.0], {}),
+    "shear": ("random_shear", [25, 0, 1, 2], {"interpolation_order": 0}),
+    "zoom": ("random_zoom", [[0.7, 1.2], 0, 1, 2, "wrap"], {}),
+    "channel_shift": ("random_channel_shift", [40.0, 2], {}),
+    "brightness": ("random_brightness", [[0.5, 1.5]], {}),
+    "chw_rotation": ("random_rotation", [40], {}),
+}
 NAMES = ("theta", "tx", "ty", "shear", "zx", "zy", "flip_horizontal", "flip_vertical",
          "channel_shift_intensity", "brightness")
 
 
 def main() -> None:
     x = np.random.default_rng(21).uniform(0, 255, (7, 9, 3)).astype("float32")
-    cases = {"params": PARAMS, "generators": GENERATORS, "random": RANDOM}
+    cases = {"params": PARAMS, "generators": GENERATORS, "random": RANDOM,
+             "functions": RANDOM_FUNCTIONS}
     out = {"x": x, "cases": np.array(json.dumps(cases))}
     for gname, kwargs in GENERATORS.items():
         gen = ImageDataGenerator(**kwargs)
@@ -78,6 +91,10 @@ def main() -> None:
                 out[f"params|{rname}|{seed}|{name}"] = np.array(
                     np.nan if value is None else value, np.float64)
             out[f"random|{rname}|{seed}"] = gen.random_transform(np.copy(x), seed=seed)
+    for name, (fn, args, kwargs) in RANDOM_FUNCTIONS.items():
+        np.random.seed(31)
+        image_in = np.moveaxis(x, 2, 0) if name.startswith("chw_") else np.copy(x)
+        out[f"fn|{name}"] = getattr(image, fn)(image_in, *args, **kwargs)
     gen = ImageDataGenerator(rescale=1 / 255.0, **RANDOM["ranges"])
     xs = np.random.default_rng(4).uniform(0, 255, (5, 6, 8, 3)).astype("float32")
     out["flow_x"] = xs
@@ -102,6 +119,9 @@ def main() -> None:
                                                   class_mode=None, shuffle=False,
                                                   keep_aspect_ratio=True)
     out["dir|none|0|x"] = it[0]
+    for interp in ("bilinear", "nearest", "bicubic", "area"):
+        out[f"smart|{interp}"] = smart_resize(x, (4, 6), interpolation=interp)
+        out[f"smart_batch|{interp}"] = smart_resize(xs, (9, 5), interpolation=interp)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     np.savez_compressed(OUT, **out)
     print("wrote", OUT)

@@ -1,7 +1,8 @@
 """ImageDataGenerator's augmentations against REAL tf-keras (tools/make_image_transform_goldens.py):
 ``apply_transform`` for fixed parameters in every fill mode and spline order, the seeded draws of
-``get_random_transform``/``random_transform``, and the augmented batches of ``flow`` and
-``flow_from_directory``; argument errors; the clear errors without scipy or Pillow."""
+``get_random_transform``/``random_transform`` and the ``random_*`` functions, ``smart_resize``,
+and the augmented batches of ``flow`` and ``flow_from_directory``; argument errors; the clear
+errors without scipy or Pillow."""
 
 import doctest
 import json
@@ -11,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from savepoint.errors import ConfigError, MissingDependencyError
+from savepoint.errors import ConfigError, MissingDependencyError, ShapeError
 from savepoint.preprocessing import image, image_iterators, image_transforms
 from savepoint.preprocessing.image import ImageDataGenerator
 
@@ -53,6 +54,23 @@ def test_random_transform_repeats_with_a_seed_and_differs_without():
     x = G["x"]
     np.testing.assert_array_equal(gen.random_transform(x, seed=12), gen.random_transform(x, 12))
     assert not np.array_equal(gen.random_transform(x, seed=12), gen.random_transform(x, seed=13))
+
+
+@pytest.mark.parametrize("name", sorted(CASES["functions"]))
+def test_random_functions_match_tf_keras(name):
+    fn, args, kwargs = CASES["functions"][name]
+    np.random.seed(31)
+    x = np.moveaxis(G["x"], 2, 0) if name.startswith("chw_") else np.copy(G["x"])
+    out = getattr(image, fn)(x, *args, **kwargs)
+    np.testing.assert_allclose(out, G[f"fn|{name}"], rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "area"])
+def test_smart_resize_matches_tf_keras(interpolation):
+    np.testing.assert_allclose(image.smart_resize(G["x"], (4, 6), interpolation),
+                               G[f"smart|{interpolation}"], rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(image.smart_resize(G["flow_x"], (9, 5), interpolation),
+                               G[f"smart_batch|{interpolation}"], rtol=1e-6, atol=1e-3)
 
 
 def test_flow_batches_match_tf_keras():
@@ -125,13 +143,23 @@ def test_generator_argument_errors():
         ImageDataGenerator(brightness_range=0.5)
     with pytest.raises(ConfigError, match=r"does not support zca_whitening=True\. Fix:"):
         ImageDataGenerator(zca_whitening=True)
-    with pytest.raises(ConfigError, match=r"Expected channels-last images: row_axis=0, "
-                                          r"col_axis=1, channel_axis=2\. Received: row_axis=1"):
-        image_transforms.apply_affine_transform(G["x"], theta=3, row_axis=1, col_axis=2,
-                                                channel_axis=0)
-    with pytest.raises(ConfigError, match=r"Expected a single image of rank 3 \(h, w, c\)\. "
-                                          r"Received an array with shape \(1, 7, 9, 3\)"):
+    with pytest.raises(ConfigError, match=r"Expected distinct axes 0, 1, 2 with channels "
+                                          r"first \(0\) or last \(2\)\. Received: row_axis=0, "
+                                          r"col_axis=2, channel_axis=1\. Fix:"):
+        image_transforms.apply_affine_transform(G["x"], theta=3, row_axis=0, col_axis=2,
+                                                channel_axis=1)
+    with pytest.raises(ConfigError, match=r"Expected a single image of rank 3\. Received an "
+                                          r"array with shape \(1, 7, 9, 3\)"):
         image_transforms.apply_affine_transform(G["x"][None], theta=3)
+    with pytest.raises(ConfigError, match=r"Expected `zoom_range` to be a tuple or list of two "
+                                          r"floats\. Received: 0\.2"):
+        image.random_zoom(G["x"], 0.2)
+    with pytest.raises(ConfigError, match=r"Expected `brightness_range` to be a tuple or list "
+                                          r"of two floats\. Received: \(1,\)"):
+        image.random_brightness(G["x"], (1,))
+    with pytest.raises(ShapeError, match=r"Expected an image \(h, w, c\) or a batch \(n, h, "
+                                         r"w, c\)\. Received an array with shape \(7, 9\)"):
+        image.smart_resize(G["x"][..., 0], (2, 2))
 
 
 def test_without_scipy_warps_say_how_to_install_it(monkeypatch):

@@ -12,10 +12,11 @@ import numpy as np
 
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.preprocessing.image_iterators import DirectoryIterator, NumpyArrayIterator
-from savepoint.preprocessing.image_transforms import (FILL_MODES, apply_affine_transform,
-                                                      apply_brightness_shift,
-                                                      apply_channel_shift)
+from savepoint.preprocessing.image_iterators import DirectoryIterator, Iterator, NumpyArrayIterator
+from savepoint.preprocessing.image_transforms import (  # noqa: F401 (tf-keras's namespace)
+    FILL_MODES, apply_affine_transform, apply_brightness_shift, apply_channel_shift,
+    random_brightness, random_channel_shift, random_rotation, random_shear, random_shift,
+    random_zoom)
 from savepoint.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 
 
@@ -164,7 +165,7 @@ class ImageDataGenerator:
         """
         p = transform_parameters
         x = apply_affine_transform(x, p.get("theta", 0), p.get("tx", 0), p.get("ty", 0),
-                                   p.get("shear", 0), p.get("zx", 1), p.get("zy", 1),
+                                   p.get("shear", 0), p.get("zx", 1), p.get("zy", 1), 0, 1, 2,
                                    fill_mode=self.fill_mode, cval=self.cval,
                                    order=self.interpolation_order)
         if p.get("channel_shift_intensity") is not None:
@@ -252,6 +253,30 @@ class ImageDataGenerator:
                                  keep_aspect_ratio, self.dtype)
 
 
+def smart_resize(x: Any, size: tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
+    """Resize an ``(h, w, c)`` image or a batch to ``size`` without distorting it: crop the
+    largest centered box of the target's aspect ratio, then ``tf.image.resize`` (tf-keras's
+    ``smart_resize``; ``bilinear``, ``nearest``, ``bicubic``, ``area``).
+
+    Example:
+        >>> smart_resize(np.ones((4, 8, 3)), (2, 2)).shape
+        (2, 2, 3)
+    """
+    import torch
+
+    from savepoint.layers.preprocessing.resizing import smart_resize as resize_batch
+    from savepoint.utils.image_decoding import check_image_size, check_interpolation
+    size = check_image_size(tuple(size))
+    check_interpolation(interpolation)
+    array = np.asarray(x, dtype=np.float32)
+    if array.ndim not in (3, 4):
+        raise ShapeError(f"Expected an image (h, w, c) or a batch (n, h, w, c). Received an "
+                         f"array with shape {array.shape}.")
+    batch = torch.from_numpy(array if array.ndim == 4 else array[None])
+    out = resize_batch(batch, size, interpolation).numpy()
+    return out if array.ndim == 4 else out[0]
+
+
 def _no_save_to_dir(save_to_dir: str | None) -> None:
     if save_to_dir is not None:
         raise ConfigError("ImageDataGenerator's save_to_dir is not supported in savepoint. "
@@ -284,6 +309,8 @@ def _shift(shift_range: Any, size: int) -> float:
     return shift
 
 
-__all__ = ["DirectoryIterator", "ImageDataGenerator", "NumpyArrayIterator",
+__all__ = ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
            "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift",
-           "array_to_img", "img_to_array", "load_img", "save_img"]
+           "array_to_img", "img_to_array", "load_img", "random_brightness",
+           "random_channel_shift", "random_rotation", "random_shear", "random_shift",
+           "random_zoom", "save_img", "smart_resize"]
