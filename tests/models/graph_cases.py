@@ -94,5 +94,43 @@ def case_predict_unbatched(keras):
     return arrays, meta
 
 
+def _tagger(keras, loss="sparse_categorical_crossentropy"):
+    """Embedding(mask_zero) -> LSTM(return_sequences) -> TimeDistributed(Dense): an output mask."""
+    model = keras.Sequential([
+        keras.layers.Embedding(10, 4, mask_zero=True, input_length=5),
+        keras.layers.LSTM(3, return_sequences=True),
+        keras.layers.TimeDistributed(keras.layers.Dense(3, activation="softmax"))])
+    model.build((None, 5))
+    rng = np.random.default_rng(11)
+    model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    model.compile(keras.optimizers.SGD(0.1), loss=loss, metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    return model
+
+
+def case_all_masked_batch(keras):
+    """A batch whose every step is masked: tf.keras 2's loss is NaN (valid count 0 in
+    ``apply_valid_mask``), its metrics 0 (``divide_no_nan``); one such batch makes the epoch's
+    loss NaN, and a train step writes NaN into the weights the loss reaches directly."""
+    masked = np.zeros((2, 5), "int32")
+    live = np.array([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0]], "int32")
+    labels = np.ones((2, 5), "int32")
+    meta = {"evaluate": _tagger(keras).evaluate(masked, labels, verbose=0, return_dict=True),
+            "two_batches": _tagger(keras).evaluate(
+                np.concatenate([masked, live]), np.concatenate([labels, labels]),
+                batch_size=2, verbose=0, return_dict=True)}
+    model = _tagger(keras)
+    meta["train_on_batch"] = model.train_on_batch(masked, labels, return_dict=True)
+    after = model.get_weights()
+    meta["nan_after_step"] = [bool(np.isnan(w).any()) for w in after]
+    ignore = keras.losses.SparseCategoricalCrossentropy(ignore_class=1)
+    meta["ignore_class_all"] = float(ignore(labels, np.full((2, 5, 3), 1 / 3, "float32")))
+    arrays = {f"after_{i}": w for i, w in enumerate(after) if not np.isnan(w).any()}
+    meta = {k: {n: float(v) for n, v in d.items()} if isinstance(d, dict) else d
+            for k, d in meta.items()}
+    return arrays, meta
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}

@@ -23,13 +23,30 @@ def golden(name):
     return dict(np.load(os.path.join(GOLDENS, f"{name}.npz"))), meta
 
 
+def assert_same(got, want, where="meta"):
+    """Equal structures; floats within 1e-5 (relative) and NaN equal to NaN."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), (where, got, want)
+        for key in want:
+            assert_same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (where, got, want)
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert isinstance(got, (int, float)), (where, got)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=where)
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
 @pytest.mark.parametrize("name", sorted(graph_cases.CASES))
 def test_case_matches_tf_keras(name):
     keras.backend.clear_session()
     set_random_seed(0)
     arrays, meta = graph_cases.CASES[name](keras)
     want_arrays, want_meta = golden(name)
-    assert meta == want_meta
+    assert_same(meta, want_meta)
     assert sorted(arrays) == sorted(want_arrays)
     for key, want in want_arrays.items():
         got = np.asarray(arrays[key])

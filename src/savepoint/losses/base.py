@@ -95,8 +95,9 @@ def reduce_values(values: torch.Tensor, sample_weight: Any, reduction: str,
     if mask is not None:
         mask = mask.to(values.dtype)
         if reduction not in ("sum", "none"):
-            valid = mask.sum().clamp(min=1.0)
-            mask = mask * (mask.numel() / valid)
+            # tf.keras 2's apply_valid_mask: total / valid, so a batch with every step masked
+            # gives 0 * inf = NaN weights and a NaN loss, as in tf.keras (not a silent 0)
+            mask = mask * (mask.numel() / mask.sum())
         sample_weight = mask if sample_weight is None else \
             align_weight(sample_weight, values) * mask
     if sample_weight is not None:
