@@ -3,7 +3,7 @@
 0, 1 and 3, rotation/shift/shear/zoom alone and together, channel shift, flips, brightness),
 ``get_random_transform``/``random_transform`` for seeds, the ``random_*`` functions, the
 augmented batches of ``flow`` and ``flow_from_directory`` (on tests/fixtures/images/tree, made by
-make_image_goldens.py), and ``smart_resize``.
+make_image_goldens.py), ``smart_resize`` and ZCA whitening.
 
 tf-keras's generator needs scipy and Pillow, which the TF venv lacks: install them beside the
 venv (``.venvs/tf/bin/python -m pip install --no-deps --target .venvs/tb-extra scipy pillow``),
@@ -122,6 +122,10 @@ def main() -> None:
     for interp in ("bilinear", "nearest", "bicubic", "area"):
         out[f"smart|{interp}"] = smart_resize(x, (4, 6), interpolation=interp)
         out[f"smart_batch|{interp}"] = smart_resize(xs, (9, 5), interpolation=interp)
+    zca = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-3, rescale=1 / 255.0)
+    zca.fit(xs)
+    out["zca|mean"], out["zca|matrix"] = zca.mean, zca.zca_whitening_matrix
+    out["zca|standardized"] = zca.standardize(np.copy(xs[:2]))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     np.savez_compressed(OUT, **out)
     print("wrote", OUT)

@@ -1,6 +1,6 @@
 """ImageDataGenerator against REAL tf-keras (tools/make_image_generator_goldens.py): fit
 statistics, standardize, and the seeded, shuffled, flipped batches of flow (next() and by
-index), validation split and sample weights; fit trains on it; ZCA refused."""
+index), validation split and sample weights; fit trains on it; unfit statistics refused."""
 
 import os
 
@@ -58,8 +58,11 @@ def test_fit_trains_on_flow():
 
 
 def test_errors():
-    with pytest.raises(ConfigError, match=r"does not support zca_whitening=True"):
-        ImageDataGenerator(zca_whitening=True)
+    zca = ImageDataGenerator(zca_whitening=True)
+    zca.mean = np.zeros((1, 1, 1))  # centering is fit; the whitening matrix is not
+    with pytest.raises(ConfigError, match=r"specifies `zca_whitening`, but it hasn't been fit "
+                                          r"on any training data"):
+        zca.standardize(np.ones((1, 1, 1)))
     with pytest.raises(ConfigError, match="hasn't been fit on any training data"):
         ImageDataGenerator(featurewise_center=True).standardize(np.ones((1, 1, 1)))
     with pytest.raises(ConfigError, match="Training and validation subsets have different "

@@ -1,8 +1,8 @@
 """ImageDataGenerator's augmentations against REAL tf-keras (tools/make_image_transform_goldens.py):
 ``apply_transform`` for fixed parameters in every fill mode and spline order, the seeded draws of
 ``get_random_transform``/``random_transform`` and the ``random_*`` functions, ``smart_resize``,
-and the augmented batches of ``flow`` and ``flow_from_directory``; argument errors; the clear
-errors without scipy or Pillow."""
+ZCA whitening, and the augmented batches of ``flow`` and ``flow_from_directory``; argument
+errors; the clear errors without scipy or Pillow."""
 
 import doctest
 import json
@@ -73,6 +73,16 @@ def test_smart_resize_matches_tf_keras(interpolation):
                                G[f"smart_batch|{interpolation}"], rtol=1e-6, atol=1e-3)
 
 
+def test_zca_whitening_matches_tf_keras():
+    gen = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-3, rescale=1 / 255.0)
+    assert gen.featurewise_center and not gen.featurewise_std_normalization
+    gen.fit(G["flow_x"])
+    np.testing.assert_allclose(gen.mean, G["zca|mean"], rtol=1e-6)
+    np.testing.assert_allclose(gen.zca_whitening_matrix, G["zca|matrix"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gen.standardize(np.copy(G["flow_x"][:2])),
+                               G["zca|standardized"], rtol=1e-4, atol=1e-3)
+
+
 def test_flow_batches_match_tf_keras():
     gen = ImageDataGenerator(rescale=1 / 255.0, **RANDOM["ranges"])
     it = gen.flow(G["flow_x"], np.arange(5), batch_size=2, seed=9)
@@ -141,8 +151,6 @@ def test_generator_argument_errors():
     with pytest.raises(ConfigError, match=r"Expected `brightness_range` to be a tuple or list "
                                           r"of two floats\. Received: 0\.5"):
         ImageDataGenerator(brightness_range=0.5)
-    with pytest.raises(ConfigError, match=r"does not support zca_whitening=True\. Fix:"):
-        ImageDataGenerator(zca_whitening=True)
     with pytest.raises(ConfigError, match=r"Expected distinct axes 0, 1, 2 with channels "
                                           r"first \(0\) or last \(2\)\. Received: row_axis=0, "
                                           r"col_axis=2, channel_axis=1\. Fix:"):

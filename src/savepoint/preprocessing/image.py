@@ -30,8 +30,7 @@ class ImageDataGenerator:
     ``cval``/``interpolation_order``, channel shift, flips, Pillow brightness), then
     ``standardize`` (``preprocessing_function``, ``rescale``, sample-wise, then the
     feature-wise ``mean``/``std`` learnt by ``fit``). With the same seed the batches equal
-    tf-keras's. Warps need scipy and brightness Pillow (the ``savepoint[image]`` extra); ZCA
-    whitening raises ``ConfigError``.
+    tf-keras's. Warps need scipy and brightness Pillow (the ``savepoint[image]`` extra).
 
     Example:
         >>> gen = ImageDataGenerator(rescale=1 / 255.0, horizontal_flip=True, rotation_range=10)
@@ -52,10 +51,6 @@ class ImageDataGenerator:
                  preprocessing_function: Callable | None = None,
                  data_format: str | None = None, validation_split: float = 0.0,
                  interpolation_order: int = 1, dtype: str | None = None):
-        if zca_whitening:
-            raise ConfigError("ImageDataGenerator in savepoint does not support "
-                              "zca_whitening=True. Fix: whiten the arrays before `flow`, or "
-                              "drop the argument.")
         if data_format not in (None, "channels_last"):
             raise ConfigError(f"Expected data_format 'channels_last' (savepoint's images are "
                               f"channels-last). Received: data_format={data_format!r}.")
@@ -70,13 +65,16 @@ class ImageDataGenerator:
                                              or len(brightness_range) != 2):
             raise ConfigError(f"Expected `brightness_range` to be a tuple or list of two "
                               f"floats. Received: {brightness_range!r}.")
+        if zca_whitening:  # as tf.keras: ZCA centers, and replaces std normalization
+            featurewise_center, featurewise_std_normalization = True, False
         # as tf.keras: std normalization implies centering (it warns and turns it on)
         featurewise_center = featurewise_center or featurewise_std_normalization
         samplewise_center = samplewise_center or samplewise_std_normalization
         self.featurewise_center, self.samplewise_center = featurewise_center, samplewise_center
         self.featurewise_std_normalization = featurewise_std_normalization
         self.samplewise_std_normalization = samplewise_std_normalization
-        self.zca_whitening, self.zca_epsilon = False, zca_epsilon
+        self.zca_whitening, self.zca_epsilon = bool(zca_whitening), zca_epsilon
+        self.zca_whitening_matrix: np.ndarray | None = None
         self.rotation_range, self.shear_range = rotation_range, shear_range
         self.width_shift_range, self.height_shift_range = width_shift_range, height_shift_range
         self.brightness_range, self.channel_shift_range = brightness_range, channel_shift_range
@@ -117,6 +115,13 @@ class ImageDataGenerator:
                                   "any training data. Fit it first by calling "
                                   "`.fit(numpy_data)`.")
             x /= self.std + 1e-6
+        if self.zca_whitening:
+            if self.zca_whitening_matrix is None:
+                raise ConfigError("This ImageDataGenerator specifies `zca_whitening`, but it "
+                                  "hasn't been fit on any training data. Fit it first by "
+                                  "calling `.fit(numpy_data)`.")
+            flat = x.reshape(-1, int(np.prod(x.shape[-3:])))
+            x = np.reshape(flat @ self.zca_whitening_matrix, x.shape)
         return x
 
     def get_random_transform(self, img_shape: tuple, seed: int | None = None) -> dict:
@@ -191,8 +196,8 @@ class ImageDataGenerator:
         return self.apply_transform(x, self.get_random_transform(x.shape, seed))
 
     def fit(self, x: Any, augment: bool = False, rounds: int = 1, seed: int | None = None) -> None:
-        """Learn the feature-wise ``mean``/``std`` (per channel) of the rescaled
-        ``(n, h, w, c)`` images.
+        """Learn the feature-wise ``mean``/``std`` (per channel) and the ZCA whitening matrix
+        of the rescaled (and, with ``augment``, augmented) ``(n, h, w, c)`` images.
 
         Example:
             >>> g = ImageDataGenerator(featurewise_center=True); g.fit(np.ones((2, 1, 1, 3)))
@@ -217,6 +222,10 @@ class ImageDataGenerator:
         if self.featurewise_std_normalization:
             self.std = np.std(x, axis=(0, 1, 2)).reshape(1, 1, x.shape[3])
             x /= self.std + 1e-6
+        if self.zca_whitening:  # tf-keras's ZCA matrix from the SVD of the centered data
+            u, singular, _ = np.linalg.svd(x.reshape(len(x), -1).T, full_matrices=False)
+            scale = np.sqrt(len(x)) / (singular + self.zca_epsilon)
+            self.zca_whitening_matrix = (u * scale).dot(u.T)
 
     def flow(self, x: Any, y: Any = None, batch_size: int = 32, shuffle: bool = True,
              sample_weight: Any = None, seed: int | None = None, save_to_dir: str | None = None,
