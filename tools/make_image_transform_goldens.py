@@ -3,7 +3,7 @@
 0, 1 and 3, rotation/shift/shear/zoom alone and together, channel shift, flips, brightness),
 ``get_random_transform``/``random_transform`` for seeds, the ``random_*`` functions, the
 augmented batches of ``flow`` and ``flow_from_directory`` (on tests/fixtures/images/tree, made by
-make_image_goldens.py), ``smart_resize`` and ZCA whitening.
+make_image_goldens.py, with ``save_to_dir`` too), ``smart_resize`` and ZCA whitening.
 
 tf-keras's generator needs scipy and Pillow, which the TF venv lacks: install them beside the
 venv (``.venvs/tf/bin/python -m pip install --no-deps --target .venvs/tb-extra scipy pillow``),
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -122,6 +123,17 @@ def main() -> None:
     for interp in ("bilinear", "nearest", "bicubic", "area"):
         out[f"smart|{interp}"] = smart_resize(x, (4, 6), interpolation=interp)
         out[f"smart_batch|{interp}"] = smart_resize(xs, (9, 5), interpolation=interp)
+    for kind in ("flow", "dir"):  # save_to_dir: the names, and the draws they take
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind == "flow":
+                it = gen.flow(xs, np.arange(5), batch_size=2, seed=6, save_to_dir=tmp,
+                              save_prefix="aug", save_format="jpeg")
+            else:
+                it = dgen.flow_from_directory(TREE, target_size=(6, 8), batch_size=4, seed=6,
+                                              save_to_dir=tmp, save_prefix="d")
+            for k in range(2):
+                out[f"save|{kind}|{k}|x"] = next(it)[0]
+            out[f"save|{kind}|names"] = np.array(sorted(os.listdir(tmp)))
     zca = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-3, rescale=1 / 255.0)
     zca.fit(xs)
     out["zca|mean"], out["zca|matrix"] = zca.mean, zca.zca_whitening_matrix

@@ -73,6 +73,23 @@ def test_smart_resize_matches_tf_keras(interpolation):
                                G[f"smart_batch|{interpolation}"], rtol=1e-6, atol=1e-3)
 
 
+@pytest.mark.parametrize("kind", ["flow", "dir"])
+def test_save_to_dir_writes_tf_keras_names_and_keeps_its_draws(kind, tmp_path):
+    ranges = dict(CASES["random"]["ranges"])
+    if kind == "flow":
+        it = ImageDataGenerator(rescale=1 / 255.0, **ranges).flow(
+            G["flow_x"], np.arange(5), batch_size=2, seed=6, save_to_dir=str(tmp_path),
+            save_prefix="aug", save_format="jpeg")
+    else:
+        gen = ImageDataGenerator(rotation_range=20, zoom_range=0.1, horizontal_flip=True,
+                                 validation_split=0.5)
+        it = gen.flow_from_directory(TREE, target_size=(6, 8), batch_size=4, seed=6,
+                                     save_to_dir=str(tmp_path), save_prefix="d")
+    for k in range(2):
+        np.testing.assert_allclose(next(it)[0], G[f"save|{kind}|{k}|x"], rtol=1e-5, atol=1e-4)
+    assert sorted(os.listdir(tmp_path)) == [str(n) for n in G[f"save|{kind}|names"]]
+
+
 def test_zca_whitening_matches_tf_keras():
     gen = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-3, rescale=1 / 255.0)
     assert gen.featurewise_center and not gen.featurewise_std_normalization
@@ -136,8 +153,6 @@ def test_flow_from_directory_input_mode_and_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"Expected `subset` 'training' or 'validation'\. "
                                           r"Received: subset='test'"):
         gen.flow_from_directory(TREE, subset="test")
-    with pytest.raises(ConfigError, match=r"save_to_dir is not supported.*Fix: save batches"):
-        gen.flow_from_directory(TREE, save_to_dir=str(tmp_path))
 
 
 def test_generator_argument_errors():

@@ -238,9 +238,9 @@ class ImageDataGenerator:
             >>> len(it)
             2
         """
-        _no_save_to_dir(save_to_dir)
         return NumpyArrayIterator(x, y, self, batch_size, shuffle, sample_weight, seed, subset,
-                                  self.dtype, ignore_class_split)
+                                  self.dtype, ignore_class_split, save_to_dir, save_prefix,
+                                  save_format)
 
     def flow_from_directory(self, directory: str, target_size: tuple[int, int] = (256, 256),
                             color_mode: str = "rgb", classes: list[str] | None = None,
@@ -256,10 +256,10 @@ class ImageDataGenerator:
         Example:
             >>> it = ImageDataGenerator().flow_from_directory("photos")  # doctest: +SKIP
         """
-        _no_save_to_dir(save_to_dir)
         return DirectoryIterator(directory, self, target_size, color_mode, classes, class_mode,
                                  batch_size, shuffle, seed, follow_links, subset, interpolation,
-                                 keep_aspect_ratio, self.dtype)
+                                 keep_aspect_ratio, self.dtype, save_to_dir, save_prefix,
+                                 save_format)
 
 
 def smart_resize(x: Any, size: tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
@@ -284,12 +284,6 @@ def smart_resize(x: Any, size: tuple[int, int], interpolation: str = "bilinear")
     batch = torch.from_numpy(array if array.ndim == 4 else array[None])
     out = resize_batch(batch, size, interpolation).numpy()
     return out if array.ndim == 4 else out[0]
-
-
-def _no_save_to_dir(save_to_dir: str | None) -> None:
-    if save_to_dir is not None:
-        raise ConfigError("ImageDataGenerator's save_to_dir is not supported in savepoint. "
-                          "Fix: save batches yourself with utils.save_img.")
 
 
 def _zoom_range(zoom_range: Any) -> list:

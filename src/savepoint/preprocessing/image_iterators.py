@@ -14,7 +14,7 @@ import numpy as np
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
 from savepoint.utils.data_sequence import Sequence
-from savepoint.utils.image_utils import img_to_array, load_img
+from savepoint.utils.image_utils import array_to_img, img_to_array, load_img
 
 DIRECTORY_FORMATS = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
@@ -88,6 +88,24 @@ class Iterator(Sequence):
         raise NotImplementedError
 
 
+class SaveToDir:
+    """Where ``save_to_dir`` writes each augmented sample, as tf-keras names it:
+    ``<prefix>_<index>_<np.random.randint(hash_max)>.<format>`` (the draw moves ``np.random``
+    on, as in tf-keras)."""
+
+    def __init__(self, directory: str | None, prefix: str, file_format: str, hash_max: float):
+        self.directory, self.prefix, self.format = directory, prefix, file_format
+        self.hash_max = hash_max
+
+    def __call__(self, batch_x: np.ndarray, index_array: np.ndarray) -> None:
+        if not self.directory:
+            return
+        for i, j in enumerate(index_array):
+            img = array_to_img(batch_x[i], "channels_last", scale=True)
+            name = f"{self.prefix}_{j}_{np.random.randint(self.hash_max)}.{self.format}"
+            img.save(os.path.join(self.directory, name))
+
+
 def _augmented(gen: Any, x: np.ndarray) -> np.ndarray:
     """One sample through the generator: random transform, then standardize (tf-keras's
     order)."""
@@ -109,8 +127,10 @@ class NumpyArrayIterator(Iterator):
     def __init__(self, x: Any, y: Any, image_data_generator: Any, batch_size: int = 32,
                  shuffle: bool = False, sample_weight: Any = None, seed: int | None = None,
                  subset: str | None = None, dtype: str | None = None,
-                 ignore_class_split: bool = False):
+                 ignore_class_split: bool = False, save_to_dir: str | None = None,
+                 save_prefix: str = "", save_format: str = "png"):
         self.dtype = dtype or backend.floatx()
+        self.save = SaveToDir(save_to_dir, save_prefix, save_format, 1e4)
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 4:
             raise ShapeError(f"Input data in `NumpyArrayIterator` should have rank 4. You "
@@ -148,6 +168,7 @@ class NumpyArrayIterator(Iterator):
         batch_x = np.zeros((len(index_array),) + self.x.shape[1:], dtype=self.dtype)
         for i, j in enumerate(index_array):
             batch_x[i] = _augmented(gen, self.x[j].astype(self.dtype))
+        self.save(batch_x, index_array)
         output: tuple = (batch_x,)
         if self.y is None:
             return output[0]
@@ -189,7 +210,8 @@ class DirectoryIterator(Iterator):
                  batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
                  follow_links: bool = False, subset: str | None = None,
                  interpolation: str = "nearest", keep_aspect_ratio: bool = False,
-                 dtype: str | None = None):
+                 dtype: str | None = None, save_to_dir: str | None = None,
+                 save_prefix: str = "", save_format: str = "png"):
         if color_mode not in CHANNELS:
             raise ConfigError(f'Expected `color_mode` to be "rgb", "rgba", or "grayscale". '
                               f"Received: color_mode={color_mode!r}.")
@@ -204,6 +226,7 @@ class DirectoryIterator(Iterator):
         self.keep_aspect_ratio, self.dtype = keep_aspect_ratio, dtype or backend.floatx()
         self.image_shape = self.target_size + (CHANNELS[color_mode],)
         self.image_data_generator = image_data_generator
+        self.save = SaveToDir(save_to_dir, save_prefix, save_format, 1e7)
         split = self._split(subset, image_data_generator._validation_split)
         names = list(classes) if classes else sorted(
             d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
@@ -234,6 +257,7 @@ class DirectoryIterator(Iterator):
                            target_size=self.target_size, interpolation=self.interpolation,
                            keep_aspect_ratio=self.keep_aspect_ratio)
             batch_x[i] = _augmented(self.image_data_generator, img_to_array(img))
+        self.save(batch_x, index_array)
         if self.class_mode is None:
             return batch_x
         if self.class_mode == "input":
@@ -246,4 +270,4 @@ class DirectoryIterator(Iterator):
         return batch_x, batch_y
 
 
-__all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
+__all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator", "SaveToDir"]
