@@ -3,10 +3,13 @@ applications (too slow to compare predictions in the suite), and preprocess_inpu
 
 Run with REAL tf-keras:
     TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_applications_manifest.py
+(``... make_applications_manifest.py heads`` writes only heads/heads.json: the last layers of one
+builder per family with ``include_top=True`` and with ``pooling`` None/"avg"/"max".)
 """
 
 import json
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -61,7 +64,37 @@ def preprocess() -> None:
     np.savez_compressed(os.path.join(OUT, "preprocess.npz"), **out)
 
 
+# One builder per family, at a small input each accepts.
+HEAD_BUILDERS = {"VGG16": 32, "ResNet50": 32, "ResNet50V2": 32, "DenseNet121": 32,
+                 "MobileNet": 32, "MobileNetV2": 32, "MobileNetV3Small": 32,
+                 "EfficientNetB0": 32, "Xception": 71, "InceptionV3": 75, "ConvNeXtTiny": 32}
+HEAD_VARIANTS = {"top": {"include_top": True, "classes": 10},
+                 "none": {"include_top": False}, "avg": {"include_top": False, "pooling": "avg"},
+                 "max": {"include_top": False, "pooling": "max"}}
+HEAD_LAYERS = 6  # enough to hold every builder's classifier top
+
+
+def heads() -> None:
+    out = {}
+    for name, size in HEAD_BUILDERS.items():
+        for variant, kwargs in HEAD_VARIANTS.items():
+            keras.backend.clear_session()
+            model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3),
+                                                      **kwargs)
+            out[f"{name}/{variant}"] = {
+                "layers": [[l.name, type(l).__name__] for l in model.layers[-HEAD_LAYERS:]],
+                "output_shape": list(model.output_shape)}
+    os.makedirs(os.path.join(OUT, "heads"), exist_ok=True)
+    with open(os.path.join(OUT, "heads", "heads.json"), "w") as f:
+        json.dump({"sizes": HEAD_BUILDERS, "variants": HEAD_VARIANTS, "heads": out}, f,
+                  indent=1, sort_keys=True)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    manifest()
-    preprocess()
+    if sys.argv[1:] == ["heads"]:
+        heads()
+    else:
+        manifest()
+        preprocess()
+        heads()

@@ -150,10 +150,7 @@ def ConvNeXt(depths: list[int], projection_dims: list[int], drop_path_rate: floa
         x = layers.Dense(classes, activation=classifier_activation,
                          name=model_name + "_head_dense")(x)
     else:
-        if pooling == "avg":
-            x = layers.GlobalAveragePooling2D()(x)
-        elif pooling == "max":
-            x = layers.GlobalMaxPooling2D()(x)
+        x = iu.pooled_features(x, pooling)
         x = layers.LayerNormalization(epsilon=1e-6)(x)
     model = Model(inputs, x, name=model_name)
     tail = ".h5" if include_top else "_notop.h5"
@@ -182,14 +179,5 @@ def ConvNeXtTiny(model_name: str = "convnext_tiny", include_top: bool = True,
                     pooling, classes, classifier_activation)
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """The identity, as ``keras.applications.convnext.preprocess_input``.
-
-    Example:
-        >>> preprocess_input(2.0)
-        2.0
-    """
-    return x
-
-
+preprocess_input = iu.preprocess_identity  # the model rescales inside, as in Keras
 decode_predictions = iu.decode_predictions

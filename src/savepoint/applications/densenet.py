@@ -73,14 +73,8 @@ def DenseNet(blocks: Any, include_top: bool = True, weights: Any = "imagenet",
             x = _transition_block(x, 0.5, name=f"pool{stage}")
     x = layers.BatchNormalization(axis=3, epsilon=_EPS, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights,
+                          named_pooling=True)
     name = _NAMES.get(tuple(blocks), "densenet")
     model = Model(inputs, x, name=name)
     if weights == "imagenet" and name == "densenet":

@@ -148,17 +148,9 @@ def EfficientNet(width_coefficient: float, depth_coefficient: float, default_siz
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(axis=3, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation,
-                         kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights,
+                          named_pooling=True, dropout=dropout_rate,
+                          kernel_initializer=DENSE_KERNEL_INITIALIZER)
     model = Model(inputs, x, name=model_name)
     if weights == "imagenet" and model_name[-2:] not in _HASHES:
         from savepoint.errors import ConfigError
@@ -209,15 +201,5 @@ EfficientNetB6 = _builder("B6")
 EfficientNetB7 = _builder("B7")
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """The identity, as ``keras.applications.efficientnet.preprocess_input`` (the model
-    rescales and normalises inside).
-
-    Example:
-        >>> preprocess_input(3.0)
-        3.0
-    """
-    return x
-
-
+preprocess_input = iu.preprocess_identity  # the model rescales inside, as in Keras
 decode_predictions = iu.decode_predictions

@@ -1,5 +1,6 @@
 """ImageNet helpers shared by the applications: ``preprocess_input`` (caffe/tf/torch modes),
-``decode_predictions``, input-shape and argument validation, and loading of Keras's weights.
+``decode_predictions``, input-shape and argument validation, the classifier top, and loading of
+Keras's weights.
 
 Mirrors ``keras.applications.imagenet_utils`` of tf.keras 2 (channels-last only).
 
@@ -253,6 +254,95 @@ def _source_inputs(x: Any) -> Any:
         layer, node_index, _ = history
         stack.extend(reversed(layer._inbound_nodes[node_index].input_tensors))
     return sources[0] if len(sources) == 1 else sources
+
+
+def pooled_features(x: Any, pooling: Any, named: bool = False) -> Any:
+    """The end of a builder without its top: global average (``"avg"``) or max (``"max"``)
+    pooling, or ``x`` itself. Some Keras builders (ResNet, DenseNet, EfficientNet, MobileNetV3)
+    name these layers ``avg_pool``/``max_pool``; the others leave them to auto names.
+
+    Example:
+        >>> from savepoint import layers
+        >>> pooled_features(layers.Input((4, 4, 3)), "max", named=True).shape
+        (None, 3)
+    """
+    from savepoint import layers
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
+    return x
+
+
+def predictions(x: Any, classes: int, classifier_activation: Any, weights: Any,
+                **dense_kwargs: Any) -> Any:
+    """Keras's ``predictions`` Dense layer, once ``classifier_activation`` is checked against
+    ``weights``.
+
+    Example:
+        >>> from savepoint import layers
+        >>> predictions(layers.Input((8,)), 5, "softmax", None).shape
+        (None, 5)
+    """
+    from savepoint import layers
+    validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions",
+                        **dense_kwargs)(x)
+
+
+def classifier_top(x: Any, include_top: bool, pooling: Any, classes: int,
+                   classifier_activation: Any, weights: Any, pool_name: str | None = "avg_pool",
+                   named_pooling: bool = False, dropout: float = 0.0,
+                   **dense_kwargs: Any) -> Any:
+    """The usual end of a builder: with ``include_top``, global average pooling (named
+    ``pool_name``), an optional ``top_dropout`` and ``predictions``; else ``pooled_features``.
+
+    Example:
+        >>> from savepoint import layers
+        >>> classifier_top(layers.Input((4, 4, 3)), True, None, 10, "softmax", None).shape
+        (None, 10)
+    """
+    if not include_top:
+        return pooled_features(x, pooling, named_pooling)
+    from savepoint import layers
+    x = layers.GlobalAveragePooling2D(name=pool_name)(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="top_dropout")(x)
+    return predictions(x, classes, classifier_activation, weights, **dense_kwargs)
+
+
+def preprocess_caffe_mode(x: Any, data_format: str | None = None) -> Any:
+    """The ``preprocess_input`` of VGG16/19 and ResNet (v1): caffe mode (BGR, ImageNet means).
+
+    Example:
+        >>> import numpy as np
+        >>> float(preprocess_caffe_mode(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0].round(3))
+        -103.939
+    """
+    return preprocess_input(x, data_format=data_format, mode="caffe")
+
+
+def preprocess_tf_mode(x: Any, data_format: str | None = None) -> Any:
+    """The ``preprocess_input`` of Xception, InceptionV3, MobileNet(V2) and ResNetV2: tf mode,
+    scaled to [-1, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> float(preprocess_tf_mode(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
+        -1.0
+    """
+    return preprocess_input(x, data_format=data_format, mode="tf")
+
+
+def preprocess_identity(x: Any, data_format: str | None = None) -> Any:
+    """The ``preprocess_input`` of models that rescale inside (ConvNeXt, EfficientNet,
+    MobileNetV3): ``x``.
+
+    Example:
+        >>> preprocess_identity(2.0)
+        2.0
+    """
+    return x
 
 
 # Roots of Keras's published application weights (EfficientNet's live in another bucket).

@@ -95,14 +95,7 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
         bd = cat([conv2d_bn(bd, 384, 1, 3), conv2d_bn(bd, 384, 3, 1)], axis=3)
         bp = _avg_branch(x, 192)
         x = cat([b1, b3, bd, bp], axis=3, name=f"mixed{9 + i}")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights)
     model = Model(inputs, x, name="inception_v3")
     tail = "" if include_top else "_notop"
     iu.load_weights(model, weights, "inception_v3/",
@@ -111,15 +104,5 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
     return model
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Tf-mode preprocessing ([-1, 1]), as ``keras.applications.inception_v3``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
-        -1.0
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
+preprocess_input = iu.preprocess_tf_mode  # as keras.applications.inception_v3
 decode_predictions = iu.decode_predictions

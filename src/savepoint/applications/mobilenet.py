@@ -26,20 +26,6 @@ def _default_size(input_shape: Any, sizes: tuple[int, ...]) -> int:
     return rows if rows == cols and rows in sizes else 224
 
 
-def _top(x: Any, include_top: bool, pooling: Any, classes: int, classifier_activation: Any,
-         weights: Any) -> Any:
-    from savepoint import layers
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        iu.validate_activation(classifier_activation, weights)
-        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D()(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D()(x)
-    return x
-
-
 def MobileNet(input_shape: Any = None, alpha: float = 1.0, depth_multiplier: int = 1,
               dropout: float = 1e-3, include_top: bool = True, weights: Any = "imagenet",
               input_tensor: Any = None, pooling: Any = None, classes: int = 1000,
@@ -89,7 +75,7 @@ def MobileNet(input_shape: Any = None, alpha: float = 1.0, depth_multiplier: int
         iu.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
-        x = _top(x, False, pooling, classes, classifier_activation, weights)
+        x = iu.pooled_features(x, pooling)
     model = Model(inputs, x, name=f"mobilenet_{alpha:0.2f}_{rows}")
     if weights == "imagenet":
         tail = "" if include_top else "_no_top"
@@ -190,7 +176,8 @@ def MobileNetV2(input_shape: Any = None, alpha: float = 1.0, include_top: bool =
     x = layers.Conv2D(last, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    x = _top(x, include_top, pooling, classes, classifier_activation, weights)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights,
+                          pool_name=None)
     model = Model(inputs, x, name=f"mobilenetv2_{alpha:0.2f}_{rows}")
     tail = "" if include_top else "_no_top"
     iu.load_weights(model, weights, "mobilenet_v2/",
@@ -231,15 +218,5 @@ def _inverted_res_block(inputs: Any, expansion: int, stride: int, alpha: float, 
     return x
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Tf-mode preprocessing ([-1, 1]), as ``keras.applications.mobilenet``/``mobilenet_v2``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0, 0])
-        1.0
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
+preprocess_input = iu.preprocess_tf_mode  # as keras.applications.mobilenet(_v2)
 decode_predictions = iu.decode_predictions

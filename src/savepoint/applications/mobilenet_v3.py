@@ -185,10 +185,8 @@ def MobileNetV3(stack_fn: Callable[..., Any], last_point_ch: int, input_shape: A
         x = layers.Flatten()(x)
         iu.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="Predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = iu.pooled_features(x, pooling, named=True)
     model = Model(inputs, x, name="MobilenetV3" + model_type)
     key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
     tail = ".h5" if include_top else "_no_top_v2.h5"
@@ -257,14 +255,5 @@ def MobileNetV3Large(input_shape: Any = None, alpha: float = 1.0, minimalistic: 
                        classifier_activation, include_preprocessing)
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """The identity (the model rescales inside), as ``keras.applications.mobilenet_v3``.
-
-    Example:
-        >>> preprocess_input(2.0)
-        2.0
-    """
-    return x
-
-
+preprocess_input = iu.preprocess_identity  # the model rescales inside, as in Keras
 decode_predictions = iu.decode_predictions

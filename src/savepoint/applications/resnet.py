@@ -108,14 +108,8 @@ def ResNet(stack_fn: Callable[[Any], Any], preact: bool, use_bias: bool, model_n
     if preact:
         x = layers.BatchNormalization(axis=3, epsilon=_EPS, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights,
+                          named_pooling=True)
     model = Model(inputs, x, name=model_name)
     if weights == "imagenet" and model_name not in _HASHES:
         raise ConfigError_(model_name)
@@ -178,26 +172,6 @@ for _f, _n in ((ResNet50, "ResNet50"), (ResNet101, "ResNet101"), (ResNet152, "Re
                   f"input_shape=(32, 32, 3)).output_shape\n        (None, 1, 1, 2048)\n")
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Caffe-mode preprocessing for ResNet (v1), as ``keras.applications.resnet``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 2].round(2))
-        -123.68
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def preprocess_input_v2(x: Any, data_format: str | None = None) -> Any:
-    """Tf-mode preprocessing ([-1, 1]) for ResNet V2, as ``keras.applications.resnet_v2``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input_v2(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
-        -1.0
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
+preprocess_input = iu.preprocess_caffe_mode  # as keras.applications.resnet
+preprocess_input_v2 = iu.preprocess_tf_mode  # as keras.applications.resnet_v2
 decode_predictions = iu.decode_predictions

@@ -36,12 +36,9 @@ def _vgg(name: str, include_top: bool, weights: Any, input_tensor: Any, input_sh
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+        x = iu.predictions(x, classes, classifier_activation, weights)
+    else:
+        x = iu.pooled_features(x, pooling)
     model = Model(inputs, x, name=name)
     suffix = "" if include_top else "_notop"
     iu.load_weights(model, weights, "vgg16/" if name == "vgg16" else "vgg19/",
@@ -76,15 +73,5 @@ def VGG19(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any
                 classifier_activation)
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Caffe-mode preprocessing (BGR, ImageNet means), as ``keras.applications.vgg16``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0].round(3))
-        -103.939
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
+preprocess_input = iu.preprocess_caffe_mode  # as keras.applications.vgg16/vgg19
 decode_predictions = iu.decode_predictions

@@ -78,14 +78,7 @@ def Xception(include_top: bool = True, weights: Any = "imagenet", input_tensor: 
     x = layers.Activation("relu", name="block14_sepconv1_act")(x)
     x = _sep_bn(x, 2048, "block14_sepconv2")
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = iu.classifier_top(x, include_top, pooling, classes, classifier_activation, weights)
     model = Model(inputs, x, name="xception")
     tail = "" if include_top else "_notop"
     iu.load_weights(model, weights, "xception/",
@@ -94,15 +87,5 @@ def Xception(include_top: bool = True, weights: Any = "imagenet", input_tensor: 
     return model
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Tf-mode preprocessing ([-1, 1]), as ``keras.applications.xception``.
-
-    Example:
-        >>> import numpy as np
-        >>> float(preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0, 0])
-        -1.0
-    """
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
+preprocess_input = iu.preprocess_tf_mode  # as keras.applications.xception
 decode_predictions = iu.decode_predictions
