@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from savepoint.optimizers.adagrad import check_float
+from savepoint.optimizers.arguments import check_float
 from savepoint.optimizers.base import Optimizer
 from savepoint.serialization import builtin
 

@@ -6,21 +6,9 @@ from typing import Any
 
 import torch
 
-from savepoint.errors import ConfigError
+from savepoint.optimizers.arguments import check_float
 from savepoint.optimizers.base import Optimizer
 from savepoint.serialization import builtin
-
-
-def check_float(cls: str, name: str, value: Any, minimum: float = 0.0,
-                strict: bool = False) -> float:
-    """``value`` as a float >= ``minimum`` (> when ``strict``), else a ConfigError."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and (
-        value > minimum if strict else value >= minimum)
-    if not ok:
-        bound = ">" if strict else ">="
-        raise ConfigError(f"{cls}: expected {name} to be a float {bound} {minimum}. Received: "
-                          f"{name}={value!r}.")
-    return float(value)
 
 
 @builtin("optimizers", "adagrad")

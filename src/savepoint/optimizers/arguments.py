@@ -1,4 +1,5 @@
-"""Validation of the constructor arguments every optimizer shares (learning rate, clipping)."""
+"""Validation of optimizer constructor arguments: those every optimizer shares (learning rate,
+clipping) and the numeric hyperparameters of each (``check_float``)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,20 @@ def check_lr(value: Any) -> Any:
         raise ConfigError(f"Expected learning_rate to be a non-negative finite float. "
                           f"Received: learning_rate={value!r}.")
     return lr
+
+
+def check_float(cls: str, name: str, value: Any, minimum: float = 0.0,
+                strict: bool = False) -> float:
+    """``value`` as a float >= ``minimum`` (> when ``strict``), else a ConfigError.
+
+    Example:
+        >>> check_float("Adamax", "beta_1", 0.9)
+        0.9
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and (
+        value > minimum if strict else value >= minimum)
+    if not ok:
+        bound = ">" if strict else ">="
+        raise ConfigError(f"{cls}: expected {name} to be a float {bound} {minimum}. Received: "
+                          f"{name}={value!r}.")
+    return float(value)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from savepoint.errors import ConfigError
-from savepoint.optimizers.adagrad import check_float
+from savepoint.optimizers.arguments import check_float
 from savepoint.optimizers.base import Optimizer
 from savepoint.serialization import builtin
 

@@ -10,13 +10,12 @@ import numpy as np
 import torch
 
 from savepoint.layers.variable import Variable
-from savepoint.optimizers.adagrad import check_float
-from savepoint.optimizers.base import Optimizer
+from savepoint.optimizers.moment_optimizer import MomentOptimizer
 from savepoint.serialization import builtin
 
 
 @builtin("optimizers", "nadam")
-class Nadam(Optimizer):
+class Nadam(MomentOptimizer):
     """With ``u_t = b1 (1 - 0.5 * 0.96^t)`` and ``P_t = u_1 ... u_t``: ``m += (g - m)(1 - b1);
     v += (g^2 - v)(1 - b2); m_hat = u_{t+1} m / (1 - P_{t+1}) + (1 - u_t) g / (1 - P_t);
     w -= lr m_hat / (sqrt(v / (1 - b2^t)) + eps)``, as tf.keras computes it. Slots ``m`` and
@@ -33,10 +32,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = check_float("Nadam", "beta_1", beta_1)
-        self.beta_2 = check_float("Nadam", "beta_2", beta_2)
-        self.epsilon = check_float("Nadam", "epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self._products = [np.float32(1.0)]  # P_0, P_1, ... in float32, as tf.keras keeps it
 
     def _u(self, t: int) -> np.float32:
@@ -77,7 +73,3 @@ class Nadam(Optimizer):
         value = torch.tensor(self.u_product(self._sync_step()), dtype=torch.float32)
         children.append(("_u_product", Variable(value, name="u_product", path="u_product")))
         return children
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
