@@ -6,7 +6,8 @@ tf-keras's image helpers need Pillow, which the TF venv lacks: install it beside
 (``.venvs/tf/bin/python -m pip install --no-deps --target .venvs/tb-extra pillow``), then run
 from the repository root:
 
-    PYTHONPATH=.venvs/tb-extra TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_image_goldens.py
+    PYTHONPATH=.venvs/tb-extra TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python \
+        tools/make_image_goldens.py
 
 Fixtures: ``tree/cats`` and ``tree/dogs`` hold PNGs of every colour type (RGB, RGBA, 8- and
 16-bit grayscale, palette) in several sizes; ``jpeg/photos`` holds colour and grayscale JPEGs;
@@ -101,8 +102,10 @@ def load_goldens() -> dict:
 
 def array_goldens() -> dict:
     rng = np.random.default_rng(3)
-    arrays = {"rgb_float": rng.normal(0, 1, (4, 5, 3)), "rgba_255": rng.uniform(0, 255, (3, 4, 4)),
-              "gray_small": rng.uniform(0, 1, (3, 3, 1)), "gray_big": rng.uniform(0, 900, (3, 2, 1)),
+    arrays = {"rgb_float": rng.normal(0, 1, (4, 5, 3)),
+              "rgba_255": rng.uniform(0, 255, (3, 4, 4)),
+              "gray_small": rng.uniform(0, 1, (3, 3, 1)),
+              "gray_big": rng.uniform(0, 900, (3, 2, 1)),
               "const": np.full((2, 2, 3), 7.0), "chw": rng.uniform(0, 1, (3, 2, 4))}
     out = {}
     for name, x in arrays.items():

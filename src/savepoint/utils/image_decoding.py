@@ -125,4 +125,5 @@ def check_image_size(image_size: Any) -> tuple[int, int]:
     return int(image_size[0]), int(image_size[1])
 
 
-__all__ = ["FORMATS", "check_image_size", "check_interpolation", "color_mode_channels", "decode_image", "load_resized"]
+__all__ = ["FORMATS", "check_image_size", "check_interpolation", "color_mode_channels",
+           "decode_image", "load_resized"]

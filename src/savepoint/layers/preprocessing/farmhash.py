@@ -37,7 +37,8 @@ def _len16(u: np.ndarray, v: np.ndarray, mul: np.ndarray) -> np.ndarray:
 
 
 class _Bytes:
-    """Strings of one byte length as an ``(n, length)`` uint8 matrix, read as little-endian words."""
+    """Strings of one byte length as an ``(n, length)`` uint8 matrix, read as little-endian
+    words."""
 
     def __init__(self, rows: np.ndarray):
         self.rows = rows
