@@ -139,7 +139,9 @@ def capture_layers(model: torch.nn.Module) -> dict[str, np.ndarray]:
 
 
 def restore_layers(model: torch.nn.Module, states: Mapping[str, np.ndarray]) -> None:
-    """Put back what :func:`capture_layers` captured; validates everything first.
+    """Put back what :func:`capture_layers` captured; validates everything first. A seeded
+    layer the states lack (a backup written before the layer had its own generator) keeps its
+    state, with a warning: the resumed run cannot repeat the original exactly then.
 
     Example:
         >>> import savepoint as keras, numpy as np
@@ -154,9 +156,10 @@ def restore_layers(model: torch.nn.Module, states: Mapping[str, np.ndarray]) -> 
     for name, generator in generators.items():
         key = name.replace(".", "/")
         if key not in states:
-            raise FormatError(f"Expected the random generator state of seeded layer {key!r}. "
-                              f"Received states for {sorted(states)}. Fix: resume with the "
-                              f"model the backup was written for.")
+            warnings.warn(f"The checkpoint holds no random generator state for the seeded "
+                          f"layer {key!r}; it keeps its current state, so the resumed run will "
+                          f"not repeat the original exactly.", stacklevel=2)
+            continue
         size = int(generator.get_state().numel())
         checked[name] = _checked(states, key, np.uint8, (size,))
     for name, value in checked.items():
