@@ -24,6 +24,22 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
                                 safe_mode=safe_mode)
 
 
+def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
+               save_format: str | None = None, signatures: Any = None, options: Any = None,
+               save_traces: bool = True) -> None:
+    """``keras.models.save_model(model, path)``: the same as ``model.save(path, ...)``.
+
+    Example:
+        >>> import savepoint as keras, tempfile, os
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> save_model(m, os.path.join(tempfile.mkdtemp(), "m.keras"))
+    """
+    from savepoint.saving.api import model_api
+    model_api.save_model(model, filepath, overwrite=overwrite,
+                         include_optimizer=include_optimizer, save_format=save_format,
+                         signatures=signatures, options=options)
+
+
 def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
     """A new model (fresh weights) from ``model.to_json()`` text, ours or tf.keras 2's.
 
@@ -78,4 +94,4 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
 
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config",
-           "model_from_json"]
+           "model_from_json", "save_model"]

@@ -227,10 +227,12 @@ class Model(Trainer, Layer):
                                  options=options_lib.resolve(options, save_async))
 
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
-             save_format: str | None = None, **kwargs: Any) -> None:
+             save_format: str | None = None, signatures: Any = None, options: Any = None,
+             save_traces: bool = True) -> None:
         """Save the whole model: a directory (no extension), ``.h5`` (Keras 2) or ``.keras``
         (Keras 3). ``load_model`` gives back the architecture, weights, compile settings and
-        optimizer state.
+        optimizer state. ``options=CheckpointOptions(enable_async=True)`` writes in the
+        background; ``save_traces`` has no effect (no TF traces exist here).
 
         Example:
             >>> import savepoint as keras, tempfile, os
@@ -239,7 +241,8 @@ class Model(Trainer, Layer):
         """
         from savepoint.saving.api import model_api
         model_api.save_model(self, filepath, overwrite=overwrite,
-                             include_optimizer=include_optimizer, save_format=save_format)
+                             include_optimizer=include_optimizer, save_format=save_format,
+                             signatures=signatures, options=options)
 
     def load_weights(self, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
                      options: Any = None) -> Any:

@@ -34,6 +34,8 @@ class FormatSpec:
       custom_objects, compile, safe_mode)``).
     - ``suffixes``: lower-case name endings that select it (the longest match wins); a format
       with ``fallback=True`` takes paths no suffix claims.
+    - ``example``: a file name that selects it (``"cp.ckpt"``, ``"w.safetensors"``); the test
+      suites save to it, so a new format is covered without editing them.
     - ``aliases``: the ``save_format=`` names that select it.
     - ``present(path)``: whether a save of this format is at ``path`` (sniffing, for ``verify``
       and ``delete`` of saves whose names carry no suffix).
@@ -52,6 +54,7 @@ class FormatSpec:
     name: str
     kind: str
     suffixes: tuple[str, ...]
+    example: str
     save: Callable[..., Any]
     load: Callable[..., Any]
     verify: Callable[[str], Any]
@@ -192,17 +195,22 @@ def for_suffix(path: Any) -> FormatSpec | None:
 
 def detect(path: Any) -> FormatSpec | None:
     """The format of the save that is at ``path`` (any kind), or None when nothing is there.
+    Formats sharing a suffix (a Keras 2 ``.h5`` model and ``.h5`` weights) are told apart by
+    their ``present`` sniffing, whole models first.
 
     Example:
         >>> detect("/nonexistent/cp.ckpt") is None
         True
     """
     path = os.fspath(path)
-    by_suffix = for_suffix(path)
-    if by_suffix is not None and by_suffix.present(path):
-        return by_suffix
+    base = os.path.basename(path.rstrip("/\\")).lower()
+    matching = [(max(len(x) for x in s.suffixes if base.endswith(x)), s.kind == "model", s)
+                for s in formats() if any(base.endswith(x) for x in s.suffixes)]
+    for _, _, spec in sorted(matching, key=lambda m: (m[0], m[1]), reverse=True):
+        if spec.present(path):
+            return spec
     for spec in formats():
-        if spec is not by_suffix and not spec.suffixes and spec.present(path):
+        if not spec.suffixes and spec.present(path):
             return spec
     return None
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from savepoint.errors import CheckpointNotFoundError, OverwriteError
+from savepoint.errors import CheckpointNotFoundError, ConfigError, OverwriteError
 from savepoint.saving import options as options_lib
 from savepoint.saving import registry, storage
 from savepoint.saving.engine import async_saver
 
 
 def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
-               save_format: str | None = None, options: Any = None,
+               save_format: str | None = None, signatures: Any = None, options: Any = None,
                then: Callable[[], None] | None = None) -> None:
     """Save architecture, weights, compile config and optimizer state of ``model``.
 
@@ -42,10 +42,17 @@ def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimi
     """
     filepath = os.fspath(filepath)
     spec = registry.for_path(filepath, "model", save_format)
+    if signatures is not None:
+        raise ConfigError(f"Expected signatures=None: savepoint's model formats ({spec.name!r} "
+                          f"here) store no TF serving signatures. Received {signatures!r:.80}. "
+                          f"Fix: drop signatures; predict() serves the model's call.")
     if not overwrite and storage.exists(filepath):
         raise OverwriteError(f"Expected to write a new model but {filepath!r} exists and "
                              f"overwrite=False was passed. Fix: pass overwrite=True or choose "
                              f"another path.")
+    parent = os.path.dirname(filepath.rstrip("/"))
+    if parent:  # as tf.keras, which creates the directories a save path names
+        storage.makedirs(parent)
     opts = options_lib.resolve(options)
     if opts.enable_async:
         async_saver.saver_for(model, opts).save_with(

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from savepoint.errors import NotBuiltError, OverwriteError
 from savepoint.saving import options as options_lib
-from savepoint.saving import registry
+from savepoint.saving import registry, storage
 from savepoint.saving.engine import async_saver
 from savepoint.saving.engine.checkpoint_io import WeightsRoot  # noqa: F401 (public name)
 
@@ -55,6 +55,9 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True,
                              f"overwrite=False was passed. Fix: pass overwrite=True or choose "
                              f"another path.")
 
+    parent = os.path.dirname(filepath.rstrip("/"))
+    if parent:  # as tf.keras, which creates the directories a save path names
+        storage.makedirs(parent)
     def committed() -> None:
         opts.run_write_callbacks(filepath)
         if then is not None:

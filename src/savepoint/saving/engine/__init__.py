@@ -1,1 +1,2 @@
-"""Format-independent saving machinery: snapshot, async persist, validate-then-assign restore, the whole-model pipeline."""
+"""Format-independent saving machinery: snapshot, async persist, validate-then-assign restore,
+the whole-model pipeline."""

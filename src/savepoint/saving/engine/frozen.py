@@ -9,7 +9,7 @@ Example:
     >>> import savepoint as keras
     >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(1,))])
     >>> values = capture(m, lambda ts: [t.detach().clone() for t in ts])
-    >>> kernel = m.layers[0].kernel
+    >>> kernel = m.weights[0]
     >>> kernel.assign([[5.0]])
     >>> with writing_from(values):
     ...     float(value(kernel)[0, 0]) != 5.0

@@ -51,7 +51,9 @@ def _dtype_name(array: Any) -> str:
 
 def _raw(array: Any) -> np.ndarray:
     raw = array.bits if isinstance(array, BFloat16Array) else np.asarray(array)
-    return np.ascontiguousarray(raw).astype(raw.dtype.newbyteorder("<"), copy=False)
+    # np.ascontiguousarray would make a scalar 1-D
+    raw = raw if raw.flags.c_contiguous else raw.copy(order="C")
+    return raw.astype(raw.dtype.newbyteorder("<"), copy=False)
 
 
 def write(path: str, arrays: dict[str, Any], metadata: dict[str, str] | None = None) -> None:

@@ -453,10 +453,12 @@ def file_loader(load: Any) -> Any:
 
 
 registry.register(registry.FormatSpec(
-    name="keras_weights_h5", kind="weights", suffixes=(".weights.h5",), save=save_keras_h5,
+    name="keras_weights_h5", kind="weights", suffixes=(".weights.h5",), example="w.weights.h5",
+    save=save_keras_h5,
     load=file_loader(load_keras_h5), verify=verification.verify_h5, delete=storage.remove,
     present=storage.exists, aliases=("keras",), description="'.weights.h5' (Keras 3)"))
 registry.register(registry.FormatSpec(
-    name="h5_weights", kind="weights", suffixes=(".h5", ".hdf5"), save=save_h5,
+    name="h5_weights", kind="weights", suffixes=(".h5", ".hdf5"), example="w.h5",
+    save=save_h5,
     load=file_loader(load_h5), verify=verification.verify_h5, delete=storage.remove,
     present=storage.exists, aliases=("h5",), description="'.h5' (Keras 2 weights)"))

@@ -376,7 +376,8 @@ def _present(path: str) -> bool:
 
 
 registry.register(registry.FormatSpec(
-    name="model_directory", kind="model", suffixes=(), save=save, load=load,
+    name="model_directory", kind="model", suffixes=(), example="my_model",
+    save=save, load=load,
     verify=verification.verify_model_dir, delete=storage.remove_tree, present=_present,
     aliases=("tf", "directory"), fallback=True, check_path=_check_model_path,
     description="savepoint model directory"))

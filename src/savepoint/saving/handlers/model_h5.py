@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from savepoint.errors import FormatError
+from savepoint.errors import FormatError, SavepointError
 from savepoint.saving import registry, storage
 from savepoint.saving.engine import whole_model
 from savepoint.saving.formats.h5 import H5Reader, H5Writer
@@ -171,9 +171,26 @@ def _read_optimizer(reader: H5Reader, model: Any) -> list[np.ndarray] | None:
     return values
 
 
+def present(path: str) -> bool:
+    """A file at ``path`` that is a Keras 2 whole model (HDF5 with a ``model_config``).
+
+    Example:
+        >>> present("/nonexistent/m.h5")
+        False
+    """
+    if not storage.exists(path) or storage.isdir(path):
+        return False
+    try:
+        with H5Reader(path) as reader:
+            return reader.attr("", "model_config") is not None
+    except SavepointError:
+        return False
+
+
 registry.register(registry.FormatSpec(
-    name="h5", kind="model", suffixes=(".h5", ".hdf5"), save=save, load=load,
-    verify=verification.verify_h5, delete=storage.remove, present=storage.exists,
+    name="h5", kind="model", suffixes=(".h5", ".hdf5"), example="my_model.h5",
+    save=save, load=load,
+    verify=verification.verify_h5, delete=storage.remove, present=present,
     aliases=("h5",), description="'.h5' (Keras 2)"))
 
 __all__ = ["BACKEND", "KERAS_VERSION", "load", "save"]

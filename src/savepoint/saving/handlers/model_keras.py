@@ -108,7 +108,8 @@ def _load_assets(model: Any, archive: KerasArchive) -> None:
 
 
 registry.register(registry.FormatSpec(
-    name="keras", kind="model", suffixes=(".keras",), save=save, load=load,
+    name="keras", kind="model", suffixes=(".keras",), example="my_model.keras",
+    save=save, load=load,
     verify=verification.verify_keras, delete=storage.remove, present=storage.exists,
     aliases=("keras",), description="'.keras' (Keras 3)"))
 

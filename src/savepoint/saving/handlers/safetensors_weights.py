@@ -1,7 +1,8 @@
 """The safetensors weights handler: ``save_weights("w.safetensors")`` and its ``load_weights``.
 
 Keys follow Keras 3's naming of a model's objects, the paths of its ``.weights.h5`` datasets
-(``layers/dense/vars/0``; the optimizer at ``optimizer/vars/0`` = iteration, then its slots),
+(``layers/dense/vars/0``; the optimizer at ``optimizer/vars/0`` = iteration, ``1`` = the
+learning rate unless it is a schedule, then its slots),
 so a file reads the same way in both and the ``safetensors`` library opens it
 (``safetensors.numpy.load_file``). Every tensor carries a CRC-32C (``formats.safetensors``).
 Loading validates every key, shape and dtype before assigning anything.
@@ -28,12 +29,15 @@ from savepoint.saving.engine import frozen
 from savepoint.saving.formats import safetensors
 from savepoint.saving.formats.tf_checkpoint.dtypes import BFloat16Array
 from savepoint.saving.handlers import verification
-from savepoint.saving.handlers.h5_weights import _join, _keras3_nodes, file_loader
+from savepoint.saving.handlers.h5_weights import (_has_lr_variable, _join, _keras3_nodes,
+                                                  _LearningRate, file_loader)
 
 OPTIMIZER = "optimizer/vars"
 
 
 def _host(var: Any) -> Any:
+    if isinstance(var, _LearningRate):
+        return np.asarray(var.optimizer.learning_rate, dtype=np.float32)
     tensor = frozen.value(var).detach().cpu()
     if tensor.dtype == torch.bfloat16:
         return BFloat16Array(tensor.view(torch.int16).numpy().view(np.uint16))
@@ -48,7 +52,10 @@ def _named_variables(model: Any) -> dict[str, Any]:
             named[_join(node_path, "vars", str(i))] = var
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
-        for i, var in enumerate(optimizer.variables):
+        variables = list(optimizer.variables)
+        if _has_lr_variable(optimizer):  # Keras 3 keeps it second, as a variable
+            variables.insert(1, _LearningRate(optimizer))
+        for i, var in enumerate(variables):
             named[f"{OPTIMIZER}/{i}"] = var
     return named
 
@@ -105,12 +112,16 @@ def _split_unbuilt_optimizer(model: Any, named: dict, arrays: dict) -> tuple[dic
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return weights, {}
-    deferred = {int(k.rsplit("/", 1)[1]): np.array(v) for k, v in stored.items()
-                if k != f"{OPTIMIZER}/0"}
+    head = 2 if _has_lr_variable(optimizer) else 1
+    deferred = {int(k.rsplit("/", 1)[1]) - head + 1: np.array(v) for k, v in stored.items()
+                if int(k.rsplit("/", 1)[1]) >= head}
     optimizer._check_deferred(deferred)
-    if f"{OPTIMIZER}/0" in stored:
-        named[f"{OPTIMIZER}/0"] = optimizer.variables[0]
-        weights[f"{OPTIMIZER}/0"] = stored[f"{OPTIMIZER}/0"]
+    now = {f"{OPTIMIZER}/0": optimizer.variables[0]}
+    if head == 2:
+        now[f"{OPTIMIZER}/1"] = _LearningRate(optimizer)
+    for key, var in now.items():
+        if key in stored:
+            named[key], weights[key] = var, stored[key]
     return weights, deferred
 
 
@@ -125,7 +136,9 @@ def _fits(entry: tuple, path: str, skip_mismatch: bool) -> bool:
                      f"saved from this architecture, or pass skip_mismatch=True.")
 
 
-def _to_tensor(array: Any, var: Any) -> torch.Tensor:
+def _to_tensor(array: Any, var: Any) -> Any:
+    if isinstance(var, _LearningRate):
+        return np.float32(array)
     if isinstance(array, BFloat16Array):
         return torch.from_numpy(array.bits.copy()).view(torch.bfloat16).to(var.value.dtype)
     return torch.from_numpy(np.array(array)).to(var.value.dtype)
@@ -145,7 +158,8 @@ def verify(path: str) -> Any:
 
 
 registry.register(registry.FormatSpec(
-    name="safetensors", kind="weights", suffixes=(".safetensors",), save=save,
+    name="safetensors", kind="weights", suffixes=(".safetensors",), example="w.safetensors",
+    save=save,
     load=file_loader(load), verify=verify, delete=storage.remove, present=storage.exists,
     aliases=("safetensors",), description="'.safetensors'"))
 

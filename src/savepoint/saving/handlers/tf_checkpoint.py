@@ -127,13 +127,18 @@ def delete(path: str) -> None:
     """Remove the checkpoint at prefix ``path`` (its index and data shards only).
 
     Example:
-        >>> delete("/nonexistent/cp.ckpt")
+        >>> import savepoint as keras, tempfile, os
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "cp.ckpt"); save(m, prefix)
+        >>> delete(prefix); present(prefix)
+        False
     """
     delete_checkpoint_files(path)
 
 
 registry.register(registry.FormatSpec(
-    name="tf_checkpoint", kind="weights", suffixes=(), save=save, load=load,
+    name="tf_checkpoint", kind="weights", suffixes=(), example="cp.ckpt",
+    save=save, load=load,
     verify=verification.verify_checkpoint, delete=delete, present=present,
     aliases=("tf", "tensorflow"), fallback=True, snapshot=snapshot, persist=persist,
     description="TensorFlow checkpoint"))
