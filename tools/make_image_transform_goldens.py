@@ -103,6 +103,16 @@ def main() -> None:
     for k in range(3):
         bx, by = next(it)
         out[f"flow|next|{k}|x"], out[f"flow|next|{k}|y"] = bx, by
+    misc = (np.arange(5.0) * 10, [np.arange(10).reshape(5, 2), np.arange(5) % 2])
+    for name, extra in (("one", misc[0]), ("list", misc[1])):
+        it = ImageDataGenerator(rotation_range=10, validation_split=0.4).flow(
+            (xs, extra), np.arange(5), batch_size=3, seed=2, subset="training",
+            ignore_class_split=True)
+        batch = it[0]
+        out[f"misc|{name}|x"] = batch[0][0]
+        for m, value in enumerate(batch[0][1:]):
+            out[f"misc|{name}|{m}"] = value
+        out[f"misc|{name}|y"] = batch[1]
     it = gen.flow(xs, np.arange(5), batch_size=2, seed=3)
     for k in range(len(it)):
         bx, by = it[k]

@@ -90,6 +90,26 @@ def test_save_to_dir_writes_tf_keras_names_and_keeps_its_draws(kind, tmp_path):
     assert sorted(os.listdir(tmp_path)) == [str(n) for n in G[f"save|{kind}|names"]]
 
 
+@pytest.mark.parametrize("name", ["one", "list"])
+def test_flow_passes_misc_arrays_through_as_tf_keras(name):
+    xs = G["flow_x"]
+    extra = np.arange(5.0) * 10 if name == "one" else [np.arange(10).reshape(5, 2),
+                                                       np.arange(5) % 2]
+    it = ImageDataGenerator(rotation_range=10, validation_split=0.4).flow(
+        (xs, extra), np.arange(5), batch_size=3, seed=2, subset="training",
+        ignore_class_split=True)
+    (bx, *miscs), by = it[0]
+    np.testing.assert_allclose(bx, G[f"misc|{name}|x"], rtol=1e-5, atol=1e-4)
+    assert len(miscs) == (1 if name == "one" else 2)
+    for m, value in enumerate(miscs):
+        np.testing.assert_array_equal(value, G[f"misc|{name}|{m}"])
+    np.testing.assert_array_equal(by, G[f"misc|{name}|y"])
+    with pytest.raises(ShapeError, match=r"All of the arrays in `x` should have the same "
+                                         r"length\. Found a pair with: len\(x\[0\]\) = 5, "
+                                         r"len\(x\[\?\]\) = 2"):
+        ImageDataGenerator().flow((xs, np.zeros(2)))
+
+
 def test_zca_whitening_matches_tf_keras():
     gen = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-3, rescale=1 / 255.0)
     assert gen.featurewise_center and not gen.featurewise_std_normalization

@@ -113,8 +113,18 @@ def _augmented(gen: Any, x: np.ndarray) -> np.ndarray:
     return gen.standardize(np.array(x, copy=True))
 
 
+def _split_misc(x: Any) -> tuple[Any, list[np.ndarray]]:
+    """tf-keras's ``x``: an image array, or a tuple/list ``(images, misc)`` where ``misc`` is an
+    array or a list of arrays passed through with each batch, unaugmented."""
+    if type(x) not in (tuple, list):
+        return x, []
+    misc = [np.asarray(m) for m in x[1]] if type(x[1]) is list else [np.asarray(x[1])]
+    return x[0], misc
+
+
 class NumpyArrayIterator(Iterator):
-    """Batches of ``(x, y[, sample_weight])`` from arrays, augmented by the generator.
+    """Batches of ``(x, y[, sample_weight])`` from arrays, augmented by the generator; with
+    ``x=(images, misc)`` the first item is ``[images, *misc]``.
 
     Example:
         >>> from savepoint.preprocessing.image import ImageDataGenerator
@@ -131,6 +141,7 @@ class NumpyArrayIterator(Iterator):
                  save_prefix: str = "", save_format: str = "png"):
         self.dtype = dtype or backend.floatx()
         self.save = SaveToDir(save_to_dir, save_prefix, save_format, 1e4)
+        x, x_misc = _split_misc(x)
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 4:
             raise ShapeError(f"Input data in `NumpyArrayIterator` should have rank 4. You "
@@ -139,10 +150,17 @@ class NumpyArrayIterator(Iterator):
             raise ShapeError(f"`x` (images tensor) and `y` (labels) should have the same "
                              f"length. Found: x.shape = {x.shape}, y.shape = "
                              f"{np.asarray(y).shape}")
+        for misc in x_misc:
+            if len(misc) != len(x):
+                raise ShapeError(f"All of the arrays in `x` should have the same length. Found "
+                                 f"a pair with: len(x[0]) = {len(x)}, len(x[?]) = {len(misc)}")
         if subset is not None:
+            split = int(len(x) * image_data_generator._validation_split)
+            part = slice(None, split) if subset == "validation" else slice(split, None)
+            x_misc = [misc[part] for misc in x_misc]
             x, y, sample_weight = self._subset(x, y, sample_weight, subset, ignore_class_split,
                                                image_data_generator._validation_split)
-        self.x, self.y = x, None if y is None else np.asarray(y)
+        self.x, self.y, self.x_misc = x, None if y is None else np.asarray(y), x_misc
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
         self.image_data_generator = image_data_generator
         super().__init__(len(x), batch_size, shuffle, seed)
@@ -169,7 +187,8 @@ class NumpyArrayIterator(Iterator):
         for i, j in enumerate(index_array):
             batch_x[i] = _augmented(gen, self.x[j].astype(self.dtype))
         self.save(batch_x, index_array)
-        output: tuple = (batch_x,)
+        miscs = [misc[index_array] for misc in self.x_misc]
+        output: tuple = (batch_x if not miscs else [batch_x] + miscs,)
         if self.y is None:
             return output[0]
         output += (self.y[index_array],)
