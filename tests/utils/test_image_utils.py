@@ -115,10 +115,13 @@ def test_image_dataset_from_directory_matches_tf_keras(case):
 
 
 @pytest.mark.parametrize("seed", [1, 7])
-def test_shuffled_split_picks_tf_keras_files(seed):
+def test_shuffled_split_picks_tf_keras_files(seed, capsys):
     train, val = keras.utils.image_dataset_from_directory(
         os.path.join(IMAGES, "tree"), image_size=(4, 4), seed=seed, validation_split=0.4,
         subset="both", label_mode="categorical")
+    assert capsys.readouterr().out == ("Found 6 files belonging to 2 classes.\n"
+                                       "Using 4 files for training.\n"
+                                       "Using 2 files for validation.\n")
     expected = ORDERS[f"split|{seed}"]
     assert [os.path.relpath(p, IMAGES) for p in train.file_paths] == expected["train"]
     assert [os.path.relpath(p, IMAGES) for p in val.file_paths] == expected["val"]

@@ -254,7 +254,13 @@ class ImageDataGenerator:
         files (PNG, JPEG, BMP, PPM, TIFF), as tf-keras's ``DirectoryIterator``.
 
         Example:
-            >>> it = ImageDataGenerator().flow_from_directory("photos")  # doctest: +SKIP
+            >>> import os, tempfile
+        >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "cats"))
+        >>> save_img(os.path.join(d, "cats", "a.png"), np.zeros((4, 6, 3)))
+        >>> it = ImageDataGenerator().flow_from_directory(d, target_size=(2, 3))
+        Found 1 images belonging to 1 classes.
+        >>> it[0][0].shape, it[0][1].tolist()
+        ((1, 2, 3, 3), [[1.0]])
         """
         return DirectoryIterator(directory, self, target_size, color_mode, classes, class_mode,
                                  batch_size, shuffle, seed, follow_links, subset, interpolation,

@@ -219,8 +219,14 @@ class DirectoryIterator(Iterator):
     ``sparse`` class indices, ``input`` the images, None no labels).
 
     Example:
-        >>> from savepoint.preprocessing.image import ImageDataGenerator
-        >>> it = ImageDataGenerator().flow_from_directory("photos")  # doctest: +SKIP
+        >>> from savepoint.preprocessing.image import ImageDataGenerator, save_img
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "cats"))
+        >>> save_img(os.path.join(d, "cats", "a.png"), np.zeros((4, 6, 3)))
+        >>> it = DirectoryIterator(d, ImageDataGenerator(), (2, 2), class_mode="sparse")
+        Found 1 images belonging to 1 classes.
+        >>> it[0][1].tolist()
+        [0.0]
     """
 
     def __init__(self, directory: str, image_data_generator: Any,

@@ -29,6 +29,7 @@ def index_directory(directory: str, labels: Any, formats: tuple[str, ...],
         >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "a"))
         >>> _ = open(os.path.join(d, "a", "1.txt"), "w").write("x")
         >>> index_directory(d, "inferred", (".txt",), shuffle=False)[1].tolist()
+        Found 1 files belonging to 1 classes.
         [0]
     """
     if not os.path.isdir(directory):
@@ -67,6 +68,10 @@ def index_directory(directory: str, labels: Any, formats: tuple[str, ...],
         label_array = np.asarray(labels)
     else:
         label_array = np.asarray(label_list, dtype="int32")
+    if labels is None:  # tf-keras says what it found
+        print(f"Found {len(filenames)} files.")
+    else:
+        print(f"Found {len(filenames)} files belonging to {len(class_names)} classes.")
     file_paths = [os.path.join(directory, f) for f in filenames]
     if shuffle:
         if seed is None:
@@ -101,7 +106,9 @@ def split(samples: list, labels: np.ndarray, validation_split: float | None,
         return samples, labels
     n_val = int(validation_split * len(samples))
     if subset == "training":
+        print(f"Using {len(samples) - n_val} files for training.")
         return samples[:-n_val], labels[:-n_val]
+    print(f"Using {n_val} files for validation.")
     return samples[-n_val:], labels[-n_val:]
 
 
@@ -188,6 +195,7 @@ def text_dataset_from_directory(directory: str, labels: Any = "inferred",
         >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "pos"))
         >>> _ = open(os.path.join(d, "pos", "1.txt"), "w").write("good")
         >>> ds = text_dataset_from_directory(d, shuffle=False); ds.class_names
+        Found 1 files belonging to 1 classes.
         ['pos']
     """
     if labels not in ("inferred", None) and not isinstance(labels, (list, tuple)):
@@ -233,7 +241,14 @@ def image_dataset_from_directory(directory: str, labels: Any = "inferred",
     Pillow (the ``savepoint[image]`` extra; ``MissingDependencyError`` without it).
 
     Example:
-        >>> ds = image_dataset_from_directory("photos", image_size=(64, 64))  # doctest: +SKIP
+        >>> import tempfile
+        >>> from savepoint.utils.image_utils import save_img
+        >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "cats"))
+        >>> save_img(os.path.join(d, "cats", "a.png"), np.zeros((4, 6, 3)))
+        >>> x, y = next(iter(image_dataset_from_directory(d, image_size=(2, 3))))
+        Found 1 files belonging to 1 classes.
+        >>> x.shape, y.tolist()
+        ((1, 2, 3, 3), [0])
     """
     from savepoint.utils.image_decoding import (check_image_size, check_interpolation,
                                                 color_mode_channels, load_resized)
