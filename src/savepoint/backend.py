@@ -135,3 +135,5 @@ from savepoint.backend_math import *  # noqa: E402,F401,F403
 from savepoint.backend_math import __all__ as _math_names  # noqa: E402
 from savepoint.backend_nn import *  # noqa: E402,F401,F403
 from savepoint.backend_nn import __all__ as _nn_names  # noqa: E402
+from savepoint.backend_ops import *  # noqa: E402,F401,F403
+from savepoint.backend_ops import __all__ as _ops_names  # noqa: E402

@@ -35,6 +35,11 @@ class NotBuiltError(SavepointError, RuntimeError):
     """A model or layer was asked for its weights before it knows its input shape."""
 
 
+class GraphModeError(SavepointError, RuntimeError):
+    """A TensorFlow graph-mode API (``K.gradients``) called in eager mode, where tf.keras 2
+    raises too; the message names the torch idiom that replaces it."""
+
+
 class FormatError(SavepointError, ValueError):
     """A file is not in the format it claims to be, or is damaged."""
 

@@ -132,5 +132,18 @@ def case_all_masked_batch(keras):
     return arrays, meta
 
 
+def case_single_element_lists(keras):
+    """``Model([x], [y])`` is ``Model(x, y)``: calls and ``predict`` return one array."""
+    x = keras.Input((2,))
+    y = keras.layers.Dense(3, kernel_initializer="ones")(x)
+    model = keras.Model([x], [y])
+    data = np.ones((2, 2), "float32")
+    called, predicted = model(data), model.predict(data, verbose=0)
+    return ({"predicted": predicted},
+            {"called_is_list": isinstance(called, (list, tuple)),
+             "predicted": type(predicted).__name__, "output_is_list": isinstance(
+                 model.output, list), "outputs": len(model.outputs)})
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}

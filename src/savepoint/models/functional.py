@@ -21,6 +21,11 @@ class Graph:
     """
 
     def __init__(self, inputs: Any, outputs: Any):
+        # tf.keras: a one-tensor list is that tensor (Model(x, [y]) returns a tensor, not [y])
+        if isinstance(inputs, list) and len(flatten(inputs)) == 1:
+            inputs = inputs[0]
+        if isinstance(outputs, list) and len(flatten(outputs)) == 1:
+            outputs = outputs[0]
         self.inputs, self.outputs = inputs, outputs
         self.flat_inputs: list[KerasTensor] = flatten(inputs)
         self.flat_outputs: list[KerasTensor] = flatten(outputs)
