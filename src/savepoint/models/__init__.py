@@ -69,11 +69,8 @@ def model_from_config(config: dict, custom_objects: dict | None = None) -> Any:
         >>> model_from_config(json.loads(m.to_json())).count_params()
         8
     """
-    from savepoint.saving.mapping.dialects import keras2
-    from savepoint.saving.engine.model_config import model_from_config as from_native
-    if isinstance(config, dict):
-        config = {k: v for k, v in config.items() if k not in ("keras_version", "backend")}
-    return from_native(keras2.model_from_keras2(config), custom_objects)
+    from savepoint.saving.api.configs import from_keras2_config
+    return from_keras2_config(config, custom_objects)
 
 
 def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = None) -> Model:
@@ -85,12 +82,12 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
         >>> clone_model(m).count_params()
         8
     """
-    from savepoint.saving.engine.model_config import model_from_config, model_to_config
     from savepoint.errors import ConfigError
+    from savepoint.saving.api.configs import clone_architecture
     if input_tensors is not None or clone_function is not None:
         raise ConfigError("clone_model supports only the model argument here: input_tensors "
                           "and clone_function are not implemented.")
-    return model_from_config(model_to_config(model))
+    return clone_architecture(model)
 
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config",

@@ -221,10 +221,10 @@ class Model(Trainer, Layer):
             >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
             >>> m.save_weights(os.path.join(tempfile.mkdtemp(), "cp.ckpt"))
         """
-        from savepoint.saving import options as options_lib
         from savepoint.saving.api import weights_api
+        from savepoint.saving.api.configs import resolve_options
         weights_api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
-                                 options=options_lib.resolve(options, save_async))
+                                 options=resolve_options(options, save_async))
 
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
              save_format: str | None = None, signatures: Any = None, options: Any = None,
@@ -271,12 +271,8 @@ class Model(Trainer, Layer):
             8
         """
         import json
-        from savepoint.saving.mapping.dialects import keras2
-        from savepoint.saving.handlers.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
-        from savepoint.saving.engine.model_config import model_to_config
-        config = keras2.model_to_keras2(model_to_config(self))
-        return json.dumps({**config, "keras_version": KERAS2_VERSION,
-                           "backend": KERAS2_BACKEND}, **kwargs)
+        from savepoint.saving.api.configs import to_keras2_config
+        return json.dumps(to_keras2_config(self), **kwargs)
 
     def reset_states(self) -> None:
         """Reset the state of every stateful layer (Keras 2: layers with ``stateful=True``)."""
