@@ -123,7 +123,7 @@ ENTRY_POINTS = {
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
 def test_unknown_scheme_raises_and_writes_nothing_locally(entry, in_tmp_cwd):
     with pytest.raises(ConfigError, match=r"Expected a local path or a URL with a storage "
-                                          r"scheme fsspec knows .* Received 'nosuchfs://b/.*"
+                                          r"scheme fsspec knows .* Received 'nosuchfs://b.*"
                                           r"scheme 'nosuchfs' is unknown\. Fix: "):
         ENTRY_POINTS[entry](_model(), "nosuchfs://b")
     assert os.listdir(in_tmp_cwd) == []
@@ -150,7 +150,7 @@ def test_missing_fsspec_names_the_extra(monkeypatch, in_tmp_cwd):
     monkeypatch.setattr(builtins, "__import__", no_fsspec)
     monkeypatch.setattr(backend, "_BACKENDS", {})
     with pytest.raises(MissingDependencyError, match=r"Expected fsspec to be installed to use "
-                                                     r"the URL 's3://b/cp\.ckpt.*Fix: pip "
+                                                     r"the URL 's3://b.*Fix: pip "
                                                      r"install \"savepoint\[remote\]\""):
         _model().save_weights("s3://b/cp.ckpt")
     assert os.listdir(in_tmp_cwd) == []
