@@ -105,7 +105,9 @@ def test_verify_detect_delete_and_overwrite(spec, tmp_path):
     assert registry.detect(path) is spec
     report = verify(path)
     assert report.n_tensors >= len(model.weights)
-    with pytest.raises(OverwriteError, match="overwrite=False"):
+    with pytest.raises(OverwriteError, match=r"Expected to write a new save but .* exists and "
+                       r"overwrite=False was passed\. Fix: pass overwrite=True or choose "
+                       r"another path"):
         save(spec, model, path, overwrite=False)
     delete_save(path)
     assert registry.detect(path) is None

@@ -11,7 +11,26 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from savepoint.saving import registry
+from savepoint.errors import OverwriteError
+from savepoint.saving import registry, storage
+
+
+def prepare_target(path: str, taken: bool, overwrite: bool) -> None:
+    """Refuse a ``taken`` path under ``overwrite=False``; create the directories ``path`` names
+    (as tf.keras does for every save).
+
+    Example:
+        >>> prepare_target("/tmp/x/y.h5", taken=True, overwrite=False)
+        Traceback (most recent call last):
+        savepoint.errors.OverwriteError: Expected to write a new save but '/tmp/x/y.h5' exists and overwrite=False was passed. Fix: pass overwrite=True or choose another path.
+    """
+    if taken and not overwrite:
+        raise OverwriteError(f"Expected to write a new save but {path!r} exists and "
+                             f"overwrite=False was passed. Fix: pass overwrite=True or choose "
+                             f"another path.")
+    parent = os.path.dirname(path.rstrip("/"))
+    if parent:
+        storage.makedirs(parent)
 
 
 def delete_save(path: str) -> None:
@@ -43,4 +62,4 @@ def wait_for_saves(owner: Any) -> None:
     async_saver.wait_for(owner)
 
 
-__all__ = ["delete_save", "wait_for_saves"]
+__all__ = ["delete_save", "prepare_target", "wait_for_saves"]

@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from savepoint.errors import CheckpointNotFoundError, ConfigError, OverwriteError
+from savepoint.errors import CheckpointNotFoundError, ConfigError
 from savepoint.saving import options as options_lib
 from savepoint.saving import registry, storage
+from savepoint.saving.api import prepare_target
 from savepoint.saving.engine import async_saver
 
 
@@ -46,13 +47,7 @@ def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimi
         raise ConfigError(f"Expected signatures=None: savepoint's model formats ({spec.name!r} "
                           f"here) store no TF serving signatures. Received {signatures!r:.80}. "
                           f"Fix: drop signatures; predict() serves the model's call.")
-    if not overwrite and storage.exists(filepath):
-        raise OverwriteError(f"Expected to write a new model but {filepath!r} exists and "
-                             f"overwrite=False was passed. Fix: pass overwrite=True or choose "
-                             f"another path.")
-    parent = os.path.dirname(filepath.rstrip("/"))
-    if parent:  # as tf.keras, which creates the directories a save path names
-        storage.makedirs(parent)
+    prepare_target(filepath, storage.exists(filepath), overwrite)
     opts = options_lib.resolve(options)
     if opts.enable_async:
         async_saver.saver_for(model, opts).save_with(

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from savepoint.errors import NotBuiltError, OverwriteError
+from savepoint.errors import NotBuiltError
 from savepoint.saving import options as options_lib
-from savepoint.saving import registry, storage
+from savepoint.saving import registry
+from savepoint.saving.api import prepare_target
 from savepoint.saving.engine import async_saver
 from savepoint.saving.engine.checkpoint_io import WeightsRoot  # noqa: F401 (public name)
 
@@ -50,14 +51,8 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True,
     spec = registry.for_path(filepath, "weights", save_format)
     filepath = os.fspath(filepath)
     opts = options_lib.resolve(options)
-    if not overwrite and spec.present(filepath):
-        raise OverwriteError(f"Expected to write a new file but {filepath!r} exists and "
-                             f"overwrite=False was passed. Fix: pass overwrite=True or choose "
-                             f"another path.")
+    prepare_target(filepath, spec.present(filepath), overwrite)
 
-    parent = os.path.dirname(filepath.rstrip("/"))
-    if parent:  # as tf.keras, which creates the directories a save path names
-        storage.makedirs(parent)
     def committed() -> None:
         opts.run_write_callbacks(filepath)
         if then is not None:
