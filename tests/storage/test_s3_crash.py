@@ -115,12 +115,12 @@ def test_prefix_rewrite_killed_at_every_step_on_s3(bucket, all_pairs):
     assert {"put", "link", "remove"} <= kinds, ops
     torn = [i for i, (op, _) in enumerate(ops) if op == "link"][0] + 1  # P.data new, index old
     model = make_model()
-    # every first crash; the recovery save crashed at every step after the torn one, and at a
-    # few steps after every other first crash (all pairs: -m slow)
+    # every first crash; the recovery save crashed at every step after the torn one, and while
+    # it tears P itself after every other first crash (all pairs: -m slow)
     checked = 0
     for first in range(len(ops)):
         every = all_pairs or first == torn
-        seconds = range(len(ops) + 1) if every else (0, torn, len(ops))
+        seconds = range(len(ops) + 1) if every else (torn,)
         for second in seconds:
             directory = f"{bucket}/t{first}-{second}"
             prefix = f"{directory}/cp.ckpt"
@@ -138,7 +138,7 @@ def test_prefix_rewrite_killed_at_every_step_on_s3(bucket, all_pairs):
             assert storage.listdir(directory) == ["checkpoint", "cp.ckpt.data-00000-of-00001",
                                                   "cp.ckpt.index"]
             checked += 1
-    assert checked > len(ops) * 3
+    assert checked >= 2 * len(ops)
 
 
 def test_model_checkpoint_numbered_killed_mid_upload_on_s3(bucket, monkeypatch):
