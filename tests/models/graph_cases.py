@@ -145,5 +145,97 @@ def case_single_element_lists(keras):
                  model.output, list), "outputs": len(model.outputs)})
 
 
+def _set_uniform(model, seed: int, scale: float = 0.5) -> None:
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-scale, scale, w.shape).astype("float32")
+                       for w in model.get_weights()])
+
+
+def case_rnn_constraints(keras):
+    """Recurrent kernel, recurrent-kernel and bias constraints are applied after every update
+    (SGD ``fit``), through the fused LSTM and the step-loop GRU/SimpleRNN alike."""
+    c = keras.constraints
+    model = keras.Sequential([
+        keras.layers.LSTM(4, return_sequences=True, kernel_constraint=c.MaxNorm(0.3),
+                          recurrent_constraint=c.NonNeg(), bias_constraint=c.NonNeg(),
+                          input_shape=(5, 3)),
+        keras.layers.GRU(3, return_sequences=True, recurrent_constraint=c.UnitNorm(),
+                         reset_after=False),
+        keras.layers.SimpleRNN(2, kernel_constraint=c.MinMaxNorm(0.2, 0.4),
+                               bias_constraint=c.MaxNorm(0.1)),
+        keras.layers.Dense(1)])
+    _set_uniform(model, 5)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 5, 3)).astype("float32")
+    y = rng.standard_normal((8, 1)).astype("float32")
+    model.compile(keras.optimizers.SGD(0.2), "mse")
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    config = model.layers[0].get_config()
+    return arrays, {"loss": [float(v) for v in history.history["loss"]],
+                    "lstm_constraints": [config[k]["class_name"] for k in (
+                        "kernel_constraint", "recurrent_constraint", "bias_constraint")]}
+
+
+def constants_cell(keras):
+    """Keras 2's documented cell with constants: ``call(inputs, states, constants)``."""
+    K = keras.backend
+
+    class CellWithConstants(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.state_size = units, units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
+            self.recurrent_kernel = self.add_weight(name="recurrent_kernel",
+                                                    shape=(self.units, self.units))
+            self.built = True
+
+        def call(self, inputs, states, constants):
+            [prev], [constant] = states, constants
+            out = K.tanh(K.dot(inputs, self.kernel) + K.dot(prev, self.recurrent_kernel)
+                         + constant)
+            return out, [out]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return CellWithConstants
+
+
+def constants_model(keras):
+    """``RNN(cell)(x, constants=c)`` in a functional model with fixed weights."""
+    x = keras.Input((4, 3), name="seq")
+    c = keras.Input((2,), name="const")
+    rnn = keras.layers.RNN(constants_cell(keras)(2), return_sequences=True, name="rnn")
+    model = keras.Model([x, c], keras.layers.Dense(1, name="out")(rnn(x, constants=c)))
+    _set_uniform(model, 9)
+    return model
+
+
+def constants_data():
+    rng = np.random.default_rng(10)
+    return ([rng.standard_normal((6, 4, 3)).astype("float32"),
+             rng.standard_normal((6, 2)).astype("float32")],
+            rng.standard_normal((6, 4, 1)).astype("float32"))
+
+
+def case_rnn_constants(keras):
+    """Keras 2's RNN ``constants``: the cell gets them each step, the graph records
+    ``[inputs, constants]`` with ``num_constants``, and training reaches the cell's weights."""
+    import json
+    model = constants_model(keras)
+    (x, c), y = constants_data()
+    arrays = {"pred": model.predict([x, c], verbose=0)}
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit([x, c], y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    arrays.update({f"w{i}": w for i, w in enumerate(model.get_weights())})
+    layers = json.loads(model.to_json())["config"]["layers"]
+    entry = next(l for l in layers if l["class_name"] == "RNN")
+    return arrays, {"num_constants": entry["config"]["num_constants"],
+                    "inbound_nodes": entry["inbound_nodes"]}
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}

@@ -22,7 +22,8 @@ _LAYER_ARGS = set(RNN_ARGS) | {"zero_output_for_mask", "name", "trainable", "dty
 _CELL_ATTRS = ("units", "activation", "recurrent_activation", "use_bias", "dropout",
                "recurrent_dropout", "kernel_initializer", "recurrent_initializer",
                "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
-               "bias_regularizer", "unit_forget_bias", "reset_after", "implementation")
+               "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+               "bias_constraint", "unit_forget_bias", "reset_after", "implementation")
 
 
 class CellLayer(RNN):

@@ -23,7 +23,7 @@ import torch
 
 from savepoint import backend
 from savepoint.errors import ConfigError, ShapeError
-from savepoint.layers import activations, initializers, regularizers
+from savepoint.layers import activations, constraints, initializers, regularizers
 from savepoint.layers.base import Layer
 from savepoint.serialization import builtin, serialize
 
@@ -72,12 +72,10 @@ class _Cell(Layer):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.units = check_units(owner, units)
-        for key, value in zip(_CONSTRAINTS, (kernel_constraint, recurrent_constraint,
-                                             bias_constraint)):
-            if value is not None:
-                raise ConfigError(f"{owner} expected `{key}` to be None: savepoint does not "
-                                  f"apply weight constraints in recurrent cells. Received: "
-                                  f"{value!r}. Fix: drop the constraint.")
+        # projected by the optimizer after each update, as for every other layer's weights
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         if implementation not in (1, 2):
             raise ConfigError(f"{owner} expected `implementation` 1 or 2. Received: "
                               f"{implementation!r}.")
@@ -137,13 +135,16 @@ class _Cell(Layer):
                              f"known. Received input_shape={tuple(input_shape)}.")
         width = self._gates * self.units
         self.kernel = self.add_weight("kernel", (int(in_dim), width), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
                                                 self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         else:
             self.bias = None
         self.built = True
@@ -218,8 +219,8 @@ class _Cell(Layer):
                 "kernel_regularizer": serialize(self.kernel_regularizer),
                 "recurrent_regularizer": serialize(self.recurrent_regularizer),
                 "bias_regularizer": serialize(self.bias_regularizer),
-                "kernel_constraint": None, "recurrent_constraint": None,
-                "bias_constraint": None, "dropout": self.dropout,
+                **{key: serialize(getattr(self, key)) for key in _CONSTRAINTS},
+                "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout}
 
 

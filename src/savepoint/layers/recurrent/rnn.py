@@ -130,6 +130,7 @@ class RNN(Layer):
         self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
         self.unroll, self.time_major = bool(unroll), bool(time_major)
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        self._num_constants = 0  # set by a call with constants=, or by from_config
         self._states: list[torch.Tensor] | None = None
         if self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
@@ -186,14 +187,37 @@ class RNN(Layer):
         return _flat(zero_states(self.cell, batch, inputs.dtype, inputs.device))
 
     # ----- calling ------------------------------------------------------------------------
+    def _keras_call(self, *args: Any, **kwargs: Any) -> Any:
+        """tf.keras 2's ``RNN.__call__``: ``constants=`` (and then ``initial_state=``) join the
+        inputs as ``[inputs, *initial_state, *constants]``, which a functional graph records
+        and every format saves (with ``num_constants`` in the config)."""
+        constants = kwargs.pop("constants", None)
+        if constants is None:
+            return super()._keras_call(*args, **kwargs)
+        constants = list(constants) if isinstance(constants, (list, tuple)) else [constants]
+        self._check_constants(constants)
+        self._num_constants = len(constants)
+        inputs = args[0] if args else kwargs.pop("inputs")
+        states = kwargs.pop("initial_state", None)
+        states = [] if states is None else _flat(states)
+        return super()._keras_call([inputs, *states, *constants], *args[1:], **kwargs)
+
+    def _check_constants(self, constants: list) -> None:
+        import inspect
+        if "constants" not in inspect.signature(self.cell.call).parameters:
+            raise ConfigError(
+                f"Layer '{self.name}' expected a cell whose call(inputs, states, constants) "
+                f"takes constants. Received {len(constants)} constant(s) for cell "
+                f"{type(self.cell).__name__}, which does not support constants (tf.keras "
+                f"refuses this too). Fix: pass the values as inputs, or write such a cell.")
+
     def call(self, inputs: Any, mask: Any = None, training: bool = False,
-             initial_state: Any = None, constants: Any = None) -> Any:
-        if constants is not None:
-            raise ConfigError(f"Layer '{self.name}' received `constants`, which savepoint's "
-                              f"RNN does not support. Expected constants=None. Fix: pass the "
-                              f"values as inputs.")
+             initial_state: Any = None) -> Any:
+        constants = None
         if isinstance(inputs, (list, tuple)):
             inputs, extra = inputs[0], list(inputs[1:])
+            if self._num_constants:
+                extra, constants = extra[:-self._num_constants], extra[-self._num_constants:]
             initial_state = extra or initial_state
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -204,7 +228,14 @@ class RNN(Layer):
         states = self._initial_states(x, initial_state)
         if mask is not None:
             mask = torch.as_tensor(mask, device=x.device).bool()
-        seq, final = self._run(x, states, mask, bool(training))
+        if constants is not None:
+            self._check_constants(constants)
+            constants = [torch.as_tensor(c, device=x.device) for c in constants]
+            seq, final = self._loop(x.flip(1) if self.go_backwards else x, states,
+                                    mask.flip(1) if self.go_backwards and mask is not None
+                                    else mask, bool(training), constants)
+        else:
+            seq, final = self._run(x, states, mask, bool(training))
         if self.stateful:
             self._states = [s.detach() for s in final]
         output = seq if self.return_sequences else seq[:, -1]
@@ -251,10 +282,14 @@ class RNN(Layer):
         return self._loop(x, states, mask, training)
 
     def _loop(self, x: torch.Tensor, states: list, mask: torch.Tensor | None,
-              training: bool) -> tuple[torch.Tensor, list]:
+              training: bool, constants: list | None = None) -> tuple[torch.Tensor, list]:
         cell = self.cell
         nested = _nest(states, cell)
-        if hasattr(cell, "_project") and hasattr(cell, "_step"):
+        if constants is not None:  # Keras 2: call(inputs, states, constants=[...])
+            def step(t, s):
+                out, new = cell(x[:, t], s, constants=constants, training=training)
+                return out, (list(new) if isinstance(new, (list, tuple)) else [new])
+        elif hasattr(cell, "_project") and hasattr(cell, "_step"):
             dp, rec = cell._masks(x[:, 0], states[0], training)
             projected = cell._project(x, dp)
 
@@ -308,6 +343,8 @@ class RNN(Layer):
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "stateful": self.stateful, "unroll": self.unroll,
                   "time_major": self.time_major}
+        if self._num_constants:
+            config["num_constants"] = self._num_constants
         if self.zero_output_for_mask:
             config["zero_output_for_mask"] = True
         return config
@@ -319,11 +356,14 @@ class RNN(Layer):
     def from_config(cls, config: dict) -> "RNN":
         config = dict(config)
         cell = config.pop("cell")
+        num_constants = config.pop("num_constants", 0)
         if isinstance(cell, list):
             cell = [deserialize(c, "layers") for c in cell]
         elif isinstance(cell, dict):
             cell = deserialize(cell, "layers")
-        return cls(cell, **config)
+        layer = cls(cell, **config)
+        layer._num_constants = int(num_constants)
+        return layer
 
 
 __all__ = ["RNN", "scope_weight_paths"]
