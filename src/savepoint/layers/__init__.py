@@ -48,3 +48,4 @@ __all__ += ["Average", "Dot", "ELU", "LeakyReLU", "Maximum", "Minimum", "Multipl
 __all__ += recurrent.__all__
 __all__ += preprocessing.__all__
 __all__ += ["SlicingOpLambda", "TFOpLambda"]  # issue 8.6
+__all__ = list(dict.fromkeys(__all__))  # reshaping's list repeats Flatten and Reshape
