@@ -133,3 +133,19 @@ def test_weight_arguments_reach_the_weights_after_the_move():
     norm = layers.BatchNormalization(gamma_initializer="zeros", beta_regularizer="l1")
     norm.build((None, 4))
     assert norm.gamma.tolist() == [0.0] * 4 and norm.beta_regularizer is not None
+
+
+@pytest.mark.parametrize("module,name,config", [
+    ("savepoint.layers.core", "Dense", {"units": 2}),
+    ("savepoint.layers.core", "Dropout", {"rate": 0.5}),
+    ("savepoint.layers.embedding", "Embedding", {"input_dim": 3, "output_dim": 2}),
+    ("savepoint.layers.normalization", "BatchNormalization", {}),
+    ("savepoint.layers.group_normalization", "GroupNormalization", {"groups": 2}),
+    ("savepoint.layers.attention.einsum_dense", "EinsumDense",
+     {"equation": "ab,bc->ac", "output_shape": 3})])
+def test_configs_written_before_the_move_still_load(module, name, config):
+    """Configs name the old modules in files saved before the move; classes resolve by their
+    registered name, so those files load unchanged."""
+    layer = deserialize({"module": module, "class_name": name, "config": config,
+                         "registered_name": name})
+    assert type(layer) is getattr(layers, name)
