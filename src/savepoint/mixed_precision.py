@@ -18,47 +18,8 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.optimizers.base import Optimizer
+from savepoint.mixed_precision_policy import Policy
 from savepoint.serialization import builtin
-
-_POLICIES = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
-
-
-class Policy:
-    """A dtype policy: ``compute_dtype`` (what layers compute in) and ``variable_dtype`` (what
-    weights are stored in); ``mixed_*`` policies compute in half precision with float32 weights.
-
-    Example:
-        >>> Policy("mixed_float16").variable_dtype
-        'float32'
-    """
-
-    def __init__(self, name: str):
-        if isinstance(name, Policy):
-            name = name.name
-        if name not in _POLICIES:
-            raise ConfigError(f"Cannot convert value {name!r} to a mixed precision Policy. "
-                              f"Expected one of {list(_POLICIES)}.")
-        self.name = name
-        if name.startswith("mixed_"):
-            self.compute_dtype, self.variable_dtype = name[len("mixed_"):], "float32"
-        else:
-            self.compute_dtype = self.variable_dtype = name
-
-    @property
-    def is_mixed(self) -> bool:
-        """Whether compute and variable dtypes differ."""
-        return self.compute_dtype != self.variable_dtype
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Policy":
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f'<Policy "{self.name}">'
-
 
 _GLOBAL = [Policy("float32")]
 

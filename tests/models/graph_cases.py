@@ -237,5 +237,36 @@ def case_rnn_constants(keras):
                     "inbound_nodes": entry["inbound_nodes"]}
 
 
+def case_per_layer_mixed_precision(keras):
+    """``Dense(4, dtype="mixed_float16")`` and ``dtype=Policy("mixed_bfloat16")`` in a float32
+    model: half-precision compute, float32 weights, the policy in the layer config and the
+    ``.h5``/JSON model config. Arrays named ``approx_*`` went through half precision."""
+    import json
+    policy = keras.mixed_precision.Policy("mixed_bfloat16")
+    x_in = keras.Input((3,), name="x")
+    half = keras.layers.Dense(4, activation="relu", dtype="mixed_float16", name="half")
+    brain = keras.layers.Dense(3, dtype=policy, name="brain")
+    full = keras.layers.Dense(1, name="full")
+    h, b = half(x_in), None
+    b = brain(h)
+    model = keras.Model(x_in, [h, full(b)])
+    _set_uniform(model, 12)
+    x = np.random.default_rng(13).uniform(-1, 1, (5, 3)).astype("float32")
+    h_out, y_out = model.predict(x, verbose=0)
+    model.compile(keras.optimizers.SGD(0.1), ["mse", "mse"], loss_weights=[0.0, 1.0])
+    model.fit(x, [h_out, np.ones((5, 1), "float32")], epochs=1, batch_size=5, verbose=0)
+    layers = json.loads(model.to_json())["config"]["layers"]
+    meta = {"symbolic": [str(getattr(t.dtype, "name", t.dtype)) for t in (h, b, model.outputs[1])],
+            "predict": [str(h_out.dtype), str(y_out.dtype)],
+            "attributes": {l.name: [l.dtype, l.compute_dtype, l.variable_dtype,
+                                    l.dtype_policy.name] for l in (half, brain, full)},
+            "config_dtype": {l.name: l.get_config()["dtype"] for l in (half, brain, full)},
+            "json_dtype": {l["name"]: l["config"]["dtype"] for l in layers},
+            "weight_dtypes": [str(w.dtype) for w in model.get_weights()]}
+    arrays = {"approx_h": h_out.astype("float32"), "approx_y": y_out}
+    arrays.update({f"approx_w{i}": w for i, w in enumerate(model.get_weights())})
+    return arrays, meta
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}

@@ -52,4 +52,6 @@ def test_case_matches_tf_keras(name):
         got = np.asarray(arrays[key])
         assert got.shape == want.shape, key
         assert got.dtype == want.dtype, key
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=key)
+        # half precision (mixed policies) rounds differently from TF's fused kernels
+        tol = 2e-3 if key.startswith("approx_") else 1e-6
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=key)

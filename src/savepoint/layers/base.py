@@ -16,6 +16,8 @@ from savepoint.layers import initializers
 from savepoint.layers.symbolic import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                        placeholder_like)
 from savepoint.layers.variable import Variable
+from savepoint.mixed_precision_policy import (POLICIES, Policy, call_in_policy, policy_config,
+                                              resolve_dtype)
 from savepoint.layers.layer_helpers import (_check_weight_size, _batch_shape, _attach_mask, EagerOutput, eager_outputs, _takes_strings, _is_index_layer, _dedup, _shapes_to_tensors, _merge_trial_shapes)  # noqa: F401
 
 _CALL_CONTEXT = threading.local()
@@ -59,6 +61,8 @@ class Layer(torch.nn.Module):
     _call_has_training = False
     _call_has_mask = False
     _autocast_inputs = True
+    _compute_torch: torch.dtype | None = None  # a mixed policy's compute dtype
+    _dtype_policy: Any = None
     # Keras's mask contract: a layer that passes its input's mask on unchanged sets this.
     supports_masking = False
     _computes_mask = False
@@ -78,8 +82,10 @@ class Layer(torch.nn.Module):
         if unknown:
             raise ConfigError(f"Keyword argument(s) not understood by {type(self).__name__}: "
                               f"{sorted(unknown)}. Remove them or check their spelling.")
-        if isinstance(dtype, dict):
-            dtype = dtype.get("config", {}).get("name", backend.floatx())
+        # a mixed policy (Dense(4, dtype="mixed_float16")): float32 weights, half compute
+        dtype, self._dtype_policy = resolve_dtype(dtype)
+        if self._dtype_policy is not None:
+            self._compute_torch = backend.torch_dtype(self._dtype_policy.compute_dtype)
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = str(dtype or backend.floatx()).replace("torch.", "")
@@ -124,6 +130,24 @@ class Layer(torch.nn.Module):
                 self._weight_constraints: dict[str, Any] = {}
             self._weight_constraints[name] = constraint
         return param
+
+    # ----- dtype policy (tf.keras 2: ``dtype`` is the variables' dtype) --------------------
+    @property
+    def dtype_policy(self) -> Any:
+        """The layer's ``mixed_precision.Policy`` (``mixed_float16``, or its plain dtype)."""
+        if self._dtype_policy is not None:
+            return self._dtype_policy
+        return Policy(self.dtype) if self.dtype in POLICIES else None
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in (``float16`` under ``mixed_float16``)."""
+        return self._dtype_policy.compute_dtype if self._dtype_policy else self.dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights (float32 under a mixed policy)."""
+        return self.dtype
 
     @property
     def trainable(self) -> bool:
@@ -394,14 +418,18 @@ class Layer(torch.nn.Module):
             kwargs.pop("mask", None)
         elif mask is not None:
             kwargs["mask"] = mask
+        if self._compute_torch is not None:
+            call = lambda *a, **k: call_in_policy(self, self._compute_torch, a, k)  # noqa: E731
+        else:
+            call = self.call
         if outer is None or outer != training:
             _CALL_CONTEXT.training = training
             try:
-                outputs = self.call(*args, **kwargs)
+                outputs = call(*args, **kwargs)
             finally:
                 _CALL_CONTEXT.training = outer
         else:
-            outputs = self.call(*args, **kwargs)
+            outputs = call(*args, **kwargs)
         if self.__dict__.get("activity_regularizer") is not None:
             self._activity_losses(outputs)
         if (mask is not None or self._computes_mask) and outputs is not raw:
@@ -428,13 +456,14 @@ class Layer(torch.nn.Module):
         def convert(x):
             if isinstance(x, np.ndarray) and x.dtype.kind in "OUS" and _takes_strings(self):
                 return x  # a model with a string Input: its text layers read numpy strings
+            target = self._compute_torch or self._torch_dtype
             if isinstance(x, torch.Tensor):
-                if self._autocast_inputs and x.dtype != self._torch_dtype and (
+                if self._autocast_inputs and x.dtype != target and (
                         x.is_floating_point() or not _is_index_layer(self)):
-                    return x.to(self._torch_dtype)
+                    return x.to(target)
                 return x
             if isinstance(x, (np.ndarray, list, float, int)) and not isinstance(x, bool):
-                dtype = self._torch_dtype if self._autocast_inputs else None
+                dtype = target if self._autocast_inputs else None
                 return backend.to_tensor(x, dtype=dtype, device=self._device(),
                                          what=f"the input of layer '{self.name}'")
             return x
@@ -478,7 +507,7 @@ class Layer(torch.nn.Module):
             shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
         except NotImplementedError:
             shapes = self._trial_output_shapes(args, kwargs)
-        out_dtype = self.dtype if self._autocast_inputs else flatten(inputs)[0].dtype
+        out_dtype = self.compute_dtype if self._autocast_inputs else flatten(inputs)[0].dtype
         return _shapes_to_tensors(shapes, out_dtype)
 
     def _trial_output_shapes(self, args: tuple, kwargs: dict) -> Any:
@@ -535,7 +564,8 @@ class Layer(torch.nn.Module):
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments as JSON-able values (Keras's layer config)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype if
+                  self._dtype_policy is None else policy_config(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.__dict__.get("activity_regularizer") is not None:

@@ -232,6 +232,8 @@ def _out(value: Any) -> Any:
 
 
 def _policy(dtype: Any) -> Any:
+    if isinstance(dtype, dict) and dtype.get("class_name") == "Policy":  # tf.keras 2's mixed
+        dtype = (dtype.get("config") or {}).get("name")
     if isinstance(dtype, str):
         return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype},
                 "registered_name": None}
