@@ -18,11 +18,9 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError
 from savepoint.optimizers.base import Optimizer
+from savepoint.mixed_precision_policy import GLOBAL as _GLOBAL
 from savepoint.mixed_precision_policy import Policy
 from savepoint.serialization import builtin
-
-_GLOBAL = [Policy("float32")]
-
 
 def global_policy() -> Policy:
     """The policy new work runs under (``float32`` unless set).

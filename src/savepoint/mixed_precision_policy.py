@@ -64,15 +64,23 @@ class Policy:
         return f'<Policy "{self.name}">'
 
 
+# The global policy (``mixed_precision.set_global_policy`` sets it): layers built with
+# ``dtype=None`` under a mixed one take it, as tf.keras 2's do.
+GLOBAL = [Policy("float32")]
+
+
 def resolve_dtype(dtype: Any) -> tuple[Any, Policy | None]:
     """A layer's ``dtype`` argument -> ``(variable dtype, mixed policy or None)``: a ``mixed_*``
-    name, ``Policy`` or tf.keras's ``{"class_name": "Policy", ...}`` config gives float32
-    weights and the policy; anything else is returned as it is, with no policy.
+    name, ``Policy`` or tf.keras's ``{"class_name": "Policy", ...}`` config (or ``None`` under
+    a mixed global policy) gives float32 weights and the policy; anything else is returned as
+    it is, with no policy.
 
     Example:
         >>> resolve_dtype({"class_name": "Policy", "config": {"name": "float64"}})
         ('float64', None)
     """
+    if dtype is None and GLOBAL[0].is_mixed:
+        dtype = GLOBAL[0]
     if isinstance(dtype, dict):
         dtype = (dtype.get("config") or {}).get("name")
     if isinstance(dtype, Policy):
@@ -122,4 +130,4 @@ def _cast_floats(value: Any, dtype: torch.dtype) -> Any:
     return value
 
 
-__all__ = ["POLICIES", "Policy", "call_in_policy", "policy_config", "resolve_dtype"]
+__all__ = ["GLOBAL", "POLICIES", "Policy", "call_in_policy", "policy_config", "resolve_dtype"]

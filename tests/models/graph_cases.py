@@ -268,5 +268,24 @@ def case_per_layer_mixed_precision(keras):
     return arrays, meta
 
 
+def case_global_mixed_policy(keras):
+    """Layers built under ``set_global_policy("mixed_float16")`` take that policy (their config
+    and the JSON say so); ``Input`` stays float32."""
+    import json
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        x_in = keras.Input((3,), name="x")
+        model = keras.Model(x_in, keras.layers.Dense(2, name="d")(x_in))
+        _set_uniform(model, 14)
+        out = model.predict(np.ones((2, 3), "float32"), verbose=0)
+        layers = json.loads(model.to_json())["config"]["layers"]
+        meta = {"json_dtype": {l["name"]: l["config"]["dtype"] for l in layers},
+                "predict": str(out.dtype), "input": str(getattr(x_in.dtype, "name", x_in.dtype)),
+                "dense": [model.layers[1].dtype, model.layers[1].compute_dtype]}
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return {"approx_out": out.astype("float32")}, meta
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
