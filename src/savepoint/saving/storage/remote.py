@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
 import io
@@ -221,20 +222,69 @@ class FsspecBackend:
         except Exception as e:  # noqa: BLE001
             raise _failed(e, path, reading=True) from e
 
+    def submit(self, coroutine: Any) -> cf.Future:
+        """Run ``coroutine`` on the filesystem's event loop; a future of its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.fs.loop)
+
     def _fetch(self, path: str) -> memoryview:
         size = self.file_size(path)
         if size <= PART_BYTES:
             return memoryview(self.read_range(path, 0, size) if size else b"")
         out = bytearray(size)
+        view = memoryview(out)
+        starts = list(range(0, size, PART_BYTES))
 
-        def fetch(start: int) -> None:
-            data = self.read_range(path, start, min(PART_BYTES, size - start))
-            if len(data) != min(PART_BYTES, size - start):
-                raise StorageError(None, f"Could not read {path!r}: it changed while being read "
-                                         f"(short range at {start}). Fix: try again.")
-            out[start:start + len(data)] = data
-        _wait_all([_pool().submit(fetch, s) for s in range(0, size, PART_BYTES)])
+        def fetch(start: int) -> cf.Future:
+            end = min(size, start + PART_BYTES)
+            if self._multipart():  # S3: the response streams straight into ``out``
+                return self.submit(self._get_into(path, start, view[start:end]))
+            if getattr(self.fs, "async_impl", False):  # no thread per range (see uploads.py)
+                return self.submit(self.fs._cat_file(path, start=start, end=end))
+            return _pool().submit(self.fs.cat_file, path, start=start, end=end)
+
+        # a window of CONCURRENCY ranges in flight bounds memory to the result + that window
+        pending = {fetch(s): s for s in starts[:CONCURRENCY]}
+        queued = starts[CONCURRENCY:]
+        try:
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    start = pending.pop(future)
+                    data = future.result()
+                    got = data if isinstance(data, int) else len(data)
+                    if got != min(PART_BYTES, size - start):
+                        raise StorageError(None, f"Could not read {path!r}: it changed while "
+                                                 f"being read (short range at {start}). Fix: "
+                                                 f"try again.")
+                    if not isinstance(data, int):
+                        out[start:start + got] = data
+                    if queued:
+                        start = queued.pop(0)
+                        pending[fetch(start)] = start
+        except FileNotFoundError:
+            raise _missing(path) from None
+        except Exception as e:  # noqa: BLE001
+            raise _failed(e, path, reading=True) from e
+        finally:
+            for future in pending:
+                future.cancel()
         return memoryview(out)
+
+    async def _get_into(self, path: str, start: int, view: memoryview) -> int:
+        """One ranged GET of ``len(view)`` bytes from ``start``, read into ``view``."""
+        bucket, key, _ = self.fs.split_path(path)
+        reply = await self.fs._call_s3("get_object", Bucket=bucket, Key=key,
+                                       Range=f"bytes={start}-{start + len(view) - 1}")
+        body, got = reply["Body"], 0
+        try:
+            while got < len(view):
+                n = await body.readinto(view[got:])
+                if n == 0:
+                    break
+                got += n
+        finally:
+            body.close()
+        return got
 
     def read_bytes(self, path: str) -> bytes:
         view = self._fetch(path)
@@ -335,8 +385,10 @@ class FsspecBackend:
             if manifest in old:
                 self.remove(f"{path}/{manifest}")
             rest = [r for r in new if r != manifest]
-            _wait_all([_pool().submit(self.put_local, os.path.join(temp_dir, r), f"{path}/{r}")
-                       for r in rest if "/" in r])
+            # a pool of its own: each upload may wait on part uploads in the shared pool
+            with cf.ThreadPoolExecutor(4, "savepoint-remote-dir") as files:
+                _wait_all([files.submit(self.put_local, os.path.join(temp_dir, r),
+                                        f"{path}/{r}") for r in rest if "/" in r])
             for rel in [r for r in rest if "/" not in r] + ([manifest] if manifest else []):
                 self.put_local(os.path.join(temp_dir, rel), f"{path}/{rel}")
             for rel in sorted(set(old) - set(new)):

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, Optional
 
 from savepoint.saving.storage import remote
 from savepoint.saving.storage.failures import storage_error
-from savepoint.saving.storage.remote import _MIN_PART_BYTES, _failed, _pool, _step, _wait_all
+from savepoint.saving.storage.remote import _MIN_PART_BYTES, _failed, _step, _wait_all
 
 
 def _as_bytes_view(data: Any, path: str) -> memoryview:
@@ -105,10 +105,14 @@ class MultipartWriter(_WriterBase):
             raise _failed(e, self.path) from e
         body, self._buffer = self._buffer, bytearray()  # handed over whole: no copy
         number = len(self._parts) + 1
-        self._parts.append(_pool().submit(self._upload_part, number, body))
+        # a coroutine on fsspec's event loop: concurrency without a thread per part (threads
+        # would contend for the GIL with the caller producing the next part)
+        self._parts.append(self._backend.submit(self._upload_part(number, body)))
 
-    def _upload_part(self, number: int, body: bytearray) -> dict:
-        reply = self._call("upload_part", PartNumber=number, UploadId=self._upload_id, Body=body)
+    async def _upload_part(self, number: int, body: bytearray) -> dict:
+        reply = await self._backend.fs._call_s3(
+            "upload_part", Bucket=self._bucket, Key=self._key, PartNumber=number,
+            UploadId=self._upload_id, Body=body)
         return {"PartNumber": number, "ETag": reply["ETag"]}
 
     def sync(self) -> None:
