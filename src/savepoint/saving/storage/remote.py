@@ -6,9 +6,9 @@ invisible until it). A writer killed before that step leaves nothing under the n
 unfinished multipart upload, which the bucket's lifecycle rule reclaims). Other fsspec
 filesystems (``memory://``, ...) get the file staged in a local temporary file and put at commit.
 
-Uploads stream: the writer hands every full part (16 MiB) to a thread pool that uploads up to
-eight at once, so memory holds at most those parts, never the file. Reads fetch large objects as
-concurrent ranged GETs into one preallocated buffer. ``link_replace`` is a server-side copy (atomic
+Uploads stream: the writer hands every full part (16 MiB) to fsspec's event loop, which uploads
+up to eight at once, so memory holds at most those parts, never the file. Reads fetch large
+objects as concurrent ranged GETs (eight in flight) streamed into one preallocated buffer. ``link_replace`` is a server-side copy (atomic
 per object, like the local hard link it stands in for). A directory is committed by a manifest
 object removed first and written last: a reader sees the old directory, the new one, or none,
 never a mix (``commit_directory``).
