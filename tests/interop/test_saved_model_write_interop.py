@@ -1,0 +1,102 @@
+"""LIVE: TensorFlow opens the SavedModels savepoint writes without TensorFlow.
+
+For each model family: ``tf.saved_model.load(d).signatures["serving_default"]`` (dynamic batch),
+``saved_model_cli show``/``run`` (the TF1 session loader with the saver's restore ops) and
+``tf.keras.models.load_model(d)`` (same weights bit for bit, predictions, evaluate results and
+compile config; it trains on). The static op table is compared with TF's OpDef registry. One
+TensorFlow process checks everything (tf_check_saved_model.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import savepoint as keras
+from savepoint.exports.lowering.ops import OPS
+from savepoint.saving.handlers.saved_model_writer import write_saved_model
+from savepoint.utils import set_random_seed
+from venv_runners import ROOT, _interop_python, _run_in_tf, TF_PYTHON
+
+RNG = np.random.default_rng(10)
+L = keras.layers
+
+
+def tutorial_mlp() -> keras.Model:
+    model = keras.Sequential([L.Dense(32, activation="relu", input_shape=(20,)),
+                              L.Dropout(0.2), L.Dense(10)])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    return model
+
+
+def functional_mlp() -> keras.Model:
+    x = keras.Input((4, 5), name="pixels")
+    h = L.Dense(16, activation="tanh")(L.Flatten()(x))
+    h = L.Activation("sigmoid")(L.Dense(8, activation="elu")(L.Dropout(0.1)(h)))
+    out = L.Dense(3, activation="softmax", name="probs")(h)
+    model = keras.Model(x, out)
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def two_in_two_out() -> keras.Model:
+    a, b = keras.Input((6,), name="b_second"), keras.Input((3,), name="a_first")
+    h = L.Concatenate()([L.Dense(5, activation="swish")(a), b])
+    h = L.Add()([L.Dense(4, activation="gelu")(h), L.Dense(4, activation="leaky_relu")(h)])
+    return keras.Model([a, b], [L.Dense(2, name="z_out")(h), L.Dense(1, name="y_out")(h)])
+
+
+def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
+    return {t._history[0].name: RNG.normal(size=(n,) + tuple(t.shape[1:])).astype("float32")
+            for t in model.inputs}
+
+
+def _case(tmp_path, name: str, model: keras.Model) -> dict:
+    set_random_seed(3)
+    xs = _inputs(model, 24)
+    x = [xs[n] for n in model.input_names]
+    x = x[0] if len(x) == 1 else x
+    arrays = {f"in:{k}": v for k, v in xs.items()}
+    compiled = getattr(model, "optimizer", None) is not None
+    if compiled:
+        y = RNG.integers(0, model.outputs[0].shape[-1], 24)
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        arrays["y"] = y
+        result = model.evaluate(x, y, verbose=0)
+        arrays["eval"] = np.asarray(result if isinstance(result, list) else [result])
+        arrays["opt_class"] = type(model.optimizer).__name__
+        arrays["lr"] = float(model.optimizer.learning_rate)
+    pred = model.predict(x, verbose=0)
+    pred = pred if isinstance(pred, list) else [pred]
+    arrays.update({f"out:{k}": p for k, p in zip(model.output_names, pred)})
+    arrays["input_order"] = np.asarray([f"in:{n}" for n in model.input_names])
+    arrays["output_order"] = np.asarray([f"out:{n}" for n in model.output_names])
+    weights = model.get_weights()
+    arrays.update({f"w{i}": w for i, w in enumerate(weights)}, n_weights=len(weights))
+    d = str(tmp_path / name)
+    write_saved_model(model, d)
+    np.savez(str(tmp_path / f"{name}.npz"), **arrays)
+    return {"dir": d, "npz": str(tmp_path / f"{name}.npz"), "compiled": compiled}
+
+
+def _ops_table() -> dict:
+    return {name: [list(spec.outputs), spec.attrs] for name, spec in OPS.items()}
+
+
+def test_tf_loaders_open_savepoint_saved_models(tmp_path):
+    python = _interop_python(TF_PYTHON, "TensorFlow")
+    cases = [_case(tmp_path, "mlp", tutorial_mlp()),
+             _case(tmp_path, "functional", functional_mlp()),
+             _case(tmp_path, "two_io", two_in_two_out())]
+    cli = os.path.join(os.path.dirname(python), "saved_model_cli")
+    out = _run_in_tf(python, "tf_check_saved_model.py",
+                     {"cases": cases, "ops": _ops_table(), "cli": cli})
+    reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io"]
+    for report in reports:
+        assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

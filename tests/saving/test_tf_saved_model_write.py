@@ -1,0 +1,132 @@
+"""Writing TensorFlow SavedModels without TensorFlow: files, bytes, lowering and refusals.
+
+The live checks against TensorFlow's own loaders are tests/interop/test_saved_model_write_interop.py;
+these run without TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import savepoint as keras
+from savepoint.errors import FormatError, NotBuiltError, SavepointError
+from savepoint.exports.lowering import LoweringError, lower_model
+from savepoint.exports.lowering.builder import FunctionBuilder
+from savepoint.exports.lowering.ops import OPS
+from savepoint.saving.engine.checkpoint_io import restore_tree
+from savepoint.saving.formats.saved_model import encode as pb
+from savepoint.saving.formats.tf_checkpoint.proto import iter_fields
+from savepoint.saving.handlers.saved_model_writer import write_saved_model
+
+L = keras.layers
+
+
+def mlp() -> keras.Model:
+    model = keras.Sequential([L.Dense(8, activation="relu", input_shape=(5,)), L.Dropout(0.2),
+                              L.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _fields(data: bytes) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for number, _, value in iter_fields(data, "test"):
+        out.setdefault(number, []).append(bytes(value) if isinstance(value, memoryview) else value)
+    return out
+
+
+def test_writes_the_savedmodel_files_and_a_bundle_savepoint_restores(tmp_path):
+    model = mlp()
+    d = str(tmp_path / "sm")
+    write_saved_model(model, d)
+    assert sorted(os.listdir(d)) == ["keras_metadata.pb", "saved_model.pb", "variables"]
+    twin = mlp()
+    twin.build((None, 5))
+    restore_tree(twin, os.path.join(d, "variables", "variables")).expect_partial()
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        assert np.array_equal(a, b)
+
+
+def test_saved_model_pb_holds_the_signature_and_the_saver(tmp_path):
+    d = str(tmp_path / "sm")
+    write_saved_model(mlp(), d)
+    data = open(os.path.join(d, "saved_model.pb"), "rb").read()
+    top = _fields(data)
+    assert top[1] == [1]  # saved_model_schema_version
+    meta = _fields(top[2][0])
+    assert set(meta) == {1, 2, 3, 5, 7}  # info, graph, saver, signatures, object graph
+    signature = _fields(meta[5][0])
+    assert signature[1] == [b"serving_default"]
+    assert b"serving_default_dense_input:0" in signature[2][0]
+    assert b"saver_filename:0" in meta[3][0] and b"save/restore_all" in meta[3][0]
+    metadata = open(os.path.join(d, "keras_metadata.pb"), "rb").read()
+    assert b"_tf_keras_sequential" in metadata and b"training_config" in metadata
+
+
+def test_the_same_model_gives_the_same_bytes(tmp_path):
+    model = mlp()
+    write_saved_model(model, str(tmp_path / "a"))
+    write_saved_model(model, str(tmp_path / "b"))
+    for name in ("saved_model.pb", "keras_metadata.pb"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_function_inputs_are_sorted_keys_then_one_resource_per_variable():
+    a, b = keras.Input((2,), name="zeta"), keras.Input((3,), name="alpha")
+    model = keras.Model([a, b], L.Dense(1, name="out")(L.Concatenate()([a, b])))
+    low = lower_model(model)
+    assert [s.key for s in low.inputs] == ["alpha", "zeta"]
+    assert [name for name, _ in low.function.inputs[:2]] == ["alpha", "zeta"]
+    assert [dtype for _, dtype in low.function.inputs[2:]] == [20, 20]  # DT_RESOURCE
+    assert [v.path for v in low.variables] == ["out/kernel", "out/bias"]
+
+
+class Doubler(L.Layer):
+    def call(self, x):
+        return x * 2
+
+
+def test_an_unlowerable_layer_warns_naming_it_and_still_writes_the_keras_files(tmp_path):
+    x = keras.Input((3,))
+    model = keras.Model(x, L.Dense(2)(Doubler(name="doubler")(x)))
+    with pytest.warns(UserWarning, match="without a serving signature.*'doubler' \\(Doubler\\)"):
+        write_saved_model(model, str(tmp_path / "sm"))
+    data = (tmp_path / "sm" / "saved_model.pb").read_bytes()
+    assert b"serving_default" not in data and b"_tf_keras_network" in \
+        (tmp_path / "sm" / "keras_metadata.pb").read_bytes()
+
+
+def test_unsupported_options_are_refused_by_name():
+    x = keras.Input((3,))
+    model = keras.Model(x, L.ReLU(threshold=0.5, name="thresh")(x))
+    with pytest.raises(LoweringError, match="Layer 'thresh' \\(ReLU\\).*expected threshold 0"):
+        lower_model(model)
+    assert issubclass(LoweringError, SavepointError)
+
+
+def test_an_unbuilt_model_is_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(NotBuiltError, match="cannot be saved before it is built"):
+        write_saved_model(keras.Sequential([L.Dense(2)]), str(tmp_path / "sm"))
+    assert not os.path.exists(tmp_path / "sm")
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_builder_checks_ops_and_attrs_against_the_table():
+    b = FunctionBuilder("f")
+    with pytest.raises(LoweringError, match="Expected an op of the lowering table.*'Bogus'"):
+        b.op("Bogus", [])
+    with pytest.raises(LoweringError, match="Op MatMul: expected attrs.*missing \\['T'\\]"):
+        b.op("MatMul", ["a", "b"])
+    with pytest.raises(LoweringError, match="unknown \\['units'\\]"):
+        b.op("Relu", ["a"], T=1, units=3)
+    assert OPS["FusedBatchNormV3"].outputs[0] == "y"
+
+
+def test_the_encoder_refuses_an_unknown_attr_kind():
+    with pytest.raises(FormatError, match="Expected an OpDef attr type.*Received 'matrix'"):
+        pb.encode_attr(pb.Attr("matrix", 1))
+    with pytest.raises(FormatError, match="Expected None, bool.*Received object"):
+        pb.encode_structured(object())
