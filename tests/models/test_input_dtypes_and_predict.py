@@ -108,3 +108,5 @@ def test_predict_of_a_scalar_output_per_batch():
     one = model.predict(x, verbose=0)
     assert isinstance(one, float) and one == 10.0
     np.testing.assert_array_equal(model.predict(x, batch_size=2, verbose=0), [4.0, 4.0, 2.0])
+    on_batch = model.predict_on_batch(x)  # tf.keras: a Python float here too
+    assert isinstance(on_batch, float) and on_batch == 10.0

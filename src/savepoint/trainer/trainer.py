@@ -15,7 +15,6 @@ import torch
 from savepoint import optimizers as optimizers_lib
 from savepoint.callbacks.base import CallbackList, History, LazyLogs, ProgbarLogger
 from savepoint.errors import ConfigError, NotCompiledError
-from savepoint.layers.symbolic import map_structure
 from savepoint.metrics.base import Mean
 from savepoint.mixed_precision import model_autocast
 from savepoint.layers import base as layer_base
@@ -416,9 +415,11 @@ class Trainer(LegacyGeneratorMethods):
         return concat_batches(outputs)
 
     def predict_on_batch(self, x: Any) -> Any:
+        """The outputs for one batch as numpy (a scalar output as a Python number, as
+        tf.keras's ``sync_to_numpy_or_python_type`` gives it)."""
         self._track_function("predict")
         with torch.no_grad():
-            return map_structure(_to_numpy, self(x, training=False))
+            return concat_batches([self(x, training=False)])
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: Any = None, reset_metrics: bool = True,
@@ -489,7 +490,3 @@ def _check_class_ids(table: torch.Tensor, y: Any) -> None:
         raise ConfigError(f"Expected every class id in y to have a `class_weight` entry "
                           f"(0..{table.numel() - 1}). Received class ids from {low} to {high}. "
                           f"Fix: add a weight for each class.")
-
-
-def _to_numpy(t: Any) -> Any:
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t
