@@ -22,7 +22,7 @@ from savepoint.saving import registry, storage
 from savepoint.saving.api import delete_save
 from savepoint.train import CheckpointOptions, verify
 
-FORMATS = registry.formats()
+FORMATS = [spec for spec in registry.formats() if not spec.read_only]  # these suites save
 IDS = [spec.name for spec in FORMATS]
 X = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
 Y = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")

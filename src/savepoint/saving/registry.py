@@ -44,6 +44,8 @@ class FormatSpec:
     - ``snapshot(model, copy)``/``persist(snapshot, path)``: a format's own split of an async
       save; without them an async save snapshots every variable and runs ``save`` in the
       background on those copies (``engine.frozen``).
+    - ``read_only``: savepoint reads this format but never writes it (SavedModels written by
+      tf.keras): its ``save`` refuses, and the suites that save skip it.
 
     Example:
         >>> spec = for_path("w.safetensors", "weights")
@@ -66,6 +68,7 @@ class FormatSpec:
     snapshot: Callable[[Any, Any], Any] | None = None
     persist: Callable[[Any, str], None] | None = None
     description: str = ""
+    read_only: bool = False
 
 
 _FORMATS: dict[str, FormatSpec] = {}
@@ -107,7 +110,7 @@ def formats(kind: str | None = None) -> list[FormatSpec]:
 
     Example:
         >>> [s.name for s in formats("model")]
-        ['model_directory', 'h5', 'keras']
+        ['model_directory', 'h5', 'keras', 'tf_saved_model']
     """
     _ensure_handlers()
     return [s for s in _FORMATS.values() if kind is None or s.kind == kind]

@@ -72,7 +72,9 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
         raise CheckpointNotFoundError(
             f"Expected a saved model at {filepath!r}. Received a path that does not exist. "
             f"Fix: check the path (model.save() writes a directory, '.h5' or '.keras').")
-    spec = registry.for_path(filepath, "model")
+    found = registry.detect(filepath)  # a directory without suffix may be a tf.keras SavedModel
+    spec = found if found is not None and found.kind == "model" else \
+        registry.for_path(filepath, "model")
     return spec.load(filepath, custom_objects, compile, safe_mode)
 
 

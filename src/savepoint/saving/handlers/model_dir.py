@@ -220,8 +220,8 @@ def _check_directory(path: str) -> None:
                           f"Fix: pass the directory model.save() wrote (or a '.h5'/'.keras' file "
                           f"with its extension).")
     if not storage.exists(os.path.join(path, META_FILE)):
-        hint = (" It looks like a TensorFlow SavedModel (saved_model.pb): savepoint cannot run "
-                "TensorFlow graphs; save it from tf.keras as '.h5' or '.keras' instead."
+        hint = (" It looks like a TensorFlow SavedModel (saved_model.pb): open it with "
+                "load_model(path), which reads tf.keras's SavedModels."
                 if storage.exists(os.path.join(path, "saved_model.pb")) else "")
         raise FormatError(f"{path!r} is not a savepoint model directory: expected {META_FILE} in "
                           f"it. Received {storage.listdir(path)[:8]}.{hint} Fix: pass the "

@@ -1,0 +1,197 @@
+"""Regenerate the golden SavedModels in tests/fixtures/saved_models/ with REAL tf-keras 2.21.
+
+Run from the repository root after `bash tools/setup_interop_venvs.sh`:
+
+    TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_saved_model_fixtures.py
+
+Each model is built, compiled, trained for one short epoch (so the optimizer has slots) and
+written by ``model.save(dir, save_format="tf")``: ``<name>/`` is the SavedModel exactly as
+tf-keras wrote it, ``<name>.npz`` what TensorFlow computed:
+
+- ``x*`` (inputs, sorted by name), ``y`` (labels);
+- ``pred``: ``tf.keras.models.load_model(dir).predict(x)``;
+- ``eval``: ``[loss, metric]`` of that loaded model's ``evaluate(x, y)``;
+- ``weight_names``, ``weight_sha256``: the loaded model's ``weights`` and the sha256 of each one's
+  bytes (bit-for-bit comparisons without a second copy of every weight);
+- ``opt<i>``: the saving model's ``optimizer.variables`` (tf.keras's loader drops them, savepoint
+  restores them), ``opt_names`` (``Adam/m/dense/kernel:0``; legacy ``Adam/dense/kernel/m:0``),
+  ``iterations``.
+
+The SavedModel directory is stored packed as ``<name>.tar.gz`` (tests unpack it into a temporary
+directory).
+
+Models, small so that every file stays under 300 KB: ``mlp`` (the tutorial's shape, Dense 784->16
+relu, Dropout 0.2, Dense 10, Adam, SparseCategoricalCrossentropy(from_logits=True),
+sparse_categorical_accuracy), ``mlp_legacy`` (the same with ``optimizers.legacy.Adam``: slots as
+``.OPTIMIZER_SLOT`` keys), ``cnn_bn`` (Conv2D, BatchNormalization, MaxPooling2D, Flatten,
+Dense), ``two_input`` (functional, two named inputs, Concatenate), ``embedding`` (Embedding,
+GlobalAveragePooling1D, Dense sigmoid), ``rnn`` (LSTM then GRU), ``mobilenet`` (a Keras
+Application: MobileNet alpha=0.1 at 32x32, 5 classes, saved with ``save_traces=False`` and
+``include_optimizer=False`` to keep it small: no training_config, no signature) and ``plain_module`` (a ``tf.Module`` with a ``tf.function`` signature and
+no Keras metadata).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "saved_models")
+
+
+def _sparse(k, model, optimizer="adam"):
+    model.compile(optimizer=optimizer,
+                  loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[k.metrics.SparseCategoricalAccuracy()])
+    return model
+
+
+def mlp(k, np, rng, legacy=False):
+    model = k.Sequential([k.layers.Dense(16, activation="relu", input_shape=(784,)),
+                          k.layers.Dropout(0.2), k.layers.Dense(10)])
+    _sparse(k, model, k.optimizers.legacy.Adam() if legacy else "adam")
+    x = rng.random((32, 784)).astype("float32")
+    return model, {"x": x}, rng.integers(0, 10, 32).astype("int64")
+
+
+def cnn_bn(k, np, rng):
+    model = k.Sequential([k.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+                          k.layers.BatchNormalization(), k.layers.MaxPooling2D(),
+                          k.layers.Flatten(), k.layers.Dense(10)])
+    _sparse(k, model)
+    return model, {"x": rng.random((32, 8, 8, 1)).astype("float32")}, \
+        rng.integers(0, 10, 32).astype("int64")
+
+
+def two_input(k, np, rng):
+    a, b = k.Input((6,), name="left"), k.Input((4,), name="right")
+    h = k.layers.Concatenate()([k.layers.Dense(5, activation="tanh")(a),
+                                k.layers.Dense(3, activation="relu")(b)])
+    model = k.Model([a, b], k.layers.Dense(3, name="out")(h))
+    _sparse(k, model, k.optimizers.RMSprop(0.01))
+    xs = {"x0_left": rng.random((32, 6)).astype("float32"),
+          "x1_right": rng.random((32, 4)).astype("float32")}
+    return model, xs, rng.integers(0, 3, 32).astype("int64")
+
+
+def embedding(k, np, rng):
+    model = k.Sequential([k.layers.Embedding(50, 8, input_length=10),
+                          k.layers.GlobalAveragePooling1D(),
+                          k.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model, {"x": rng.integers(0, 50, (32, 10)).astype("int32")}, \
+        rng.integers(0, 2, (32, 1)).astype("float32")
+
+
+def rnn(k, np, rng):
+    model = k.Sequential([k.layers.LSTM(6, return_sequences=True, input_shape=(5, 3)),
+                          k.layers.GRU(4), k.layers.Dense(3)])
+    _sparse(k, model)
+    return model, {"x": rng.random((32, 5, 3)).astype("float32")}, \
+        rng.integers(0, 3, 32).astype("int64")
+
+
+def mobilenet(k, np, rng):
+    model = k.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.1, weights=None,
+                                     classes=5)
+    model.compile(optimizer=k.optimizers.SGD(0.01), loss=k.losses.SparseCategoricalCrossentropy(),
+                  metrics=["sparse_categorical_accuracy"])
+    return model, {"x": rng.random((4, 32, 32, 3)).astype("float32")}, \
+        rng.integers(0, 5, 4).astype("int64")
+
+
+BUILDERS = {"mlp": mlp, "mlp_legacy": lambda k, np, rng: mlp(k, np, rng, legacy=True),
+            "cnn_bn": cnn_bn, "two_input": two_input, "embedding": embedding, "rnn": rnn,
+            "mobilenet": mobilenet}
+
+
+def _feed(xs: dict):
+    return [xs[key] for key in sorted(xs)] if len(xs) > 1 else next(iter(xs.values()))
+
+
+def write_keras(name: str, out: str) -> None:
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras as k
+    tf.keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(len(name))
+    model, xs, y = BUILDERS[name](k, np, rng)
+    model.fit(_feed(xs), y, batch_size=16, epochs=1, verbose=0)
+    app = name == "mobilenet"  # no optimizer (its momentums would triple the files)
+    target = os.path.join(out, name)
+    shutil.rmtree(target, ignore_errors=True)
+    model.save(target, save_format="tf", save_traces=not app, include_optimizer=not app)
+    loaded = k.models.load_model(target)
+    if app:
+        loaded.compile(loss=k.losses.SparseCategoricalCrossentropy(),
+                       metrics=["sparse_categorical_accuracy"])
+    data = dict(xs, y=y, pred=loaded.predict(_feed(xs), verbose=0),
+                eval=np.array(loaded.evaluate(_feed(xs), y, verbose=0), "float64"),
+                weight_names=np.array([w.name for w in loaded.weights]),
+                weight_sha256=np.array([hashlib.sha256(w.numpy().tobytes()).hexdigest()
+                                        for w in loaded.weights]),
+                iterations=np.int64(model.optimizer.iterations.numpy()))
+    _pack(target)
+    if app:
+        np.savez(os.path.join(out, f"{name}.npz"), **data)
+        return
+    variables = model.optimizer.variables  # a method on the legacy optimizers
+    variables = variables() if callable(variables) else variables
+    for i, v in enumerate(variables):
+        data[f"opt{i}"] = v.numpy()
+    data["opt_names"] = np.array([v.name for v in variables])
+    np.savez(os.path.join(out, f"{name}.npz"), **data)
+
+
+def write_plain_module(out: str) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    class Affine(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(tf.ones((3, 2)), name="w")
+            self.b = tf.Variable(tf.zeros((2,)), name="b")
+
+        @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32, name="features")])
+        def __call__(self, features):
+            return {"scores": tf.matmul(features, self.w) + self.b}
+
+    module = Affine()
+    target = os.path.join(out, "plain_module")
+    shutil.rmtree(target, ignore_errors=True)
+    tf.saved_model.save(module, target, signatures={"serving_default": module.__call__})
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.savez(os.path.join(out, "plain_module.npz"), x=x,
+             pred=tf.saved_model.load(target).signatures["serving_default"](
+                 features=tf.constant(x))["scores"].numpy())
+    _pack(target)
+
+
+def _pack(target: str) -> None:
+    """``<target>.tar.gz`` (a traced RNN's saved_model.pb alone is 1.1 MB, 120 KB packed)."""
+    import tarfile
+    with tarfile.open(f"{target}.tar.gz", "w:gz") as tar:
+        tar.add(target, arcname=os.path.basename(target))
+    shutil.rmtree(target)
+
+
+def main() -> None:
+    os.makedirs(OUT, exist_ok=True)
+    for name in BUILDERS:
+        write_keras(name, OUT)
+    write_plain_module(OUT)
+    for directory, _, files in sorted(os.walk(OUT)):
+        for f in sorted(files):
+            size = os.path.getsize(os.path.join(directory, f))
+            print(f"{size:>9} {os.path.relpath(os.path.join(directory, f), OUT)}")
+
+
+if __name__ == "__main__":
+    main()
