@@ -115,7 +115,7 @@ def _feed(xs: dict):
     return [xs[key] for key in sorted(xs)] if len(xs) > 1 else next(iter(xs.values()))
 
 
-def write_keras(name: str, out: str) -> None:
+def write_keras(name: str, out: str, pack: bool = True) -> None:
     import numpy as np
     import tensorflow as tf
     import tf_keras as k
@@ -137,7 +137,8 @@ def write_keras(name: str, out: str) -> None:
                 weight_sha256=np.array([hashlib.sha256(w.numpy().tobytes()).hexdigest()
                                         for w in loaded.weights]),
                 iterations=np.int64(model.optimizer.iterations.numpy()))
-    _pack(target)
+    if pack:
+        _pack(target)
     if app:
         np.savez(os.path.join(out, f"{name}.npz"), **data)
         return
