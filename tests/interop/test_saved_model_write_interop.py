@@ -51,12 +51,48 @@ def two_in_two_out() -> keras.Model:
     return keras.Model([a, b], [L.Dense(2, name="z_out")(h), L.Dense(1, name="y_out")(h)])
 
 
+def cnn() -> keras.Model:
+    """Conv2D (same/valid, strides, dilation), depthwise, pooling, BatchNorm (fused), GAP."""
+    x = keras.Input((12, 12, 3), name="image")
+    h = L.Conv2D(8, 3, padding="same", activation="relu6")(x)
+    h = L.BatchNormalization()(h)
+    h = L.Conv2D(8, 3, strides=2, padding="valid", activation="selu")(h)
+    h = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="softplus")(h)
+    h = L.Conv2D(6, 2, dilation_rate=2, padding="same")(h)
+    h = L.AveragePooling2D(2, padding="same")(L.MaxPooling2D(2, strides=1)(h))
+    h = L.Concatenate()([L.GlobalAveragePooling2D()(h), L.GlobalMaxPooling2D()(h)])
+    h = L.BatchNormalization(center=False)(L.Dense(12, activation="leaky_relu")(h))
+    model = keras.Model(x, L.Dense(4, activation="softmax", name="classes")(h))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    return model
+
+
+def text() -> keras.Model:
+    """Embedding (GatherV2), LayerNormalization (rank 3 and multi-axis), Dense on rank 3,
+    global pooling 1D, Reshape, Multiply, activations."""
+    tokens = keras.Input((7,), dtype="int32", name="tokens")
+    e = L.LayerNormalization()(L.Embedding(20, 6)(tokens))
+    h = L.Dense(6, activation="gelu")(e)
+    h = L.Multiply()([h, L.Activation("swish")(e)])
+    h = L.LayerNormalization(axis=[1, 2], scale=False)(h)
+    r = L.Reshape((3, 14))(h)
+    pooled = L.Concatenate()([L.GlobalAveragePooling1D()(h), L.GlobalMaxPooling1D()(r)])
+    model = keras.Model(tokens, L.Dense(3, activation="tanh", name="score")(pooled))
+    model.compile(optimizer="rmsprop", loss="mse")
+    return model
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
-    return {t._history[0].name: RNG.normal(size=(n,) + tuple(t.shape[1:])).astype("float32")
-            for t in model.inputs}
+    out = {}
+    for t in model.inputs:
+        shape = (n,) + tuple(t.shape[1:])
+        out[t._history[0].name] = RNG.integers(0, 20, shape).astype("int32") \
+            if t.dtype == "int32" else RNG.normal(size=shape).astype("float32")
+    return out
 
 
-def _case(tmp_path, name: str, model: keras.Model) -> dict:
+def _case(tmp_path, name: str, model: keras.Model, classes: bool = True) -> dict:
     set_random_seed(3)
     xs = _inputs(model, 24)
     x = [xs[n] for n in model.input_names]
@@ -64,7 +100,9 @@ def _case(tmp_path, name: str, model: keras.Model) -> dict:
     arrays = {f"in:{k}": v for k, v in xs.items()}
     compiled = getattr(model, "optimizer", None) is not None
     if compiled:
-        y = RNG.integers(0, model.outputs[0].shape[-1], 24)
+        units = model.outputs[0].shape[-1]
+        y = RNG.integers(0, units, 24) if classes else \
+            RNG.normal(size=(24, units)).astype("float32")
         model.fit(x, y, epochs=2, batch_size=8, verbose=0)
         arrays["y"] = y
         result = model.evaluate(x, y, verbose=0)
@@ -92,11 +130,12 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
     python = _interop_python(TF_PYTHON, "TensorFlow")
     cases = [_case(tmp_path, "mlp", tutorial_mlp()),
              _case(tmp_path, "functional", functional_mlp()),
-             _case(tmp_path, "two_io", two_in_two_out())]
+             _case(tmp_path, "two_io", two_in_two_out()),
+             _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False)]
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io"]
+    assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

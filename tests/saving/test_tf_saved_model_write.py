@@ -130,3 +130,28 @@ def test_the_encoder_refuses_an_unknown_attr_kind():
         pb.encode_attr(pb.Attr("matrix", 1))
     with pytest.raises(FormatError, match="Expected None, bool.*Received object"):
         pb.encode_structured(object())
+
+
+@pytest.mark.parametrize("layer, shape, match", [
+    (L.Conv2D(2, 3, groups=2, name="grouped"), (6, 6, 4), "'grouped' \\(Conv2D\\).*groups 1"),
+    (L.MaxPooling2D(data_format="channels_first", name="cf"), (3, 6, 6),
+     "'cf' \\(MaxPooling2D\\).*channels_last"),
+    (L.LayerNormalization(axis=1, name="ln"), (4, 5), "'ln'.*axes at the end of the shape"),
+    (L.BatchNormalization(axis=1, name="bn"), (4, 5, 6), "'bn'.*axes at the end"),
+])
+def test_spatial_options_tf_cannot_express_are_refused(layer, shape, match):
+    x = keras.Input(shape)
+    with pytest.raises(LoweringError, match=match):
+        lower_model(keras.Model(x, layer(x)))
+
+
+def test_families_lower_to_the_ops_of_the_recipe():
+    x = keras.Input((8, 8, 3))
+    h = L.BatchNormalization()(L.DepthwiseConv2D(3)(L.Conv2D(4, 3, padding="same")(x)))
+    h = L.GlobalAveragePooling2D()(L.AveragePooling2D()(L.MaxPooling2D(1)(h)))
+    tokens = keras.Input((5,))  # float ids are cast, as Keras does
+    e = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.Embedding(10, 4)(tokens)))
+    low = lower_model(keras.Model([x, tokens], L.Concatenate()([h, e])))
+    ops = {node.op for node in low.function.nodes}
+    assert {"Conv2D", "DepthwiseConv2dNative", "FusedBatchNormV3", "MaxPool", "AvgPool", "Mean",
+            "Max", "Cast", "GatherV2", "Rsqrt", "SquaredDifference", "ConcatV2"} <= ops

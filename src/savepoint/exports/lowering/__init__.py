@@ -84,6 +84,7 @@ def _lower_graph(b: FunctionBuilder, graph: Any, memo: dict[int, str]) -> None:
                     f"expected one of {len(LOWERINGS)} built-in layers "
                     f"(exports/lowering/layers.py). Fix: use built-in layers for the served "
                     f"part of the model; tf.keras still loads it from its config.")
+            b.node_dtypes = [t.dtype for t in node.input_tensors]
             outs = lowering(b, layer, xs, [t.shape for t in node.input_tensors],
                             [t.shape for t in node.output_tensors])
         for t, edge in zip(node.output_tensors, outs):

@@ -42,6 +42,7 @@ class FunctionBuilder:
         self.inputs: list[tuple[str, int]] = []
         self.captured: list[Any] = []            # the variables, in resource-arg order
         self.resource_args: list[tuple[str, int]] = []
+        self.node_dtypes: list[str] = []         # dtypes of the inputs of the node being lowered
         self._reads: dict[int, str] = {}
         self._used: dict[str, int] = {}
 
