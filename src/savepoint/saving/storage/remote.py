@@ -232,10 +232,14 @@ class FsspecBackend:
             return memoryview(self.read_range(path, 0, size) if size else b"")
         out = bytearray(size)
         view = memoryview(out)
-        starts = list(range(0, size, PART_BYTES))
+        # S3 streams each range into ``out`` (no buffer per range): CONCURRENCY ranges cover the
+        # object in one round (a server that re-reads the object per range, as moto does, sees
+        # as few as possible); other filesystems return each range as bytes: PART_BYTES each
+        step = max(PART_BYTES, -(-size // CONCURRENCY)) if self._multipart() else PART_BYTES
+        starts = list(range(0, size, step))
 
         def fetch(start: int) -> cf.Future:
-            end = min(size, start + PART_BYTES)
+            end = min(size, start + step)
             if self._multipart():  # S3: the response streams straight into ``out``
                 return self.submit(self._get_into(path, start, view[start:end]))
             if getattr(self.fs, "async_impl", False):  # no thread per range (see uploads.py)
@@ -252,7 +256,7 @@ class FsspecBackend:
                     start = pending.pop(future)
                     data = future.result()
                     got = data if isinstance(data, int) else len(data)
-                    if got != min(PART_BYTES, size - start):
+                    if got != min(step, size - start):
                         raise StorageError(None, f"Could not read {path!r}: it changed while "
                                                  f"being read (short range at {start}). Fix: "
                                                  f"try again.")
