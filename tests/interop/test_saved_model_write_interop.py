@@ -83,6 +83,17 @@ def text() -> keras.Model:
     return model
 
 
+def activation_layers() -> keras.Model:
+    """Activation layers with options, the other merges, and a nested Sequential (inlined)."""
+    x = keras.Input((6,), name="x")
+    block = keras.Sequential([L.Dense(6, activation="sigmoid", input_shape=(6,)), L.ELU(0.5)],
+                             name="block")
+    a, b = L.ReLU(max_value=6.0)(x), L.ReLU(negative_slope=0.1)(x)
+    c, d = L.ReLU(max_value=2.0)(x), L.LeakyReLU(0.3)(block(x))
+    h = L.Average()([L.Subtract()([a, b]), L.Maximum()([c, d]), L.Minimum()([a, d])])
+    return keras.Model(x, L.Softmax(name="soft")(L.Dense(4)(h)))
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     out = {}
     for t in model.inputs:
@@ -131,11 +142,13 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
     cases = [_case(tmp_path, "mlp", tutorial_mlp()),
              _case(tmp_path, "functional", functional_mlp()),
              _case(tmp_path, "two_io", two_in_two_out()),
-             _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False)]
+             _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False),
+             _case(tmp_path, "activations", activation_layers())]
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text"]
+    assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
+                                              "activations"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5
