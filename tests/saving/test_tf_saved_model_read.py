@@ -338,3 +338,47 @@ def test_random_mutations_raise_only_savepoint_errors(unpacked, tmp_path, victim
             continue
         # a harmless mutation (an unused field, a name) must not change what was loaded
         assert sha256s(model) == [str(s) for s in data["weight_sha256"]]
+
+
+# ----- other writers ------------------------------------------------------------------------
+def test_tf_2_4_layout_reads_the_root_json_from_saved_model_pb(unpacked, tmp_path):
+    """Before keras_metadata.pb (TF 2.5), tf.keras kept the root's JSON in the object graph's
+    ``user_object.metadata``: the same bytes, placed there, load the same model."""
+    path = copy_of(unpacked, "mlp", tmp_path)
+    meta_file = os.path.join(path, keras_metadata.FILE_NAME)
+    root = [n for n in keras_metadata.read_keras_metadata(meta_file) if n.node_path == "root"][0]
+    os.remove(meta_file)
+    user, node, objects, info, meta, saved = (bytearray() for _ in range(6))
+    put_str(user, 1, "_tf_keras_sequential")
+    put_str(user, 3, root.metadata)
+    put_len(node, 4, user)
+    put_len(objects, 1, node)
+    put_str(info, 4, "serve")
+    put_len(meta, 1, info)
+    put_len(meta, 7, objects)
+    put_int(saved, 1, 1)
+    put_len(saved, 2, meta)
+    open(os.path.join(path, "saved_model.pb"), "wb").write(bytes(saved))
+    model = keras.models.load_model(path)
+    assert sha256s(model) == [str(s) for s in expected("mlp")["weight_sha256"]]
+    assert int(model.optimizer.iterations.numpy()) == int(expected("mlp")["iterations"])
+
+
+def test_savepoints_savedmodel_writer_round_trips_through_this_reader(tmp_path):
+    from savepoint.saving.handlers.saved_model_writer import write_saved_model
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(5,)),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", metrics=["sparse_categorical_accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((16, 5)).astype("float32")
+    model.fit(x, np.arange(16) % 3, verbose=0)
+    path = str(tmp_path / "sm")
+    write_saved_model(model, path)
+    assert registry.detect(path).name == "tf_saved_model"
+    back = keras.models.load_model(path)
+    assert sha256s(back) == sha256s(model)
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    back.optimizer.build(back.trainable_weights)
+    for ours, theirs in zip(back.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

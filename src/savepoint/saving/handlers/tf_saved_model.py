@@ -6,7 +6,8 @@ runs), ``keras_metadata.pb`` (per-object JSON, see ``formats.saved_model.keras_m
 
 1. ``saved_model.pb`` is parsed (``formats.saved_model.saved_model_pb``); without
    ``keras_metadata.pb`` (a plain ``tf.Module``, a TF Hub export) a ``FormatError`` lists its
-   signatures instead of returning a model that cannot be called.
+   signatures instead of returning a model that cannot be called. (TF 2.4 and older wrote no
+   ``keras_metadata.pb``: the root's Keras JSON is read from ``saved_model.pb`` instead.)
 2. The root node's JSON gives the architecture (``class_name`` + ``config``: tf.keras 2's
    dialect, the same as a ``.h5`` ``model_config``) and ``training_config``; the model is rebuilt
    only from built-ins, registrations and ``custom_objects``, and compiled from the latter.
@@ -78,9 +79,17 @@ def _read_metadata(path: str) -> tuple[str, dict]:
     _check_directory(path)
     summary = saved_model_pb.read_saved_model(os.path.join(path, saved_model_pb.FILE_NAME))
     where = os.path.join(path, keras_metadata.FILE_NAME)
-    if not storage.exists(where):
+    if storage.exists(where):
+        return where, keras_metadata.root_metadata(keras_metadata.read_keras_metadata(where),
+                                                   where)
+    old = [g for g in summary.meta_graphs
+           if g.root_identifier.startswith("_tf_keras_") and g.root_metadata]
+    if not old:
         raise FormatError(_no_keras_metadata(path, summary))
-    return where, keras_metadata.root_metadata(keras_metadata.read_keras_metadata(where), where)
+    # TF 2.4 and older kept the root's Keras JSON in saved_model.pb itself
+    where = os.path.join(path, saved_model_pb.FILE_NAME)
+    node = keras_metadata.MetadataNode(node_path="root", metadata=old[0].root_metadata)
+    return where, keras_metadata.root_metadata([node], where)
 
 
 def _check_directory(path: str) -> None:

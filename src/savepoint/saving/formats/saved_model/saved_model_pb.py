@@ -4,7 +4,8 @@ savepoint never runs the graph: it rebuilds Keras models from ``keras_metadata.p
 reads ``SavedModel{saved_model_schema_version, meta_graphs}`` and, of each ``MetaGraphDef``, the
 ``meta_info_def.tags``, every ``signature_def`` (name, method, inputs and outputs with dtype and
 shape: what an error about a SavedModel without Keras metadata lists) and the object graph's node
-count and root identifier (``_tf_keras_sequential``, ``_generic_user_object`` ...). The graph and
+count and root (identifier ``_tf_keras_sequential``, ``_generic_user_object`` ...; and the Keras
+JSON that TF before 2.5 kept in the root's deprecated ``metadata`` field). The graph and
 its functions are skipped, but every length on the way is checked (``proto.iter_fields``), so a
 truncated or garbled file raises ``FormatError``.
 
@@ -85,6 +86,7 @@ class MetaGraph:
     signatures: dict[str, Signature] = field(default_factory=dict)
     n_objects: int = 0
     root_identifier: str = ""
+    root_metadata: str = ""  # Keras JSON kept here by TF < 2.5 (before keras_metadata.pb)
 
 
 @dataclass
@@ -152,15 +154,18 @@ def _signature(name: str, data: Buffer, where: str) -> Signature:
     return sig
 
 
-def _root_identifier(data: Buffer, where: str) -> str:
-    """The identifier of the object graph's node 0, if it is a ``user_object``."""
+def _root_user_object(data: Buffer, where: str) -> tuple[str, str]:
+    """``(identifier, metadata)`` of the object graph's node 0 if it is a ``user_object``."""
+    identifier = metadata = ""
     for num, wt, val in iter_fields(data, where):
         if num == S.SavedObject.user_object:
             expect_wire(num, wt, LEN, where)
             for n, w, v in iter_fields(val, where):  # type: ignore[arg-type]
                 if n == S.SavedUserObject.identifier:
-                    return _text(n, w, v, where)
-    return ""
+                    identifier = _text(n, w, v, where)
+                elif n == S.SavedUserObject.metadata:
+                    metadata = _text(n, w, v, where)
+    return identifier, metadata
 
 
 def _meta_graph(data: Buffer, where: str) -> MetaGraph:
@@ -180,7 +185,7 @@ def _meta_graph(data: Buffer, where: str) -> MetaGraph:
                 if n == S.SavedObjectGraph.nodes:
                     expect_wire(n, w, LEN, where)
                     if graph.n_objects == 0:
-                        graph.root_identifier = _root_identifier(v, where)
+                        graph.root_identifier, graph.root_metadata = _root_user_object(v, where)
                     graph.n_objects += 1
         elif num == S.MetaGraphDef.graph_def:
             expect_wire(num, wt, LEN, where)
