@@ -60,7 +60,8 @@ def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimi
 
 def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True) -> Any:
-    """Load a model saved by ``model.save`` (or by tf.keras ``.h5`` / Keras 3 ``.keras``).
+    """Load a model saved by ``model.save`` (or by tf.keras: ``.h5`` or a SavedModel directory;
+    by Keras 3: ``.keras``). The format of an existing path is detected (``registry.detect``).
 
     Example:
         >>> load_model("/nonexistent/model")  # doctest: +IGNORE_EXCEPTION_DETAIL
