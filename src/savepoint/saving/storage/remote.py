@@ -104,12 +104,18 @@ class FsspecBackend:
         """The fsspec filesystem (made again in a forked child: its event loop does not fork)."""
         if self._fs is None or self._pid != os.getpid():
             import fsspec
-            try:  # a listing cache would hide objects other writers (or we) just put or deleted
-                self._fs = fsspec.filesystem(self.scheme, use_listings_cache=False)
+            options: dict = {"use_listings_cache": False}  # it would hide what we just put
+            if self._multipart_scheme():  # completing a large upload can take longer than the
+                options["config_kwargs"] = {"read_timeout": 300}  # default 15 s (then a retry)
+            try:
+                self._fs = fsspec.filesystem(self.scheme, **options)
             except TypeError:
                 self._fs = fsspec.filesystem(self.scheme)
             self._pid = os.getpid()
         return self._fs
+
+    def _multipart_scheme(self) -> bool:
+        return self.scheme in ("s3", "s3a")
 
     def _multipart(self) -> bool:
         return hasattr(self.fs, "call_s3")

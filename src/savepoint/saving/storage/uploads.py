@@ -141,13 +141,31 @@ class MultipartWriter(_WriterBase):
                 _wait_all(self._parts)
                 parts = [f.result() for f in self._parts]
                 _step("put", self.path)
-                self._call("complete_multipart_upload", UploadId=self._upload_id,
-                           MultipartUpload={"Parts": parts})
+                try:
+                    self._call("complete_multipart_upload", UploadId=self._upload_id,
+                               MultipartUpload={"Parts": parts})
+                except Exception:  # noqa: BLE001
+                    if not self._completed(parts):  # a retry of a completion that landed
+                        raise
         except BaseException as e:
             self.abort()
             raise _failed(e, self.path) from e
         self._done = True
         self._buffer = bytearray()
+
+    def _completed(self, parts: list[dict]) -> bool:
+        """Whether the object now under the name is this upload (a completion whose reply was
+        lost, then retried, fails although the object was published): S3's multipart ETag is
+        the md5 of the parts' md5s, then ``-<number of parts>``."""
+        import hashlib
+        try:
+            head = self._call("head_object")
+            digests = b"".join(bytes.fromhex(str(p["ETag"]).strip('"')) for p in parts)
+        except Exception:  # noqa: BLE001 (an ETag that is not an md5: cannot tell, so no)
+            return False
+        expected = f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"  # noqa: S324 (S3's)
+        return (head.get("ContentLength") == self.bytes_written
+                and str(head.get("ETag", "")).strip('"') == expected)
 
     def abort(self) -> None:
         """Drop the upload; nothing appears under the name."""
