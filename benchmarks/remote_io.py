@@ -73,7 +73,8 @@ def main() -> None:
 
     import s3fs
     from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader, write_bundle
-    peer = s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True)
+    peer = s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True,
+                             config_kwargs={"read_timeout": 300})  # as savepoint's
     bucket = f"bench-{uuid.uuid4().hex[:10]}"
     peer.call_s3("create_bucket", Bucket=bucket)
     state = make_state(args.size_mb)
