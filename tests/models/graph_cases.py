@@ -287,5 +287,23 @@ def case_global_mixed_policy(keras):
     return {"approx_out": out.astype("float32")}, meta
 
 
+def case_int_through_lambda_and_custom_layers(keras):
+    """tf.keras autocasts float inputs only: a Lambda or your own layer gets int ids as ints
+    (int32 from an int32 Input, int64 from numpy), while Dense still takes ints."""
+
+    class Twice(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    seq = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Lambda(lambda t: t + 1)])
+    i = keras.Input((5,), dtype="int32")
+    functional = keras.Model(i, Twice()(i))
+    eager = Twice()(IDS)
+    dense = keras.layers.Dense(2, kernel_initializer="ones")(IDS)
+    arrays = {"seq": seq.predict(IDS, verbose=0), "functional": functional.predict(IDS, verbose=0),
+              "eager": np.asarray(eager), "dense": np.asarray(dense)}
+    return arrays, {k: _dtype(v.dtype) for k, v in arrays.items()}
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}

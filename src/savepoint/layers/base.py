@@ -18,7 +18,7 @@ from savepoint.layers.symbolic import (KerasTensor, Node, flatten, is_symbolic, 
 from savepoint.layers.variable import Variable
 from savepoint.mixed_precision_policy import (POLICIES, Policy, call_in_policy, policy_config,
                                               resolve_dtype)
-from savepoint.layers.layer_helpers import (_check_weight_size, _batch_shape, _attach_mask, EagerOutput, eager_outputs, _takes_strings, _is_index_layer, _dedup, _shapes_to_tensors, _merge_trial_shapes)  # noqa: F401
+from savepoint.layers.layer_helpers import (_check_weight_size, _batch_shape, _attach_mask, EagerOutput, eager_outputs, _takes_strings, _dedup, _shapes_to_tensors, _merge_trial_shapes)  # noqa: F401
 
 _CALL_CONTEXT = threading.local()
 # Set once any layer calls add_loss: only then does an outermost call clear stale call losses.
@@ -62,6 +62,9 @@ class Layer(torch.nn.Module):
     _call_has_mask = False
     _autocast_inputs = True
     _compute_torch: torch.dtype | None = None  # a mixed policy's compute dtype
+    # tf.keras autocasts float inputs only: your own layers (and Lambda) receive ints as ints.
+    # savepoint's float layers (Dense, Conv...) also take int data, cast to their dtype.
+    _cast_int_inputs = False
     _dtype_policy: Any = None
     # Keras's mask contract: a layer that passes its input's mask on unchanged sets this.
     supports_masking = False
@@ -73,6 +76,8 @@ class Layer(torch.nn.Module):
         cls._call_has_training = "training" in params
         cls._call_has_mask = "mask" in params
         cls._computes_mask = cls.compute_mask is not Layer.compute_mask
+        if "_cast_int_inputs" not in vars(cls) and cls.__module__.startswith("savepoint."):
+            cls._cast_int_inputs = True
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: tuple | None = None, batch_input_shape: tuple | None = None,
@@ -459,11 +464,12 @@ class Layer(torch.nn.Module):
             target = self._compute_torch or self._torch_dtype
             if isinstance(x, torch.Tensor):
                 if self._autocast_inputs and x.dtype != target and (
-                        x.is_floating_point() or not _is_index_layer(self)):
+                        x.is_floating_point() or self._cast_int_inputs):
                     return x.to(target)
                 return x
             if isinstance(x, (np.ndarray, list, float, int)) and not isinstance(x, bool):
-                dtype = target if self._autocast_inputs else None
+                dtype = target if self._autocast_inputs and (
+                    self._cast_int_inputs or np.asarray(x).dtype.kind == "f") else None
                 return backend.to_tensor(x, dtype=dtype, device=self._device(),
                                          what=f"the input of layer '{self.name}'")
             return x

@@ -55,6 +55,8 @@ class Lambda(Layer):
         [[1.0, 1.0]]
     """
 
+    _cast_int_inputs = False  # tf.keras's Lambda gets int tensors as they are
+
     def __init__(self, function: Callable, output_shape: Any = None, mask: Any = None,
                  arguments: dict | None = None, **kwargs: Any):
         super().__init__(**kwargs)
