@@ -2,7 +2,7 @@
 
 Run from the repository root after `bash tools/setup_interop_venvs.sh`:
 
-    TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_saved_model_fixtures.py
+    TF_USE_LEGACY_KERAS=1 .venvs/tf/bin/python tools/make_saved_model_fixtures.py [names...]
 
 Each model is built, compiled, trained for one short epoch (so the optimizer has slots) and
 written by ``model.save(dir, save_format="tf")``: ``<name>/`` is the SavedModel exactly as
@@ -23,12 +23,14 @@ directory).
 Models, small so that every file stays under 300 KB: ``mlp`` (the tutorial's shape, Dense 784->16
 relu, Dropout 0.2, Dense 10, Adam, SparseCategoricalCrossentropy(from_logits=True),
 sparse_categorical_accuracy), ``mlp_legacy`` (the same with ``optimizers.legacy.Adam``: slots as
-``.OPTIMIZER_SLOT`` keys), ``cnn_bn`` (Conv2D, BatchNormalization, MaxPooling2D, Flatten,
-Dense), ``two_input`` (functional, two named inputs, Concatenate), ``embedding`` (Embedding,
-GlobalAveragePooling1D, Dense sigmoid), ``rnn`` (LSTM then GRU), ``mobilenet`` (a Keras
-Application: MobileNet alpha=0.1 at 32x32, 5 classes, saved with ``save_traces=False`` and
-``include_optimizer=False`` to keep it small: no training_config, no signature) and ``plain_module`` (a ``tf.Module`` with a ``tf.function`` signature and
-no Keras metadata).
+``.OPTIMIZER_SLOT`` keys), ``cnn_bn`` (Conv2D, BatchNormalization, MaxPooling2D, Flatten, Dense),
+``cnn_legacy_rmsprop`` (the same with ``optimizers.legacy.RMSprop(momentum=0.5, centered=True)``:
+slots ``rms``, ``momentum``, ``mg``), ``two_input`` (functional, two named inputs, Concatenate),
+``embedding`` (Embedding, GlobalAveragePooling1D, Dense sigmoid), ``rnn`` (LSTM then GRU),
+``mobilenet`` (a Keras Application: MobileNet alpha=0.1 at 32x32, 5 classes, saved with
+``save_traces=False`` and ``include_optimizer=False`` to keep it small: no training_config, no
+signature) and ``plain_module`` (a ``tf.Module`` with a ``tf.function`` signature and no Keras
+metadata).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -60,11 +63,11 @@ def mlp(k, np, rng, legacy=False):
     return model, {"x": x}, rng.integers(0, 10, 32).astype("int64")
 
 
-def cnn_bn(k, np, rng):
+def cnn_bn(k, np, rng, optimizer="adam"):
     model = k.Sequential([k.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
                           k.layers.BatchNormalization(), k.layers.MaxPooling2D(),
                           k.layers.Flatten(), k.layers.Dense(10)])
-    _sparse(k, model)
+    _sparse(k, model, optimizer)
     return model, {"x": rng.random((32, 8, 8, 1)).astype("float32")}, \
         rng.integers(0, 10, 32).astype("int64")
 
@@ -107,7 +110,9 @@ def mobilenet(k, np, rng):
 
 
 BUILDERS = {"mlp": mlp, "mlp_legacy": lambda k, np, rng: mlp(k, np, rng, legacy=True),
-            "cnn_bn": cnn_bn, "two_input": two_input, "embedding": embedding, "rnn": rnn,
+            "cnn_bn": cnn_bn, "cnn_legacy_rmsprop": lambda k, np, rng: cnn_bn(
+                k, np, rng, k.optimizers.legacy.RMSprop(momentum=0.5, centered=True)),
+            "two_input": two_input, "embedding": embedding, "rnn": rnn,
             "mobilenet": mobilenet}
 
 
@@ -183,11 +188,12 @@ def _pack(target: str) -> None:
     shutil.rmtree(target)
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     os.makedirs(OUT, exist_ok=True)
-    for name in BUILDERS:
+    for name in names or BUILDERS:
         write_keras(name, OUT)
-    write_plain_module(OUT)
+    if not names or "plain_module" in names:
+        write_plain_module(OUT)
     for directory, _, files in sorted(os.walk(OUT)):
         for f in sorted(files):
             size = os.path.getsize(os.path.join(directory, f))
@@ -195,4 +201,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -19,7 +19,8 @@ import numpy as np
 
 import savepoint as keras
 
-FAMILIES = ["mlp", "mlp_legacy", "cnn_bn", "two_input", "embedding", "rnn", "mobilenet"]
+FAMILIES = ["mlp", "mlp_legacy", "cnn_bn", "cnn_legacy_rmsprop", "two_input", "embedding", "rnn",
+            "mobilenet"]
 
 
 def _mnist(path: str) -> dict:

@@ -1,4 +1,4 @@
-"""SavedModels written by real tf-keras 2.21 load in savepoint without TensorFlow (issue 10, reading).
+"""SavedModels written by real tf-keras 2.21 load in savepoint without TensorFlow (issue 10 pt 3).
 
 Fixtures: tests/fixtures/saved_models/<name>.tar.gz (the directory tf-keras wrote) and
 <name>.npz (what TensorFlow computed), made by tools/make_saved_model_fixtures.py. Checked here:
@@ -30,8 +30,10 @@ from savepoint.train import verify
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures", "saved_models")
-KERAS_MODELS = ["mlp", "mlp_legacy", "cnn_bn", "two_input", "embedding", "rnn", "mobilenet"]
+KERAS_MODELS = ["mlp", "mlp_legacy", "cnn_bn", "cnn_legacy_rmsprop", "two_input", "embedding",
+                "rnn", "mobilenet"]
 UNCOMPILED = {"mobilenet"}  # saved with include_optimizer=False
+LEGACY_SLOTS = {"rms": "velocity", "mg": "average_gradient"}  # optimizer_v2 RMSprop -> TF2's
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +75,9 @@ def slot_key(tf_name: str) -> tuple[str, str]:
     """(slot, variable) of tf.keras's optimizer variable names, both layouts:
     ``Adam/m/dense/kernel:0`` and the legacy ``Adam/dense/kernel/m:0``."""
     parts = tf_name.split(":")[0].split("/")
-    if parts[1] in ("m", "v", "momentum", "velocity", "rms", "mg", "accumulator"):
+    if parts[1] in ("m", "v", "momentum", "velocity", "average_gradient", "accumulator"):
         return parts[1], "/".join(parts[2:])
-    return parts[-1], "/".join(parts[1:-1])
+    return LEGACY_SLOTS.get(parts[-1], parts[-1]), "/".join(parts[1:-1])
 
 
 # ----- loading what tf-keras wrote ----------------------------------------------------------

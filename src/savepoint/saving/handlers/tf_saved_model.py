@@ -1,4 +1,4 @@
-"""Reading TensorFlow SavedModels that tf.keras 2 wrote: ``load_model(dir)`` and ``verify(dir)``, no TF.
+"""Reading the SavedModels tf.keras 2 writes: ``load_model(dir)`` and ``verify(dir)``, without TF.
 
 A SavedModel directory holds ``saved_model.pb`` (graphs and signatures, which savepoint never
 runs), ``keras_metadata.pb`` (per-object JSON, see ``formats.saved_model.keras_metadata``) and
@@ -46,7 +46,11 @@ from savepoint.saving.mapping.dialects import keras2
 
 FORMAT = "tf_saved_model"
 _LEGACY_ITER = "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE"
-_SLOT_MARK = "/.OPTIMIZER_SLOT/optimizer/"
+# optimizer_v2's slot names where the TF2 optimizers (and savepoint's) renamed them
+_LEGACY_SLOTS = {"RMSprop": {"rms": "velocity", "mg": "average_gradient"},
+                 "Adadelta": {"accum_grad": "accumulated_grad",
+                              "accum_var": "accumulated_delta_var"},
+                 "Adamax": {"v": "u"}}
 
 
 # ----- load ---------------------------------------------------------------------------------
@@ -151,13 +155,15 @@ def _legacy_optimizer_state(model: Any, prefix: str) -> tuple[int, dict[int, Any
         graph = og.decode_object_graph(reader.get_tensor(og.OBJECT_GRAPH_KEY))
         paths = {key: var.path for key, var in collect(_WithoutOptimizer(model)).keyed_variables}
         slots: dict[int, Any] = {}
+        kind = type(optimizer).__name__
         for owner_key, slot_name, key in _slot_keys(graph):
             var_path = paths.get(owner_key, "")
-            position = positions.get(f"{type(optimizer).__name__}/{slot_name}/{var_path}")
+            slot_name = _LEGACY_SLOTS.get(kind, {}).get(slot_name, slot_name)
+            position = positions.get(f"{kind}/{slot_name}/{var_path}")
             if position is None:
                 raise ConfigError(
                     f"Expected the legacy optimizer slot {key!r} of SavedModel {prefix!r} to "
-                    f"have a place in {type(optimizer).__name__} (slots "
+                    f"have a place in {kind} (slots "
                     f"{sorted({p.split('/')[1] for p in positions if '/' in p})}). Received a "
                     f"slot {slot_name!r} of {var_path or owner_key!r}. Fix: load with "
                     f"compile=False and compile anew (the optimizer state is then lost).")

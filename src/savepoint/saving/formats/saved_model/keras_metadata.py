@@ -1,4 +1,4 @@
-"""Decoding tf-keras's ``keras_metadata.pb`` (``SavedMetadata``): per-node JSON, TF's encodings undone.
+"""Decoding tf-keras's ``keras_metadata.pb`` (``SavedMetadata``): per-node JSON, encodings undone.
 
 ``SavedMetadata{nodes: [SavedObject{node_id, node_path, identifier, metadata, version}]}``, where
 ``node_path`` is ``"root"``, ``"root.layer_with_weights-0"`` ... and ``metadata`` is a JSON string.

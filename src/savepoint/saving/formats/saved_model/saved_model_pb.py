@@ -1,4 +1,4 @@
-"""Decoding the little of ``saved_model.pb`` a reader needs: tags, signatures, the object-graph root.
+"""Decoding the little of ``saved_model.pb`` a reader needs: tags, signatures, the object root.
 
 savepoint never runs the graph: it rebuilds Keras models from ``keras_metadata.pb``. This module
 reads ``SavedModel{saved_model_schema_version, meta_graphs}`` and, of each ``MetaGraphDef``, the
