@@ -103,7 +103,8 @@ def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _case(tmp_path, name: str, model: keras.Model, classes: bool = True) -> dict:
+def _case(tmp_path, name: str, model: keras.Model, classes: bool = True,
+          via_save: bool = False) -> dict:
     set_random_seed(3)
     xs = _inputs(model, 24)
     x = [xs[n] for n in model.input_names]
@@ -128,7 +129,11 @@ def _case(tmp_path, name: str, model: keras.Model, classes: bool = True) -> dict
     weights = model.get_weights()
     arrays.update({f"w{i}": w for i, w in enumerate(weights)}, n_weights=len(weights))
     d = str(tmp_path / name)
-    write_saved_model(model, d)
+    if via_save:  # savepoint's model directory, with TF's files beside its own
+        model.save(d)
+        assert keras.models.load_model(d).predict(x, verbose=0).shape == pred[0].shape
+    else:
+        write_saved_model(model, d)
     np.savez(str(tmp_path / f"{name}.npz"), **arrays)
     return {"dir": d, "npz": str(tmp_path / f"{name}.npz"), "compiled": compiled}
 
@@ -143,12 +148,13 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "functional", functional_mlp()),
              _case(tmp_path, "two_io", two_in_two_out()),
              _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False),
-             _case(tmp_path, "activations", activation_layers())]
+             _case(tmp_path, "activations", activation_layers()),
+             _case(tmp_path, "model_save", cnn(), via_save=True)]
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
-                                              "activations"]
+                                              "activations", "model_save"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

@@ -155,3 +155,30 @@ def test_families_lower_to_the_ops_of_the_recipe():
     ops = {node.op for node in low.function.nodes}
     assert {"Conv2D", "DepthwiseConv2dNative", "FusedBatchNormV3", "MaxPool", "AvgPool", "Mean",
             "Max", "Cast", "GatherV2", "Rsqrt", "SquaredDifference", "ConcatV2"} <= ops
+
+
+def test_model_save_writes_tf_files_beside_savepoints_and_loads_as_before(tmp_path):
+    from savepoint.saving import registry
+    model = mlp()
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    d = str(tmp_path / "my_model")
+    model.save(d, save_format="tf")
+    names = set(os.listdir(d))
+    assert {"saved_model.pb", "keras_metadata.pb", "saved_model.json", "fingerprint.json",
+            "inference", "variables"} <= names
+    assert registry.detect(d).name == "model_directory"
+    loaded = keras.models.load_model(d)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    from savepoint.saving.api.verify import verify
+    assert verify(d).format == "model_directory"  # fingerprint.json covers TF's files too
+
+
+def test_model_save_of_an_unlowerable_model_warns_and_still_loads(tmp_path):
+    x = keras.Input((3,))
+    model = keras.Model(x, L.Dense(2)(Doubler(name="doubler")(x)))
+    d = str(tmp_path / "m")
+    with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
+        model.save(d)
+    assert os.path.exists(os.path.join(d, "keras_metadata.pb"))
+    loaded = keras.models.load_model(d, custom_objects={"Doubler": Doubler})
+    assert len(loaded.get_weights()) == 2

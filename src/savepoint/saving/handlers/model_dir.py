@@ -92,6 +92,7 @@ def _write_contents(model: Any, temp: str, meta: dict, include_optimizer: bool) 
         lambda rel=rel: fingerprint.sha256_file(os.path.join(temp, "variables", rel)))
         for rel in storage.list_tree(os.path.join(temp, "variables"))}  # while we go on
     meta["assets"] = _write_assets(model, temp)
+    _write_tf_saved_model(model, temp, include_optimizer)
     keys = {id(var.value): key for key, var in collect(root).keyed_variables}
     exported = _export(model, meta["model_config"], keys)
     if exported.error is None:
@@ -107,6 +108,22 @@ def _write_contents(model: Any, temp: str, meta: dict, include_optimizer: bool) 
         meta["inference"] = {"available": False, "reason": exported.error}
     storage.replace_text_atomically(os.path.join(temp, META_FILE), _to_json(meta))
     fingerprint.write_fingerprint(temp, hashing)
+
+
+def _write_tf_saved_model(model: Any, temp: str, include_optimizer: bool) -> None:
+    """TensorFlow's SavedModel files beside ours (``saved_model.pb``, ``keras_metadata.pb``,
+    over the same ``variables/``), so TF's loaders open the directory too. A model tf.keras
+    cannot describe (a config it has no dialect for) keeps savepoint's files only, with a
+    warning: savepoint's own save never fails for TensorFlow's sake."""
+    from savepoint.errors import SavepointError
+    from savepoint.saving.handlers.saved_model_writer import write_saved_model_files
+    try:
+        write_saved_model_files(model, temp, include_optimizer)
+    except SavepointError as e:
+        for name in ("saved_model.pb", "keras_metadata.pb"):
+            storage.remove(os.path.join(temp, name))
+        warnings.warn(f"Model '{model.name}' saved without TensorFlow SavedModel files "
+                      f"(saved_model.pb): {e}", stacklevel=4)
 
 
 def _export(model: Any, config: dict, keys: dict[int, str]) -> inference.Exported:
