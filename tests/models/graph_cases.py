@@ -62,10 +62,15 @@ def case_sequential_inferred_input(keras):
     built_on_floats = keras.Sequential([keras.layers.Dense(2)])
     built_on_floats.predict(IDS.astype("float32"), verbose=0)
     declared = keras.Sequential([keras.layers.Embedding(10, 3, input_shape=(5,))])
+    # Embedding declares input_shape=(None,) itself: built (float32 Input) before any data
+    embedding = keras.Sequential([keras.layers.Embedding(10, 3), keras.layers.Dense(2)])
     return ({"x": IDS},
             {"ints": _dtype(built_on_ints.input.dtype),
              "floats": _dtype(built_on_floats.input.dtype),
-             "declared": _dtype(declared.input.dtype)})
+             "declared": _dtype(declared.input.dtype),
+             "embedding_built": embedding.built,
+             "embedding_input": [_dtype(embedding.input.dtype), list(embedding.input_shape)],
+             "embedding_config": embedding.layers[0].get_config()["batch_input_shape"]})
 
 
 def _unbatched_model(keras):

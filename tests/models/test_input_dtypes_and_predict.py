@@ -110,3 +110,25 @@ def test_predict_of_a_scalar_output_per_batch():
     np.testing.assert_array_equal(model.predict(x, batch_size=2, verbose=0), [4.0, 4.0, 2.0])
     on_batch = model.predict_on_batch(x)  # tf.keras: a Python float here too
     assert isinstance(on_batch, float) and on_batch == 10.0
+
+
+def test_sequential_starting_with_embedding_is_built_before_data():
+    # tf.keras 2's Embedding declares input_shape=(None,): summary() works at once
+    model = keras.Sequential([keras.layers.Embedding(10, 3), keras.layers.LSTM(4),
+                              keras.layers.Dense(1)])
+    assert model.built and model.input_shape == (None, None)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("Total params: 163" in line for line in lines)  # tf.keras's count
+
+
+def test_a_shape_without_known_dimensions_only_warns_about_rank():
+    model = keras.Sequential([keras.layers.Embedding(10, 3)])
+    with pytest.warns(UserWarning, match=r"Model was constructed with shape \(None, None\) for "
+                                         r"input \"sequential\w*\", but it was called on an "
+                                         r"input with incompatible shape \(2, 4, 5\)"):
+        out = model.predict(np.ones((2, 4, 5), "int32"), verbose=0)
+    assert out.shape == (2, 4, 5, 3)  # tf.keras runs the layers on the data as it is
+    dense = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ShapeError, match=r"expected shape=\(None, 3\), found shape=\(2, 4\)"):
+        dense.predict(np.ones((2, 4), "float32"), verbose=0)

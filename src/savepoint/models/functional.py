@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -167,10 +168,18 @@ def conform_dtype(value: Any, input_layer: Any) -> Any:
 
 
 def check_input_shape(value: Any, expected: tuple, name: str) -> None:
-    """Keras's input compatibility check: rank and every known non-batch dimension."""
+    """Keras's input compatibility check: rank and every known non-batch dimension. A shape
+    with no known dimension (``Embedding``'s own ``(None, None)``) only warns about the rank,
+    as tf.keras does, and the layers run on the data as it is."""
     if not isinstance(value, torch.Tensor) or expected is None:
         return
     shape = value.shape
+    if len(shape) != len(expected) and len(expected) > 1 and \
+            all(e is None for e in expected[1:]):
+        warnings.warn(f"Model was constructed with shape {tuple(expected)} for input "
+                      f"\"{name}\", but it was called on an input with incompatible shape "
+                      f"{tuple(shape)}.", stacklevel=3)
+        return
     if len(shape) != len(expected) or any(
             e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
         raise ShapeError(

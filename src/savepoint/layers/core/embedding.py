@@ -39,8 +39,9 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
                  mask_zero: bool = False, input_length: int | None = None, **kwargs: Any):
-        if input_length is not None and "input_shape" not in kwargs \
-                and "batch_input_shape" not in kwargs:
+        if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            # tf.keras 2 always declares one: Sequential([Embedding(...), ...]) is built (and
+            # has a summary) before it sees data
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         self.input_dim = _positive_int(input_dim, "input_dim")
