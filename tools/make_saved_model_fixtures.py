@@ -30,7 +30,8 @@ slots ``rms``, ``momentum``, ``mg``), ``two_input`` (functional, two named input
 ``mobilenet`` (a Keras Application: MobileNet alpha=0.1 at 32x32, 5 classes, saved with
 ``save_traces=False`` and ``include_optimizer=False`` to keep it small: no training_config, no
 signature) and ``plain_module`` (a ``tf.Module`` with a ``tf.function`` signature and no Keras
-metadata).
+metadata); ``custom_layer`` (a registered ``fixtures>Scale`` layer with one weight) and
+``subclassed`` (a ``Model`` subclass without ``get_config``: nothing to rebuild from).
 """
 
 from __future__ import annotations
@@ -109,11 +110,44 @@ def mobilenet(k, np, rng):
         rng.integers(0, 5, 4).astype("int64")
 
 
+def custom_layer(k, np, rng):
+    """A registered custom layer (``fixtures>Scale``, one weight) between built-in Dense layers."""
+    @k.saving.register_keras_serializable(package="fixtures")
+    class Scale(k.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(input_shape[-1],),
+                                         initializer="ones")
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    model = k.Sequential([k.layers.Dense(4, input_shape=(3,)), Scale(), k.layers.Dense(2)])
+    _sparse(k, model)
+    return model, {"x": rng.random((32, 3)).astype("float32")}, \
+        rng.integers(0, 2, 32).astype("int64")
+
+
+def subclassed(k, np, rng):
+    """A subclassed model without get_config: its SavedModel holds no config to rebuild from."""
+    class Net(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = k.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Net()
+    _sparse(k, model)
+    return model, {"x": rng.random((32, 3)).astype("float32")}, \
+        rng.integers(0, 2, 32).astype("int64")
+
+
 BUILDERS = {"mlp": mlp, "mlp_legacy": lambda k, np, rng: mlp(k, np, rng, legacy=True),
             "cnn_bn": cnn_bn, "cnn_legacy_rmsprop": lambda k, np, rng: cnn_bn(
                 k, np, rng, k.optimizers.legacy.RMSprop(momentum=0.5, centered=True)),
             "two_input": two_input, "embedding": embedding, "rnn": rnn,
-            "mobilenet": mobilenet}
+            "mobilenet": mobilenet, "custom_layer": custom_layer, "subclassed": subclassed}
 
 
 def _feed(xs: dict):

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import savepoint as keras
-from savepoint.errors import ConfigError, FormatError, SavepointError
+from savepoint.errors import ConfigError, FormatError, SavepointError, UnknownObjectError
 from savepoint.saving import registry
 from savepoint.saving.formats.saved_model import keras_metadata
 from savepoint.saving.formats.tf_checkpoint.proto import put_int, put_len, put_str
@@ -39,7 +39,7 @@ LEGACY_SLOTS = {"rms": "velocity", "mg": "average_gradient"}  # optimizer_v2 RMS
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp("saved_models"))
-    for name in KERAS_MODELS + ["plain_module"]:
+    for name in KERAS_MODELS + ["plain_module", "custom_layer", "subclassed"]:
         with tarfile.open(os.path.join(FIXTURES, f"{name}.tar.gz")) as tar:
             tar.extractall(root, filter="data")
     return root
@@ -384,3 +384,42 @@ def test_savepoints_savedmodel_writer_round_trips_through_this_reader(tmp_path):
     back.optimizer.build(back.trainable_weights)
     for ours, theirs in zip(back.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ----- custom classes -----------------------------------------------------------------------
+class Scale(keras.layers.Layer):
+    """savepoint's twin of the fixture's ``fixtures>Scale`` layer."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+
+class Net(keras.Model):
+    """savepoint's twin of the fixture's subclassed model (no get_config in tf.keras either)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(2)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
+@pytest.mark.parametrize("name,cls", [("custom_layer", Scale), ("subclassed", Net)])
+def test_custom_classes_need_custom_objects_then_load_like_tf(unpacked, name, cls):
+    path = os.path.join(unpacked, name)
+    with pytest.raises(UnknownObjectError, match=rf"Could not locate layer '{cls.__name__}'.*"
+                       rf"custom_objects=\{{'{cls.__name__}': {cls.__name__}\}}.*savepoint never "
+                       rf"imports modules named in a file"):
+        keras.models.load_model(path)
+    data = expected(name)
+    model = keras.models.load_model(path, custom_objects={cls.__name__: cls})
+    assert sha256s(model) == [str(s) for s in data["weight_sha256"]]
+    np.testing.assert_allclose(model.predict(inputs(data), verbose=0), data["pred"], atol=1e-5)
+    loss, metric = model.evaluate(inputs(data), data["y"], verbose=0)
+    np.testing.assert_allclose(loss, data["eval"][0], rtol=1e-5)
+    assert metric == pytest.approx(data["eval"][1], abs=1e-7)
+    assert int(model.optimizer.iterations.numpy()) == int(data["iterations"])

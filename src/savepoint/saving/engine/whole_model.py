@@ -82,9 +82,11 @@ def loading_scope(safe_mode: bool, custom_objects: dict | None) -> Iterator[None
 
 
 def rebuild(config: dict, custom_objects: dict | None, where: str,
-            compile_config: dict | None = None) -> Any:
+            compile_config: dict | None = None, build_input_shape: Any = None) -> Any:
     """Build the model ``config`` describes (and compile it with ``compile_config``); a config
-    that does not describe a buildable model raises ``FormatError`` naming ``where``.
+    that does not describe a buildable model raises ``FormatError`` naming ``where``. A model
+    the config leaves unbuilt (subclassed) is built for ``build_input_shape`` when the file
+    recorded one (a tf.keras SavedModel does).
 
     Example:
         >>> rebuild({}, None, "m.h5")  # doctest: +ELLIPSIS
@@ -94,6 +96,8 @@ def rebuild(config: dict, custom_objects: dict | None, where: str,
     from savepoint.saving.engine.model_config import compile_from_config, model_from_config
     try:
         model = model_from_config(config, custom_objects, initialize=False)
+        if not getattr(model, "built", False) and build_input_shape is not None:
+            model.build(build_input_shape)
         if compile_config:
             compile_from_config(model, compile_config, custom_objects)
     except UnknownObjectError as e:

@@ -10,7 +10,8 @@ runs), ``keras_metadata.pb`` (per-object JSON, see ``formats.saved_model.keras_m
    ``keras_metadata.pb``: the root's Keras JSON is read from ``saved_model.pb`` instead.)
 2. The root node's JSON gives the architecture (``class_name`` + ``config``: tf.keras 2's
    dialect, the same as a ``.h5`` ``model_config``) and ``training_config``; the model is rebuilt
-   only from built-ins, registrations and ``custom_objects``, and compiled from the latter.
+   only from built-ins, registrations and ``custom_objects`` (a subclassed model is then built
+   for the recorded ``build_input_shape``), and compiled from the latter.
 3. The variables are restored by walking the bundle's object graph by child name
    (``engine.checkpoint_io.restore_tree``), every shape, dtype and checksum checked before any
    value is assigned; the TF2 optimizer layout (``optimizer/_iterations``,
@@ -71,11 +72,18 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     compiled = compile and isinstance(training, dict)
     native_training = keras2.training_from_keras2(training) if compiled else None
     with whole_model.loading_scope(safe_mode, custom_objects):
-        model = whole_model.rebuild(model_config, custom_objects, where, native_training)
+        model = whole_model.rebuild(model_config, custom_objects, where, native_training,
+                                    _subclassed_build_shape(meta))
     _restore(model, path, compiled)
     if compile and not compiled:
         whole_model.warn_not_compiled()
     return model
+
+
+def _subclassed_build_shape(meta: dict) -> Any:
+    """The input shape a subclassed model was built for (functional and Sequential models
+    rebuild built from their config)."""
+    return None if meta.get("is_graph_network") else meta.get("build_input_shape")
 
 
 def _read_metadata(path: str) -> tuple[str, dict]:
