@@ -4,7 +4,9 @@ The tutorial flow end to end: tf.keras trains the tutorial's full-size MLP on th
 MNIST sample and saves it with ``model.save(dir)`` (a SavedModel); savepoint's ``load_model``
 gives the same test accuracy and predictions, the optimizer's step count, and trains on. Every
 architecture family of the golden fixtures is written fresh by TF too and loads with the same
-predictions and bit-identical weights. One TensorFlow process writes everything
+predictions and bit-identical weights, and so do more layer families (nested model,
+Bidirectional, Conv1D + LayerNormalization, TimeDistributed, MultiHeadAttention, two outputs,
+separable convolutions: same predictions). One TensorFlow process writes everything
 (tf_write_saved_models.py).
 """
 
@@ -74,3 +76,14 @@ def test_savepoint_opens_the_savedmodels_tf_keras_writes(tmp_path, run_in_tf):
                                    err_msg=name)
         digests = [hashlib.sha256(w.numpy().tobytes()).hexdigest() for w in loaded.weights]
         assert digests == [str(s) for s in expected["weight_sha256"]], name
+
+    # more layer families: nested, Bidirectional, attention, two outputs, separable convs ...
+    assert len(tf_result["more"]) == 7
+    for name in tf_result["more"]:
+        with np.load(out / f"{name}.npz") as f:
+            expected = {k: f[k] for k in f.files}
+        loaded = _load(str(out / name))
+        assert len(loaded.weights) == int(expected["n_weights"]), name
+        pred = loaded.predict(expected["x"], verbose=0)
+        for i, value in enumerate(pred if isinstance(pred, list) else [pred]):
+            np.testing.assert_allclose(value, expected[f"pred{i}"], atol=1e-5, err_msg=name)
