@@ -84,3 +84,13 @@ def test_tf_keras_reads_our_h5_and_we_read_theirs(tmp_path):
     loaded = keras.models.load_model(theirs, custom_objects={"CellWithConstants": CELL})
     np.testing.assert_allclose(loaded.predict([x, c], verbose=0), preds["theirs_pred"],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_bidirectional_takes_a_custom_cell_but_refuses_constants():
+    # tf.keras's Bidirectional recreates the backward RNN with its cell class in scope
+    layer = keras.layers.Bidirectional(keras.layers.RNN(CELL(2)))
+    assert type(layer.backward_layer.cell).__name__ == "CellWithConstants"
+    with pytest.raises(ConfigError, match=r"Layer 'bidirectional\w*' expected constants=None: "
+                                          r"Bidirectional does not pass constants.*Received 1 "
+                                          r"constant\(s\)\. Fix: call RNN"):
+        layer(keras.Input((4, 3)), constants=keras.Input((2,)))

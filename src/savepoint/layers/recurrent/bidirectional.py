@@ -99,6 +99,16 @@ class Bidirectional(Layer):
         first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         self.build((None,) + tuple(first.shape[1:]))
 
+    def _keras_call(self, *args: Any, **kwargs: Any) -> Any:
+        constants = kwargs.get("constants")
+        if constants is not None:  # refused on the symbolic call too, before any graph
+            raise ConfigError(f"Layer '{self.name}' expected constants=None: Bidirectional "
+                              f"does not pass constants to its RNNs in savepoint. Received "
+                              f"{len(constants) if isinstance(constants, (list, tuple)) else 1}"
+                              f" constant(s). Fix: call RNN(cell, go_backwards=...) twice "
+                              f"with constants= and merge the outputs.")
+        return super()._keras_call(*args, **kwargs)
+
     def call(self, inputs: Any, mask: Any = None, training: bool = False,
              initial_state: Any = None) -> Any:
         if isinstance(inputs, (list, tuple)):
@@ -185,9 +195,15 @@ class Bidirectional(Layer):
 
 
 def _copy(layer: Layer, **overrides: Any) -> Layer:
+    """A fresh ``layer`` from its config; its cell classes (a custom cell, the cells of a
+    ``StackedRNNCells``) resolve without registration, as tf.keras's Bidirectional does."""
+    from savepoint.serialization import custom_object_scope
     config = {**layer.get_config(), **overrides}
     config.pop("batch_input_shape", None)
-    return type(layer).from_config(config)
+    cell = getattr(layer, "cell", None)
+    cells = [cell, *getattr(cell, "cells", [])] if cell is not None else []
+    with custom_object_scope({type(c).__name__: type(c) for c in cells}):
+        return type(layer).from_config(config)
 
 
 def _merge(mode: str | None, y: torch.Tensor, y_rev: torch.Tensor) -> Any:
