@@ -94,6 +94,17 @@ def activation_layers() -> keras.Model:
     return keras.Model(x, L.Softmax(name="soft")(L.Dense(4)(h)))
 
 
+class Doubler(L.Layer):
+    def call(self, x):
+        return x * 2
+
+
+def custom_layer() -> keras.Model:
+    """A layer with no lowering: no signature, but tf.keras opens it with custom_objects."""
+    x = keras.Input((5,), name="x")
+    return keras.Model(x, L.Dense(2, name="out")(Doubler(name="doubler")(L.Dense(3)(x))))
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     out = {}
     for t in model.inputs:
@@ -104,7 +115,7 @@ def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
 
 
 def _case(tmp_path, name: str, model: keras.Model, classes: bool = True,
-          via_save: bool = False) -> dict:
+          via_save: bool = False, signature: bool = True) -> dict:
     set_random_seed(3)
     xs = _inputs(model, 24)
     x = [xs[n] for n in model.input_names]
@@ -135,7 +146,8 @@ def _case(tmp_path, name: str, model: keras.Model, classes: bool = True,
     else:
         write_saved_model(model, d)
     np.savez(str(tmp_path / f"{name}.npz"), **arrays)
-    return {"dir": d, "npz": str(tmp_path / f"{name}.npz"), "compiled": compiled}
+    return {"dir": d, "npz": str(tmp_path / f"{name}.npz"), "compiled": compiled,
+            "signature": signature}
 
 
 def _ops_table() -> dict:
@@ -150,11 +162,13 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False),
              _case(tmp_path, "activations", activation_layers()),
              _case(tmp_path, "model_save", cnn(), via_save=True)]
+    with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
+        cases.append(_case(tmp_path, "custom", custom_layer(), signature=False))
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
-                                              "activations", "model_save"]
+                                              "activations", "model_save", "custom"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

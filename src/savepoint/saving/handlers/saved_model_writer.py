@@ -95,6 +95,9 @@ def write_saved_model_files(model: Any, directory: str, include_optimizer: bool 
     keys = {id(var.value): key for key, var in collected.keyed_variables}
     objects, paths = _objects(collected)
     meta = pb.MetaGraph([], [], None, {}, objects, {})
+    # the signature map, empty without a lowering: TF's loaders then list no signature
+    objects[0].children.append(("signatures", len(objects)))
+    objects.append(pb.ObjectNode([], pb.UserObject("signature_map", (1, 1))))
     if lowered is not None:
         _add_signature(meta, lowered, collected, keys)
     storage.write_bytes_atomically(os.path.join(directory, "saved_model.pb"),
@@ -184,10 +187,8 @@ def _add_signature(meta: pb.MetaGraph, lowered: Any, collected: graph_lib.Collec
          for s in lowered.inputs},
         {s.key: pb.TensorInfo(f"StatefulPartitionedCall:{i}", s.dtype, s.shape)
          for i, s in enumerate(lowered.outputs)})
-    signatures_id = len(meta.objects)
-    meta.objects[0].children.append(("signatures", signatures_id))
-    meta.objects.append(pb.ObjectNode([(SIGNATURE, signatures_id + 1)],
-                                      pb.UserObject("signature_map", (1, 1))))
+    signatures = meta.objects[meta.objects[0].children[-1][1]]
+    signatures.children.append((SIGNATURE, len(meta.objects)))
     meta.objects.append(pb.ObjectNode([], pb.BareConcreteFunction(
         fn.name, [s.key for s in lowered.inputs])))
     meta.concrete_functions[fn.name] = pb.ConcreteFunction(
