@@ -423,3 +423,18 @@ def test_custom_classes_need_custom_objects_then_load_like_tf(unpacked, name, cl
     np.testing.assert_allclose(loss, data["eval"][0], rtol=1e-5)
     assert metric == pytest.approx(data["eval"][1], abs=1e-7)
     assert int(model.optimizer.iterations.numpy()) == int(data["iterations"])
+
+
+def test_an_adapted_lookup_layer_is_refused_naming_the_fix(unpacked, tmp_path):
+    """tf.keras writes ``vocabulary: null`` for an adapted TextVectorization (checked with
+    tf-keras 2.21: the vocabulary lives in a graph table initializer, not in the variables)."""
+    path = copy_of(unpacked, "mlp", tmp_path)
+    layer = {"class_name": "TextVectorization",
+             "config": {"name": "text_vectorization", "vocabulary": None, "vocabulary_size": 8}}
+    _metadata_file(path, json.dumps({"class_name": "Functional",
+                                     "config": {"name": "m", "layers": [layer]}}))
+    with pytest.raises(FormatError, match=r"Expected the vocabulary of TextVectorization "
+                       r"'text_vectorization' in the config of .* Received vocabulary null with "
+                       r"vocabulary_size 8: the layer was adapted.* Fix: in tf.keras, build the "
+                       r"layer with vocabulary=layer.get_vocabulary\(\)"):
+        keras.models.load_model(path)

@@ -66,6 +66,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     """
     path = os.fspath(path)
     where, meta = _read_metadata(path)
+    _refuse_graph_vocabularies(meta["config"], where)
     model_config = keras2.model_from_keras2({"class_name": meta.get("class_name"),
                                              "config": meta["config"]})
     training = meta.get("training_config")
@@ -78,6 +79,31 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     if compile and not compiled:
         whole_model.warn_not_compiled()
     return model
+
+
+_LOOKUPS = ("TextVectorization", "StringLookup", "IntegerLookup")
+
+
+def _refuse_graph_vocabularies(config: Any, where: str) -> None:
+    """An adapted lookup layer's SavedModel config says ``vocabulary: null``: tf.keras keeps the
+    vocabulary in a table initializer of the graph, which savepoint does not run."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            inner = item.get("config")
+            if item.get("class_name") in _LOOKUPS and isinstance(inner, dict) \
+                    and inner.get("vocabulary") is None and inner.get("vocabulary_size"):
+                raise FormatError(
+                    f"Expected the vocabulary of {item['class_name']} "
+                    f"'{inner.get('name')}' in the config of {where}. Received vocabulary null "
+                    f"with vocabulary_size {inner['vocabulary_size']}: the layer was adapted, "
+                    f"and tf.keras keeps such a vocabulary in a TensorFlow table initializer "
+                    f"that savepoint does not run. Fix: in tf.keras, build the layer with "
+                    f"vocabulary=layer.get_vocabulary() and save again (or save as '.keras').")
+            stack.extend(item.values())
 
 
 def _subclassed_build_shape(meta: dict) -> Any:
