@@ -199,3 +199,24 @@ def test_async_saves_to_s3(bucket):
         assert np.array_equal(a, b)
     assert storage.listdir(f"{bucket}/async") == ["checkpoint", "cp.ckpt.data-00000-of-00001",
                                                   "cp.ckpt.index"]
+
+
+def test_a_manager_recovers_a_remote_state_file_with_full_urls(root):
+    """TensorFlow writes full ``gs://...`` names into state files on object stores; a manager
+    reopening such a directory treats them as absolute (not joined onto the directory)."""
+    model = _model()
+    model.build((None, 3))
+    ckpt = keras.train.Checkpoint(model=model)
+    manager = keras.train.CheckpointManager(ckpt, f"{root}/tf", max_to_keep=2)
+    manager.save()
+    manager.save()
+    full = [f"{root}/tf/ckpt-1", f"{root}/tf/ckpt-2"]
+    storage.replace_text_atomically(f"{root}/tf/checkpoint", "".join(
+        [f'model_checkpoint_path: "{full[1]}"\n'] +
+        [f'all_model_checkpoint_paths: "{p}"\n' for p in full]))
+    again = keras.train.CheckpointManager(ckpt, f"{root}/tf", max_to_keep=2)
+    assert again.checkpoints == full
+    assert again.latest_checkpoint == full[1]
+    again.save()
+    assert again.checkpoints == [full[1], f"{root}/tf/ckpt-3"]
+    assert not storage.exists(f"{root}/tf/ckpt-1.index")  # pruned on the remote

@@ -57,7 +57,8 @@ class CheckpointManager:
         stamps = list(state.all_model_checkpoint_timestamps) or [time.time()] * len(
             state.all_model_checkpoint_paths)
         for rel, stamp in zip(state.all_model_checkpoint_paths, stamps):
-            path = rel if os.path.isabs(rel) else os.path.join(self._directory, rel)
+            # a URL is absolute too (TF writes full gs:// names into state files there)
+            path = rel if os.path.isabs(rel) or "://" in rel else os.path.join(self._directory, rel)
             if storage.exists(layout.index_path(path)):
                 self._maybe_delete.append((path, stamp))
         if state.last_preserved_timestamp is not None:
