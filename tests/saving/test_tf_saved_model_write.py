@@ -138,6 +138,7 @@ def test_the_encoder_refuses_an_unknown_attr_kind():
      "'cf' \\(MaxPooling2D\\).*channels_last"),
     (L.LayerNormalization(axis=1, name="ln"), (4, 5), "'ln'.*axes at the end of the shape"),
     (L.BatchNormalization(axis=1, name="bn"), (4, 5, 6), "'bn'.*axes at the end"),
+    (L.Embedding(5, 2, mask_zero=True, name="emb"), (3,), "'emb'.*mask_zero False"),
 ])
 def test_spatial_options_tf_cannot_express_are_refused(layer, shape, match):
     x = keras.Input(shape)

@@ -145,6 +145,8 @@ def _layer_norm(b, layer, xs, shapes, outs):
 
 @lowers("Embedding")
 def _embedding(b, layer, xs, shapes, outs):
+    if layer.get_config().get("mask_zero"):  # the mask changes what later layers compute
+        raise _refuse(layer, "mask_zero False (masks are not lowered)")
     v = _variables(layer)
     indices, dtype = xs[0], tf_enum_for(np.dtype(b.node_dtypes[0]))
     if dtype not in (DT_INT32, DT_INT64):  # as Keras: float ids are cast to int32
