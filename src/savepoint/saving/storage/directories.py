@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import re
 
-from savepoint.saving.storage import (_OPEN_TEMPS, _TMP_MARKER, PathLike, _fspath, _remote,
-                                      fsync_dir, is_temp_name, listdir, makedirs, remove,
-                                      remove_tree, storage_error, temp_name_for,
-                                      write_bytes_atomically)
+from savepoint.saving.storage.failures import storage_error
+from savepoint.saving.storage.paths import (_OPEN_TEMPS, _TMP_MARKER, PathLike, _fspath, _remote,
+                                            fsync_dir, is_temp_name, temp_name_for)
 
 _ASIDE = ".aside"  # suffix of an old directory commit_directory renamed out of the way
 _TEMP_TAIL = re.compile(r"^(?:\d+-)?[0-9a-f]+(?:\.aside)?$")  # after ``.<name>.tmp-``
@@ -52,7 +51,8 @@ def remove_stale_temp_files(directory: PathLike) -> list[str]:
     """
     if _remote(directory) is not None:
         return []  # object stores publish whole objects: a killed writer leaves no temporary
-    removed = [n for n in listdir(directory) if is_temp_name(n) and
+    from savepoint.saving import storage  # the package builds on this module
+    removed = [n for n in storage.listdir(directory) if is_temp_name(n) and
                os.path.join(_fspath(directory), n) not in _OPEN_TEMPS and not _writer_alive(n)]
     for name in removed:
         _discard(os.path.join(_fspath(directory), name))
@@ -70,6 +70,7 @@ def remove_stale_temps_of(path: PathLike) -> list[str]:
         >>> import tempfile, os
         >>> d = tempfile.mkdtemp(); stale = os.path.join(d, ".m.h5.tmp-999999999-abc")
         >>> _ = open(stale, "wb").write(b"x"); _ = open(os.path.join(d, ".n.h5.tmp-1-abc"), "wb")
+        >>> from savepoint.saving.storage import listdir
         >>> remove_stale_temps_of(os.path.join(d, "m.h5")), sorted(os.listdir(d))
         (['.m.h5.tmp-999999999-abc'], ['.n.h5.tmp-1-abc'])
     """
@@ -103,7 +104,11 @@ def _discard(temp: str) -> None:
         if not os.path.lexists(target):
             os.rename(temp, target)
             return
-    remove_tree(temp) if os.path.isdir(temp) and not os.path.islink(temp) else remove(temp)
+    from savepoint.saving import storage  # the package builds on this module
+    if os.path.isdir(temp) and not os.path.islink(temp):
+        storage.remove_tree(temp)
+    else:
+        storage.remove(temp)
 
 
 def temp_dir_for(path: PathLike) -> str:
@@ -113,14 +118,16 @@ def temp_dir_for(path: PathLike) -> str:
     Example:
         >>> import tempfile, os
         >>> d = temp_dir_for(os.path.join(tempfile.mkdtemp(), "my_model"))
+        >>> from savepoint.saving.storage import listdir
         >>> is_temp_name(os.path.basename(d)), listdir(d)
         (True, [])
     """
     remote = _remote(path)
     if remote is not None:  # assembled on the local disk, uploaded by commit_directory
         return remote.temp_dir_for(os.fspath(path))
+    from savepoint.saving import storage  # the package builds on this module
     path = _fspath(path)
-    makedirs(os.path.dirname(path))
+    storage.makedirs(os.path.dirname(path))
     remove_stale_temps_of(path)
     temp = temp_name_for(path)
     try:
@@ -149,7 +156,9 @@ def commit_directory(temp_dir: PathLike, path: PathLike, manifest: "str | None" 
     Example:
         >>> import tempfile, os
         >>> target = os.path.join(tempfile.mkdtemp(), "m")
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> t = temp_dir_for(target); write_bytes_atomically(os.path.join(t, "a"), b"1")
+        >>> from savepoint.saving.storage import listdir
         >>> commit_directory(t, target); listdir(target)
         ['a']
     """
@@ -194,7 +203,9 @@ def list_tree(directory: PathLike) -> list[str]:
 
     Example:
         >>> import tempfile, os
+        >>> from savepoint.saving.storage import makedirs
         >>> d = tempfile.mkdtemp(); makedirs(os.path.join(d, "a"))
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> write_bytes_atomically(os.path.join(d, "a", "b"), b""); list_tree(d)
         ['a/b']
     """

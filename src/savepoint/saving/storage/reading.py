@@ -2,6 +2,7 @@
 
 Example:
     >>> import tempfile, os
+    >>> from savepoint.saving.storage import write_bytes_atomically
     >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"ab")
     >>> read_bytes(p), file_size(p)
     (b'ab', 2)
@@ -15,9 +16,8 @@ import stat
 from typing import BinaryIO
 
 from savepoint.errors import FormatError
-from savepoint.saving.storage import (PathLike, _fspath, _missing,  # noqa: F401 (doctests)
-                                      _remote, read_error, replace_text_atomically,
-                                      write_bytes_atomically)
+from savepoint.saving.storage.failures import read_error
+from savepoint.saving.storage.paths import PathLike, _fspath, _missing, _remote
 
 _KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"),
           (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
@@ -81,6 +81,7 @@ def read_text(path: PathLike) -> str:
 
     Example:
         >>> import tempfile, os
+        >>> from savepoint.saving.storage import replace_text_atomically
         >>> p = os.path.join(tempfile.mkdtemp(), "t.txt"); replace_text_atomically(p, "hi")
         >>> read_text(p)
         'hi'
@@ -93,6 +94,7 @@ def open_read(path: PathLike) -> BinaryIO:
 
     Example:
         >>> import tempfile, os
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"ab")
         >>> with open_read(p) as f: f.read()
         b'ab'
@@ -111,6 +113,7 @@ def map_file(path: PathLike) -> memoryview:
 
     Example:
         >>> import numpy as np, tempfile, os
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"\\x01\\x00")
         >>> np.frombuffer(map_file(p), dtype="<u2")[0]
         np.uint16(1)
@@ -134,6 +137,7 @@ def file_size(path: PathLike) -> int:
 
     Example:
         >>> import tempfile, os
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"abc")
         >>> file_size(p)
         3
@@ -160,6 +164,7 @@ def read_range(source: "PathLike | BinaryIO", offset: int, size: int) -> bytes:
 
     Example:
         >>> import tempfile, os
+        >>> from savepoint.saving.storage import write_bytes_atomically
         >>> p = os.path.join(tempfile.mkdtemp(), "x"); write_bytes_atomically(p, b"abcdef")
         >>> read_range(p, 2, 3), read_range(open_read(p), 4, 9)
         (b'cde', b'ef')
