@@ -99,7 +99,8 @@ def lower_model(model: Any, name: str = FUNCTION_NAME) -> Lowered:
     memo: dict[int, str] = {}
     inputs = {}
     for t, key in zip(graph.flat_inputs, graph.input_names):
-        inputs[key] = (t, Spec(key, tf_enum_for(np.dtype(t.dtype)), tuple(t.shape)))
+        dtype = t.dtype if t.dtype in ("string", "bfloat16") else np.dtype(t.dtype)
+        inputs[key] = (t, Spec(key, tf_enum_for(dtype), tuple(t.shape)))
     for key in sorted(inputs):  # TF flattens the keyword inputs by sorted key
         t, spec = inputs[key]
         memo[id(t)] = b.input(key, spec.dtype)
