@@ -105,6 +105,18 @@ def custom_layer() -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(Doubler(name="doubler")(L.Dense(3)(x))))
 
 
+def mobilenet() -> keras.Model:
+    """A Keras Application: MobileNet (ZeroPadding2D, ReLU(6), depthwise, BatchNorm, Reshape)."""
+    return keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, weights=None,
+                                        classes=4)
+
+
+def mobilenet_v2() -> keras.Model:
+    """MobileNetV2: inverted residuals (Add), ReLU(6), ZeroPadding2D, a Dense top."""
+    return keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None,
+                                          classes=4)
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     out = {}
     for t in model.inputs:
@@ -161,7 +173,9 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "two_io", two_in_two_out()),
              _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False),
              _case(tmp_path, "activations", activation_layers()),
-             _case(tmp_path, "model_save", cnn(), via_save=True)]
+             _case(tmp_path, "model_save", cnn(), via_save=True),
+             _case(tmp_path, "mobilenet", mobilenet()),
+             _case(tmp_path, "mobilenet_v2", mobilenet_v2())]
     with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
         cases.append(_case(tmp_path, "custom", custom_layer(), signature=False))
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
@@ -169,6 +183,7 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
-                                              "activations", "model_save", "custom"]
+                                              "activations", "model_save", "mobilenet",
+                                              "mobilenet_v2", "custom"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

@@ -60,6 +60,7 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     _op("Pack", "output", N="int", T="type", axis="int?"),
     _op("ConcatV2", "output", N="int", T="type", Tidx="type?"),
     _op("Transpose", "y", T="type", Tperm="type?"),
+    _op("Pad", "output", T="type", Tpaddings="type?"),
     _op("Mean", "output", T="type", Tidx="type?", keep_dims="bool?"),
     _op("Max", "output", T="type", Tidx="type?", keep_dims="bool?"),
     _op("Conv2D", "output", use_cudnn_on_gpu="bool?", **_CONV),

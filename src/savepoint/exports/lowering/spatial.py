@@ -1,5 +1,5 @@
 """Lowerings of the spatial, normalization and embedding layers: Conv2D, DepthwiseConv2D,
-Max/AveragePooling2D, global pooling, BatchNormalization (FusedBatchNormV3 in inference for rank
+Max/AveragePooling2D, global pooling, ZeroPadding1D/2D (Pad), BatchNormalization (FusedBatchNormV3 in inference for rank
 4, folded multiply-add otherwise), LayerNormalization and Embedding (GatherV2).
 
 Channels-last only (TF's CPU kernels and tf.keras's default); ``groups > 1`` and other options
@@ -91,6 +91,16 @@ def _global(op: str):
 for _rank in ("1D", "2D", "3D"):
     LOWERINGS[f"GlobalAveragePooling{_rank}"] = _global("Mean")
     LOWERINGS[f"GlobalMaxPooling{_rank}"] = _global("Max")
+
+
+@lowers("ZeroPadding1D", "ZeroPadding2D")
+def _zero_padding(b, layer, xs, shapes, outs):
+    padding = _channels_last(layer)["padding"]
+    # the config is normalized: (before, after) for 1D, one such pair per axis for 2D
+    pairs = [padding] if len(shapes[0]) == 3 else list(padding)
+    table = [[0, 0]] + [[int(a), int(c)] for a, c in pairs] + [[0, 0]]
+    return [b.op("Pad", [xs[0], b.const(np.asarray(table, np.int32))], T=T,
+                 Tpaddings=DT_INT32)]
 
 
 def _axes(layer: Any, rank: int) -> list[int]:
