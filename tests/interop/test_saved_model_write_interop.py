@@ -105,6 +105,19 @@ def custom_layer() -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(Doubler(name="doubler")(L.Dense(3)(x))))
 
 
+def sequence_cnn() -> keras.Model:
+    """Conv1D (same, causal with dilation, strided valid), 1D pooling, SeparableConv2D."""
+    series = keras.Input((16, 3), name="series")
+    h = L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu")(series)
+    h = L.MaxPooling1D(2)(L.Conv1D(5, 3, padding="same")(h))
+    h = L.AveragePooling1D(2, padding="same")(L.Conv1D(4, 2, strides=2)(h))
+    image = keras.Input((9, 9, 2), name="image")
+    g = L.SeparableConv2D(4, 3, depth_multiplier=2, padding="same", activation="tanh")(image)
+    g = L.SeparableConv2D(3, 3, strides=2)(g)
+    merged = L.Concatenate()([L.Flatten()(h), L.GlobalAveragePooling2D()(g)])
+    return keras.Model([series, image], L.Dense(2, name="out")(merged))
+
+
 def mobilenet() -> keras.Model:
     """A Keras Application: MobileNet (ZeroPadding2D, ReLU(6), depthwise, BatchNorm, Reshape)."""
     return keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, weights=None,
@@ -174,6 +187,7 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "cnn", cnn()), _case(tmp_path, "text", text(), classes=False),
              _case(tmp_path, "activations", activation_layers()),
              _case(tmp_path, "model_save", cnn(), via_save=True),
+             _case(tmp_path, "sequence_cnn", sequence_cnn()),
              _case(tmp_path, "mobilenet", mobilenet()),
              _case(tmp_path, "mobilenet_v2", mobilenet_v2())]
     with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
@@ -183,7 +197,8 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
-                                              "activations", "model_save", "mobilenet",
+                                              "activations", "model_save", "sequence_cnn",
+                                              "mobilenet",
                                               "mobilenet_v2", "custom"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

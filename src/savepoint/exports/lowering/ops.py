@@ -61,6 +61,8 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     _op("ConcatV2", "output", N="int", T="type", Tidx="type?"),
     _op("Transpose", "y", T="type", Tperm="type?"),
     _op("Pad", "output", T="type", Tpaddings="type?"),
+    _op("ExpandDims", "output", T="type", Tdim="type?"),
+    _op("Squeeze", "output", T="type", squeeze_dims="list(int)?"),
     _op("Mean", "output", T="type", Tidx="type?", keep_dims="bool?"),
     _op("Max", "output", T="type", Tidx="type?", keep_dims="bool?"),
     _op("Conv2D", "output", use_cudnn_on_gpu="bool?", **_CONV),

@@ -7,7 +7,7 @@ TF's ops do not express are refused by name.
 
 Example:
     >>> sorted(k for k in LOWERINGS if "Conv" in k)
-    ['Conv2D', 'DepthwiseConv2D']
+    ['Conv1D', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']
 """
 
 from __future__ import annotations
@@ -63,6 +63,65 @@ def _conv2d(b, layer, xs, shapes, outs):
 @lowers("DepthwiseConv2D")
 def _depthwise(b, layer, xs, shapes, outs):
     return [_conv(b, layer, xs[0], "DepthwiseConv2dNative", "depthwise_kernel")]
+
+
+@lowers("SeparableConv2D")
+def _separable(b, layer, xs, shapes, outs):
+    config = _channels_last(layer)
+    v = _variables(layer)
+    sh, sw = _pair(config.get("strides", 1))
+    dh, dw = _pair(config.get("dilation_rate", 1))
+    y = b.op("DepthwiseConv2dNative", [xs[0], b.variable(v["depthwise_kernel"])], T=T,
+             strides=[1, sh, sw, 1], padding=_padding(layer, config), dilations=[1, dh, dw, 1],
+             data_format="NHWC")
+    y = b.op("Conv2D", [y, b.variable(v["pointwise_kernel"])], T=T, strides=[1, 1, 1, 1],
+             padding="VALID", data_format="NHWC")
+    if "bias" in v:
+        y = b.op("BiasAdd", [y, b.variable(v["bias"])], T=T)
+    return [activate(b, _activation_name(layer), y, layer)]
+
+
+def _expand(b: FunctionBuilder, x: str, axis: int) -> str:
+    return b.op("ExpandDims", [x, b.const(np.asarray(axis, np.int32))], T=T, Tdim=DT_INT32)
+
+
+@lowers("Conv1D")
+def _conv1d(b, layer, xs, shapes, outs):
+    """As TF does it: [b, t, c] -> [b, 1, t, c], a Conv2D with a (1, k) kernel, squeezed back;
+    causal padding is a left pad of dilation * (k - 1) steps, then VALID."""
+    config = _channels_last(layer)
+    if int(config.get("groups", 1)) != 1:
+        raise _refuse(layer, "groups 1")
+    v = _variables(layer)
+    (k,), (s,), (d,) = (_pair(config[n])[:1] for n in ("kernel_size", "strides",
+                                                      "dilation_rate"))
+    x, padding = xs[0], str(config.get("padding", "valid")).upper()
+    if padding == "CAUSAL":
+        table = np.asarray([[0, 0], [d * (k - 1), 0], [0, 0]], np.int32)
+        x, padding = b.op("Pad", [x, b.const(table)], T=T, Tpaddings=DT_INT32), "VALID"
+    if padding not in ("SAME", "VALID"):
+        raise _refuse(layer, "padding 'same', 'valid' or 'causal'")
+    y = b.op("Conv2D", [_expand(b, x, 1), _expand(b, b.variable(v["kernel"]), 0)], T=T,
+             strides=[1, 1, s, 1], padding=padding, dilations=[1, 1, d, 1], data_format="NHWC")
+    y = b.op("Squeeze", [y], T=T, squeeze_dims=[1])
+    if "bias" in v:
+        y = b.op("BiasAdd", [y, b.variable(v["bias"])], T=T)
+    return [activate(b, _activation_name(layer), y, layer)]
+
+
+def _pool1d(op: str):
+    def lower(b, layer, xs, shapes, outs):
+        config = _channels_last(layer)
+        (p,), (s,) = _pair(config["pool_size"])[:1], _pair(config.get("strides") or
+                                                           config["pool_size"])[:1]
+        y = b.op(op, [_expand(b, xs[0], 1)], T=T, ksize=[1, 1, p, 1], strides=[1, 1, s, 1],
+                 padding=_padding(layer, config), data_format="NHWC")
+        return [b.op("Squeeze", [y], T=T, squeeze_dims=[1])]
+    return lower
+
+
+LOWERINGS["MaxPooling1D"] = _pool1d("MaxPool")
+LOWERINGS["AveragePooling1D"] = _pool1d("AvgPool")
 
 
 def _pool(op: str):
