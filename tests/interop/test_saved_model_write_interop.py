@@ -130,6 +130,15 @@ def mobilenet_v2() -> keras.Model:
                                           classes=4)
 
 
+def nested_applications() -> keras.Model:
+    """Both MobileNets as nested models of one functional model (transfer learning's shape;
+    their layers share names such as ``input_1``, resolved per nested model)."""
+    x = keras.Input((32, 32, 3), name="image")
+    v1, v2 = mobilenet(), mobilenet_v2()
+    return keras.Model(x, [L.Activation("linear", name="v1")(v1(x)),
+                           L.Activation("linear", name="v2")(v2(x))])
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     out = {}
     for t in model.inputs:
@@ -189,7 +198,8 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "model_save", cnn(), via_save=True),
              _case(tmp_path, "sequence_cnn", sequence_cnn()),
              _case(tmp_path, "mobilenet", mobilenet()),
-             _case(tmp_path, "mobilenet_v2", mobilenet_v2())]
+             _case(tmp_path, "mobilenet_v2", mobilenet_v2()),
+             _case(tmp_path, "nested", nested_applications())]
     with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
         cases.append(_case(tmp_path, "custom", custom_layer(), signature=False))
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
@@ -199,6 +209,6 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
                                               "activations", "model_save", "sequence_cnn",
                                               "mobilenet",
-                                              "mobilenet_v2", "custom"]
+                                              "mobilenet_v2", "nested", "custom"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

@@ -246,11 +246,14 @@ def _build_shape(layer: Any) -> Any:
     return shapes[0] if len(shapes) == 1 else shapes
 
 
-def _layer_configs(config: dict, found: dict[str, dict]) -> dict[str, dict]:
-    """tf.keras 2 layer entries (``class_name``, ``config``) by layer name, nested too."""
+def _layer_configs(config: dict, found: dict[tuple[str, str], dict]
+                   ) -> dict[tuple[str, str], dict]:
+    """tf.keras 2 layer entries (``class_name``, ``config``) keyed by (the name of the model
+    that holds them, layer name): two nested models may each hold an ``input_1``."""
+    scope = config.get("config", {}).get("name")
     for layer in config.get("config", {}).get("layers", []):
         name = layer.get("name") or layer.get("config", {}).get("name")
-        found[name] = layer
+        found[(scope, name)] = layer
         if isinstance(layer.get("config"), dict) and "layers" in layer["config"]:
             _layer_configs(layer, found)
     return found
@@ -281,11 +284,14 @@ def _keras_nodes(model: Any, collected: graph_lib.Collected, paths: dict[int, st
     if training is not None:
         root["training_config"] = _resolved_metrics(model, training)
     nodes = [pb.KerasNode(0, "root", _root_identifier(model), json.dumps(root))]
+    by_path = {path: node_id for node_id, path in paths.items()}
     for node_id, obj in enumerate(collected.objects):
         if node_id == 0 or not _is_layer(obj):
             continue
-        entry = entries.get(obj.name, {"class_name": type(obj).__name__,
-                                       "config": obj.get_config()})
+        parent = by_path.get(paths[node_id].rpartition(".")[0], 0)
+        scope = model.name if parent == 0 else collected.objects[parent].name
+        entry = entries.get((scope, obj.name), {"class_name": type(obj).__name__,
+                                                "config": obj.get_config()})
         identifier = _layer_identifier(obj)
         if identifier == "_tf_keras_input_layer":
             config = entry["config"]
