@@ -183,3 +183,28 @@ def test_model_save_of_an_unlowerable_model_warns_and_still_loads(tmp_path):
     assert os.path.exists(os.path.join(d, "keras_metadata.pb"))
     loaded = keras.models.load_model(d, custom_objects={"Doubler": Doubler})
     assert len(loaded.get_weights()) == 2
+
+
+@pytest.mark.parametrize("dtype", ["float64", "mixed_float16"])
+def test_non_float32_layers_are_refused_rather_than_written_wrong(dtype):
+    x = keras.Input((3,), dtype="float64" if dtype == "float64" else "float32")
+    model = keras.Model(x, L.Dense(2, dtype=dtype, name="wide")(x))
+    match = "input '.*' of dtype float64" if dtype == "float64" else \
+        "'wide' \\(Dense\\).*expected float32"
+    with pytest.raises(LoweringError, match=match):
+        lower_model(model)
+
+
+def test_include_optimizer_false_writes_no_training_config(tmp_path):
+    model = mlp()
+    model.save(str(tmp_path / "m"), include_optimizer=False)
+    metadata = (tmp_path / "m" / "keras_metadata.pb").read_bytes()
+    assert b"training_config" not in metadata and b"_tf_keras_sequential" in metadata
+    assert b"optimizer" not in (tmp_path / "m" / "saved_model.pb").read_bytes()
+
+
+def test_string_and_bfloat16_inputs_save_without_a_signature_not_a_crash(tmp_path):
+    for dtype in ("string", "bfloat16"):
+        x = keras.Input((1,) if dtype == "string" else (3,), dtype=dtype)
+        with pytest.raises(LoweringError, match=f"dtype {dtype}"):
+            lower_model(keras.Model(x, L.Activation("linear")(x)))

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from savepoint.exports.lowering import spatial  # noqa: F401 (registers its lowerings)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
@@ -77,6 +76,12 @@ def _lower_graph(b: FunctionBuilder, graph: Any, memo: dict[int, str]) -> None:
             _lower_graph(b, inner, memo)
             outs = [memo[id(t)] for t in inner.flat_outputs]
         else:
+            dtypes = {str(layer.dtype), str(getattr(layer, "compute_dtype", layer.dtype))}
+            if dtypes != {"float32"}:  # the lowerings emit float32 ops (T = DT_FLOAT)
+                raise LoweringError(
+                    f"Layer '{layer.name}' ({type(layer).__name__}) cannot be lowered to "
+                    f"TensorFlow ops: expected float32 variables and computation. Received "
+                    f"{sorted(dtypes)}. Fix: serve a float32 copy of the model.")
             lowering = LOWERINGS.get(type(layer).__name__)
             if lowering is None:
                 raise LoweringError(
@@ -99,8 +104,11 @@ def lower_model(model: Any, name: str = FUNCTION_NAME) -> Lowered:
     memo: dict[int, str] = {}
     inputs = {}
     for t, key in zip(graph.flat_inputs, graph.input_names):
-        dtype = t.dtype if t.dtype in ("string", "bfloat16") else np.dtype(t.dtype)
-        inputs[key] = (t, Spec(key, tf_enum_for(dtype), tuple(t.shape)))
+        if t.dtype not in ("float32", "int32", "int64"):  # strings, bfloat16, float64...
+            raise LoweringError(f"Model '{model.name}': expected float32 (or int32/int64 ids) "
+                                f"inputs. Received input '{key}' of dtype {t.dtype}. Fix: "
+                                f"give the Input dtype float32 to get a serving signature.")
+        inputs[key] = (t, Spec(key, tf_enum_for(t.dtype), tuple(t.shape)))
     for key in sorted(inputs):  # TF flattens the keyword inputs by sorted key
         t, spec = inputs[key]
         memo[id(t)] = b.input(key, spec.dtype)
@@ -112,7 +120,7 @@ def lower_model(model: Any, name: str = FUNCTION_NAME) -> Lowered:
             raise LoweringError(f"Model '{model.name}': expected distinct output names. "
                                 f"Received {graph.output_names}. Fix: give each output layer "
                                 f"its own name.")
-        outputs[key], dtypes[key] = memo[id(t)], tf_enum_for(np.dtype(t.dtype))
+        outputs[key], dtypes[key] = memo[id(t)], tf_enum_for(t.dtype)
         specs.append(Spec(key, dtypes[key], tuple(t.shape)))
     function = b.finish(outputs, dtypes)
     return Lowered(function, [inputs[k][1] for k in sorted(inputs)],

@@ -102,7 +102,7 @@ class FunctionBuilder:
             arg = self._unique(_arg_name(var.path.replace("/", "_")) + "_resource")
             self.resource_args.append((arg, DT_RESOURCE))
             self.captured.append(var)
-            dtype = tf_enum_for(np.dtype(var.dtype))
+            dtype = tf_enum_for(var.dtype)
             self._reads[key] = self.op("ReadVariableOp", [arg],
                                        name=_arg_name(var.path.replace("/", "_")) + "_read",
                                        dtype=dtype)

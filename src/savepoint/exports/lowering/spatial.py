@@ -217,7 +217,7 @@ def _embedding(b, layer, xs, shapes, outs):
     if layer.get_config().get("mask_zero"):  # the mask changes what later layers compute
         raise _refuse(layer, "mask_zero False (masks are not lowered)")
     v = _variables(layer)
-    indices, dtype = xs[0], tf_enum_for(np.dtype(b.node_dtypes[0]))
+    indices, dtype = xs[0], tf_enum_for(b.node_dtypes[0])
     if dtype not in (DT_INT32, DT_INT64):  # as Keras: float ids are cast to int32
         indices, dtype = b.op("Cast", [indices], SrcT=dtype, DstT=DT_INT32), DT_INT32
     return [b.op("GatherV2", [b.variable(v["embeddings"]), indices,

@@ -34,7 +34,6 @@ import os
 import warnings
 from typing import Any
 
-import numpy as np
 
 from savepoint.saving import storage
 from savepoint.saving.engine import whole_model
@@ -125,7 +124,7 @@ def _objects(collected: graph_lib.Collected) -> tuple[list[pb.ObjectNode], dict[
             paths.setdefault(ref.node_id, f"{paths[node_id]}.{ref.local_name}")
         children = [(ref.local_name, ref.node_id) for ref in node.children]
         if isinstance(obj, Variable):
-            kind: Any = pb.SavedVariable(tf_enum_for(np.dtype(obj.dtype)), tuple(obj.shape),
+            kind: Any = pb.SavedVariable(tf_enum_for(obj.dtype), tuple(obj.shape),
                                          bool(obj.trainable), obj.path)
         elif node_id == 0:
             kind = pb.UserObject(_root_identifier(obj._model), (1, 1))
@@ -158,7 +157,7 @@ def _add_signature(meta: pb.MetaGraph, lowered: Any, collected: graph_lib.Collec
     fn = lowered.function
     ids = {graph_lib.node_key(obj): i for i, obj in enumerate(collected.objects)}
     variables = lowered.variables
-    dtypes = [tf_enum_for(np.dtype(v.dtype)) for v in variables]
+    dtypes = [tf_enum_for(v.dtype) for v in variables]
     nodes: list[pb.NodeDef] = []
     handles = []
     for var, dtype in zip(variables, dtypes):
