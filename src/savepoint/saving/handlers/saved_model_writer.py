@@ -287,8 +287,7 @@ def _keras_nodes(model: Any, collected: graph_lib.Collected, paths: dict[int, st
     for node_id, obj in enumerate(collected.objects):
         if node_id == 0 or not _is_layer(obj):
             continue
-        parent = by_path.get(paths[node_id].rpartition(".")[0], 0)
-        scope = model.name if parent == 0 else collected.objects[parent].name
+        scope = _scope(model, collected, by_path, paths[node_id])
         entry = entries.get((scope, obj.name), {"class_name": type(obj).__name__,
                                                 "config": obj.get_config()})
         identifier = _layer_identifier(obj)
@@ -332,6 +331,20 @@ def _resolved_metrics(model: Any, training: dict) -> dict:
                         "config": {"name": item, "dtype": "float32", "fn": fn}}
         return item
     return dict(training, metrics=resolve(training.get("metrics")))
+
+
+def _scope(model: Any, collected: graph_lib.Collected, by_path: dict[str, int],
+           path: str) -> str:
+    """The name of the nearest layer above the object at ``path`` (lists in between, such as
+    an RNN's cells, are skipped), or the model's at the root."""
+    while "." in path:
+        path = path.rpartition(".")[0]
+        parent = by_path.get(path, 0)
+        if parent == 0:
+            break
+        if _is_layer(collected.objects[parent]):
+            return collected.objects[parent].name
+    return model.name
 
 
 def _model_build_shape(model: Any) -> Any:
