@@ -139,6 +139,13 @@ def nested_applications() -> keras.Model:
                            L.Activation("linear", name="v2")(v2(x))])
 
 
+def rnn() -> keras.Model:
+    """LSTM and GRU: no lowering (no signature), but tf.keras rebuilds them from the config."""
+    x = keras.Input((5, 3), name="steps")
+    h = L.GRU(4, return_sequences=True)(L.LSTM(4, return_sequences=True)(x))
+    return keras.Model(x, L.Dense(2, name="out")(L.GlobalAveragePooling1D()(h)))
+
+
 def _inputs(model: keras.Model, n: int) -> dict[str, np.ndarray]:
     out = {}
     for t in model.inputs:
@@ -202,6 +209,8 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "nested", nested_applications())]
     with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
         cases.append(_case(tmp_path, "custom", custom_layer(), signature=False))
+    with pytest.warns(UserWarning, match="'lstm' \\(LSTM\\) has no TensorFlow lowering"):
+        cases.append(_case(tmp_path, "rnn", rnn(), signature=False))
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
@@ -209,6 +218,6 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
     assert [r["dir"] for r in reports] == ["mlp", "functional", "two_io", "cnn", "text",
                                               "activations", "model_save", "sequence_cnn",
                                               "mobilenet",
-                                              "mobilenet_v2", "nested", "custom"]
+                                              "mobilenet_v2", "nested", "custom", "rnn"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5
