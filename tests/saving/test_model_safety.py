@@ -193,7 +193,9 @@ def test_not_a_model_directory(tmp_path):
         keras.models.load_model(str(tmp_path / "empty"))
     (tmp_path / "tf").mkdir()
     (tmp_path / "tf" / "saved_model.pb").write_bytes(b"\x08\x01")
-    with pytest.raises(FormatError, match=r"TensorFlow SavedModel"):
+    # a SavedModel goes to the SavedModel reader, which names what is missing
+    with pytest.raises(FormatError, match=r"Expected the SavedModel .* to hold its variables in "
+                                          r"variables/variables.index. Received \['saved_model.pb'\]"):
         keras.models.load_model(str(tmp_path / "tf"))
     (tmp_path / "afile").write_bytes(b"x")
     with pytest.raises(FormatError, match=r"Received a file"):
