@@ -43,6 +43,14 @@ def test_demo_one_epoch_subprocess(tmp_path):
     assert "latest checkpoint: training_2/cp-0005.ckpt" in out
     for path in ("saved_model/my_model", "my_model.h5", "my_model.keras"):
         assert re.search(rf"^Reloaded {re.escape(path)} model, accuracy: ", out, re.M)
+    # TF itself opens the directory (the TF venv exists wherever the test command ran)
+    ours = re.search(r"^Reloaded saved_model/my_model model, accuracy: ([ \d.]{5})%$", out, re.M)
+    tf_line = re.search(r"^TensorFlow 2\.\d+\.\d+ opened saved_model/my_model: "
+                        r"tf\.keras\.models\.load_model accuracy ([ \d.]{5})%, "
+                        r"tf\.saved_model\.load serving_default output shape \(1000, 10\)$",
+                        out, re.M)
+    assert tf_line, out[-2000:]
+    assert tf_line.group(1) == ours.group(1)
     assert "SIGKILL after 45 batches" in out
     assert "Killed-and-resumed weights equal the uninterrupted run's bit for bit: True" in out
 
@@ -137,6 +145,14 @@ def test_evaluate_and_report_prints_the_tutorial_line(capsys):
     assert demo.evaluate_and_report(ctx, Fixed(), "Restored") == 0.75
     assert capsys.readouterr().out == "Restored model, accuracy: 75.00%\n"
     assert ctx.results == {"restored": 0.75}
+
+
+def test_tf_check_without_tensorflow_says_how_to_enable_it(capsys, monkeypatch):
+    from savepoint.demo.tf_check import check_with_tensorflow, tf_python
+    monkeypatch.setenv("SAVEPOINT_TF_PYTHON", "/nonexistent/python")
+    assert tf_python() is None
+    assert check_with_tensorflow("m", [[0.0]], [0], tf_python()) is None
+    assert "TensorFlow check skipped: set SAVEPOINT_TF_PYTHON" in capsys.readouterr().out
 
 
 def test_demo_never_imports_the_cli():

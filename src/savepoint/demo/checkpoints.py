@@ -11,6 +11,7 @@ import os
 
 import savepoint as keras
 from savepoint.demo.steps import DemoContext, DemoStep, create_model, evaluate_and_report
+from savepoint.demo.tf_check import check_with_tensorflow, tf_python
 
 BATCH_SIZE = 32
 
@@ -71,7 +72,8 @@ CHECKPOINT_STEPS = [
 
 def step_save_whole_model(ctx: DemoContext) -> None:
     """The whole model in each format: a directory, HDF5 (Keras 2) and ``.keras`` (Keras 3);
-    each is reloaded without ``create_model`` and evaluated next to the trained model."""
+    each is reloaded without ``create_model`` and evaluated next to the trained model, and the
+    directory (TF's SavedModel too) is opened by TensorFlow itself where it is installed."""
     model = create_model()
     model.fit(ctx.train_images, ctx.train_labels, epochs=max(1, ctx.epochs // 2))
     evaluate_and_report(ctx, model, "Saved")
@@ -83,6 +85,8 @@ def step_save_whole_model(ctx: DemoContext) -> None:
             new_model.summary()
         evaluate_and_report(ctx, new_model, f"Reloaded {path}")
         print(new_model.predict(ctx.test_images, verbose=0).shape)
+        if path.startswith("saved_model"):  # TF's default format: TF itself opens it
+            check_with_tensorflow(path, ctx.test_images, ctx.test_labels, tf_python())
 
 
 WHOLE_MODEL_STEPS = [
