@@ -15,6 +15,7 @@ from savepoint.errors import ConfigError, NotBuiltError, ShapeError
 from savepoint.layers import initializers
 from savepoint.layers.symbolic import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                        placeholder_like)
+from savepoint.layers.layer_losses import _ADD_LOSS_USED, LossesMixin  # noqa: F401 (trainer reads it)
 from savepoint.layers.variable import Variable
 from savepoint.mixed_precision_policy import (POLICIES, Policy, call_in_policy, policy_config,
                                               resolve_dtype)
@@ -22,7 +23,6 @@ from savepoint.layers.layer_helpers import (_check_weight_size, _batch_shape, _a
 
 _CALL_CONTEXT = threading.local()
 # Set once any layer calls add_loss: only then does an outermost call clear stale call losses.
-_ADD_LOSS_USED = [False]
 # Keyword arguments of tf.keras 2.x's Layer: no effect here (``weights`` is set once built, and
 # input_dim/batch_size make the input shape).
 _ACCEPTED_LEGACY_KWARGS = {"autocast", "dynamic", "input_dim", "batch_size", "weights"}
@@ -45,7 +45,7 @@ def skip_initializers() -> Iterator[None]:
         _CALL_CONTEXT.skip_init = previous
 
 
-class Layer(torch.nn.Module):
+class Layer(LossesMixin, torch.nn.Module):
     """Base class of every layer: subclasses define ``build(input_shape)`` and ``call(inputs)``.
 
     Example:
@@ -280,65 +280,6 @@ class Layer(torch.nn.Module):
                 f"on data or call build(input_shape) first.")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """Regularization and ``add_loss`` losses of this layer and its children."""
-        found = [reg(var.value) for var, reg in self._regularizers] + list(self._own_losses)
-        found += [fn() for fn in self.__dict__.get("_callable_losses", ())]
-        for layer in self._sublayers():
-            found.extend(layer.losses)
-        return found
-
-    def add_loss(self, value: Any) -> None:
-        """Add a loss to ``fit``'s objective: a tensor computed in ``call()`` (it holds for that
-        call only, as in Keras) or a zero-argument callable evaluated at every step.
-
-        Example:
-            >>> class L(Layer):
-            ...     def call(self, x):
-            ...         self.add_loss(x.abs().mean())
-            ...         return x
-            >>> l = L(); _ = l(torch.ones(2, 2)); [float(v) for v in l.losses]
-            [1.0]
-        """
-        _ADD_LOSS_USED[0] = True
-        if callable(value) and not isinstance(value, torch.Tensor):
-            self.__dict__.setdefault("_callable_losses", []).append(value)
-        else:
-            self._own_losses.append(value)
-
-    def add_metric(self, value: Any, name: str | None = None,
-                   aggregation: str | None = None) -> None:
-        """Track ``value`` (computed in ``call()``) as a metric: its mean over the epoch is
-        reported under ``name`` by ``fit``/``evaluate``, as Keras 2's ``add_metric`` does.
-
-        Example:
-            >>> class L(Layer):
-            ...     def call(self, x):
-            ...         self.add_metric(x.mean(), name="mean_x")
-            ...         return x
-            >>> l = L(); _ = l(torch.ones(2, 2)); float(l._added_metrics["mean_x"].result())
-            1.0
-        """
-        if aggregation not in (None, "mean"):
-            raise ConfigError(f"add_metric expected aggregation=None or 'mean'. Received: "
-                              f"aggregation={aggregation!r}. Fix: pass a Metric's result, "
-                              f"averaged, or leave aggregation unset.")
-        if not name:
-            raise ConfigError("add_metric expected a `name` for the metric. Received none. "
-                              "Fix: pass name='...', e.g. add_metric(x, name='mean_x').")
-        metrics = self.__dict__.setdefault("_added_metrics", {})
-        if name not in metrics:
-            from savepoint.metrics.base import Mean
-            metrics[name] = Mean(name=name)
-        if isinstance(value, torch.Tensor):
-            value = value.detach()
-        metrics[name].update_state(value)
-
-    def _clear_call_losses(self) -> None:
-        for layer in self._flat_layers(include_self=True):
-            layer._own_losses.clear()
-
     def __setattr__(self, name: str, value: Any) -> None:
         # Keras tracks lists of layers; torch only sees them inside a ModuleList.
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
@@ -440,13 +381,6 @@ class Layer(torch.nn.Module):
         if (mask is not None or self._computes_mask) and outputs is not raw:
             _attach_mask(outputs, self.compute_mask(raw, mask))
         return outputs
-
-    def _activity_losses(self, outputs: Any) -> None:
-        # tf.keras: each output's regularizer(output) / batch size, so the strength does not
-        # depend on the batch size
-        for out in flatten(outputs):
-            if isinstance(out, torch.Tensor) and out.dim() > 0:
-                self.add_loss(self.activity_regularizer(out) / out.shape[0])
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask of the outputs: the input's when ``supports_masking``, else ``None``.
