@@ -244,6 +244,22 @@ class Model(Trainer, Layer):
                              include_optimizer=include_optimizer, save_format=save_format,
                              signatures=signatures, options=options)
 
+    def export(self, filepath: str, format: str = "tf_saved_model", verbose: Any = None,
+               input_signature: Any = None, **kwargs: Any) -> None:
+        """Export the inference forward pass for another runtime, with Keras 3's format names:
+        ``"tf_saved_model"`` (TF Serving), ``"litert"`` (a ``.tflite`` file), ``"tfjs"``
+        (TF.js Layers), ``"onnx"`` and ``"torch"`` (a ``torch.export`` program). Format options
+        (``quantize=`` for litert...) go in ``kwargs``; see ``savepoint.exports.api``.
+
+        Example:
+            >>> import savepoint as keras, tempfile, os
+            >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+            >>> m.export(os.path.join(tempfile.mkdtemp(), "serving"), format="tf_saved_model")
+        """
+        from savepoint.exports.api import export
+        export(self, filepath, format=format, input_signature=input_signature, verbose=verbose,
+               **kwargs)
+
     def load_weights(self, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
                      options: Any = None) -> Any:
         """Load weights saved by ``save_weights`` (or by tf.keras / Keras 3). Every value is

@@ -75,6 +75,9 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
         "reserve_space_3", T="type", U="type", epsilon="float?", exponential_avg_factor="float?",
         data_format="string?", is_training="bool?"),
     _op("GatherV2", "output", Tparams="type", Tindices="type", Taxis="type", batch_dims="int?"),
+    # --- recurrent layers (exports/lowering/recurrent.py)
+    # --- more spatial layers: 3-D, transposed convs, cropping, upsampling, resizing
+    # --- attention, masks and the remaining layers
     # the outer graph
     _op("Placeholder", "output", dtype="type", shape="shape?"),
     _op("VarHandleOp", "resource", dtype="type", shape="shape", container="string?",

@@ -76,18 +76,39 @@ def write_saved_model(model: Any, directory: str, include_optimizer: bool = True
         raise
 
 
-def write_saved_model_files(model: Any, directory: str, include_optimizer: bool = True) -> bool:
+def export_serving_saved_model(model: Any, directory: str) -> None:
+    """Write the serving-only SavedModel of ``model`` (``model.export(format="tf_saved_model")``):
+    no Keras metadata or optimizer, and a layer without a lowering raises ``LoweringError``."""
+    from savepoint.exports.lowering import lower_model
+    from savepoint.saving.engine.checkpoint_io import save_tree
+    directory = os.fspath(directory)
+    whole_model.require_built(model)
+    lowered = lower_model(model)  # before anything is written: an unservable model is refused
+    temp = storage.temp_dir_for(directory)
+    try:
+        storage.makedirs(os.path.join(temp, "variables"))
+        storage.makedirs(os.path.join(temp, "assets"))
+        save_tree(_Tree(model, False), os.path.join(temp, VARIABLES))
+        write_saved_model_files(model, temp, False, lowered=lowered, keras_metadata=False)
+        storage.commit_directory(temp, directory)
+    except BaseException:
+        storage.remove_tree(temp)
+        raise
+
+
+def write_saved_model_files(model: Any, directory: str, include_optimizer: bool = True,
+                            lowered: Any = None, keras_metadata: bool = True) -> bool:
     """Write ``saved_model.pb`` and ``keras_metadata.pb`` into ``directory`` (whose
     ``variables/`` holds the model's bundle); return whether a serving signature was written."""
     from savepoint.exports.lowering import LoweringError, lower_model
     whole_model.require_built(model)
-    try:
-        lowered = lower_model(model)
-    except LoweringError as e:
-        warnings.warn(f"SavedModel of '{model.name}' written without a serving signature: {e} "
-                      f"tf.keras.models.load_model still opens it (with custom_objects for "
-                      f"custom layers).", stacklevel=3)
-        lowered = None
+    if lowered is None:
+        try:
+            lowered = lower_model(model)
+        except LoweringError as e:
+            warnings.warn(f"SavedModel of '{model.name}' written without a serving signature: "
+                          f"{e} tf.keras.models.load_model still opens it (with custom_objects "
+                          f"for custom layers).", stacklevel=3)
     # the SavedObjectGraph mirrors the bundle's graph node for node (optimizer included), so
     # TF restores every value it finds and warns about none
     collected = graph_lib.collect(_Tree(model, include_optimizer))
@@ -101,9 +122,11 @@ def write_saved_model_files(model: Any, directory: str, include_optimizer: bool 
         _add_signature(meta, lowered, collected, keys)
     storage.write_bytes_atomically(os.path.join(directory, "saved_model.pb"),
                                    pb.encode_saved_model(meta))
-    storage.write_bytes_atomically(os.path.join(directory, "keras_metadata.pb"),
-                                   pb.encode_keras_metadata(
-                                       _keras_nodes(model, collected, paths, include_optimizer)))
+    if keras_metadata:
+        storage.write_bytes_atomically(os.path.join(directory, "keras_metadata.pb"),
+                                       pb.encode_keras_metadata(
+                                           _keras_nodes(model, collected, paths,
+                                                        include_optimizer)))
     return lowered is not None
 
 
@@ -353,4 +376,4 @@ def _model_build_shape(model: Any) -> Any:
     return shapes[0] if len(shapes) == 1 else shapes
 
 
-__all__ = ["write_saved_model", "write_saved_model_files"]
+__all__ = ["export_serving_saved_model", "write_saved_model", "write_saved_model_files"]
