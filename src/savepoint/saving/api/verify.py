@@ -5,6 +5,8 @@ Every checksum and structural invariant a load would check is checked, with the 
 from the registry (``saving.registry.detect``); each format's check lives with its handler
 (``saving.handlers.verification``).
 
+``check`` runs the same verification and reports it file by file (``savepoint verify``).
+
 Example:
     >>> import numpy as np, tempfile, os
     >>> from savepoint.saving.formats.tf_checkpoint import write_bundle
@@ -13,13 +15,16 @@ Example:
     >>> report = verify(prefix)
     >>> report.format, report.n_tensors, report.bytes_checked
     ('tf_checkpoint', 1, 12)
+    >>> [(os.path.basename(f.path), f.status) for f in check(prefix).files]
+    [('cp.ckpt.data-00000-of-00001', 'ok'), ('cp.ckpt.index', 'ok')]
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
-from savepoint.errors import CheckpointNotFoundError, FormatError
+from savepoint.errors import CheckpointNotFoundError, FormatError, SavepointError
 from savepoint.saving import registry, storage
 from savepoint.saving.handlers.verification import VerifyReport
 
@@ -58,4 +63,82 @@ def verify(path: str) -> VerifyReport:
         f"at {path!r}. Received a path that does not exist. Fix: check the path.")
 
 
-__all__ = ["VerifyReport", "verify"]
+@dataclass(frozen=True)
+class FileCheck:
+    """One file of a save: ``status`` is ``"ok"``, ``"damaged"`` (``detail`` says how) or
+    ``"not checked"`` (verification stopped at the damaged file first).
+
+    Example:
+        >>> FileCheck("cp.ckpt.index", 978, "ok").status
+        'ok'
+    """
+
+    path: str
+    size: int | None
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """:func:`check`'s answer: ``ok``, the format, each file's :class:`FileCheck`, what was
+    checked (``n_tensors``, ``bytes_checked``) and, when damaged, the ``error`` message.
+
+    Example:
+        >>> VerifyResult("w.h5", "h5_weights", True, [], 2, 32).error
+        ''
+    """
+
+    path: str
+    format: str
+    ok: bool
+    files: list[FileCheck]
+    n_tensors: int = 0
+    bytes_checked: int = 0
+    error: str = ""
+
+
+def _size(path: str) -> int | None:
+    try:
+        return storage.file_size(path)
+    except (SavepointError, OSError):
+        return None
+
+
+def _blamed(files: list[str], message: str, root: str) -> str | None:
+    """The file an error message names (the longest path or relative name it contains)."""
+    named = [f for f in files if f in message or os.path.relpath(f, root) in message]
+    return max(named, key=len) if named else (files[0] if len(files) == 1 else None)
+
+
+def check(path: str) -> VerifyResult:
+    """:func:`verify` the save at ``path``, reported per file; a damaged save is a result with
+    ``ok=False``, not an exception. Nothing at ``path`` raises ``CheckpointNotFoundError``.
+
+    Example:
+        >>> check("/nonexistent/cp.ckpt")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        savepoint.errors.CheckpointNotFoundError: ...
+    """
+    from savepoint.saving.api import contents
+    path = os.fspath(path)
+    spec = contents.find_format(path)  # raises when nothing is there
+    try:
+        files = contents.save_files(path)
+    except SavepointError:  # a dangling or damaged state file: verify words it
+        files = [path]
+    try:
+        report = verify(path)
+    except SavepointError as e:
+        message = str(e)
+        root = path if storage.isdir(path) else os.path.dirname(path)
+        bad = _blamed(files, message, root)
+        checks = [FileCheck(f, _size(f), "damaged", message) if f == bad else
+                  FileCheck(f, _size(f), "not checked") for f in files]
+        return VerifyResult(path, spec.name, False, checks, error=message)
+    return VerifyResult(path, report.format, True,
+                        [FileCheck(f, _size(f), "ok") for f in files],
+                        report.n_tensors, report.bytes_checked)
+
+
+__all__ = ["FileCheck", "VerifyReport", "VerifyResult", "check", "verify"]
