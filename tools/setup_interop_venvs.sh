@@ -5,6 +5,7 @@
 #
 #   .venvs/tf     : tensorflow-cpu + tf-keras (Keras 2 API; run with TF_USE_LEGACY_KERAS=1)
 #   .venvs/keras3 : Keras 3 on the CPU build of torch (run with KERAS_BACKEND=torch)
+#   .venvs/tfjs   : @tensorflow/tfjs for node (npm ci from tools/tfjs/package-lock.json)
 #
 # Usage: bash tools/setup_interop_venvs.sh
 set -euo pipefail
@@ -50,10 +51,28 @@ setup_tb_extra() {
   echo "$want" > "$target/.savepoint-stamp"
 }
 
+setup_tfjs() {
+  # The real TensorFlow.js (tools/tfjs/package-lock.json, plain @tensorflow/tfjs on its CPU
+  # backend) for tests/interop/test_tfjs_interop.py, installed with npm ci into .venvs/tfjs.
+  local target="$ROOT/.venvs/tfjs" lock="$ROOT/tools/tfjs/package-lock.json" want
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [[ -f "$target/.savepoint-stamp" && "$(cat "$target/.savepoint-stamp")" == "$want" \
+        && -d "$target/node_modules/@tensorflow/tfjs" ]]; then
+    echo "[setup_interop_venvs] $target is up to date (@tensorflow/tfjs, lock ${want:0:12})"
+    return 0
+  fi
+  echo "[setup_interop_venvs] npm ci @tensorflow/tfjs into $target"
+  mkdir -p "$target"
+  cp "$ROOT/tools/tfjs/package.json" "$lock" "$target/"
+  (cd "$target" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$target/.savepoint-stamp"
+}
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
   echo "[setup_interop_venvs] $VENV is up to date ($WANT)"
   setup_keras3
   setup_tb_extra
+  setup_tfjs
   exit 0
 fi
 
@@ -69,3 +88,4 @@ TF_USE_LEGACY_KERAS=1 "$VENV/bin/python" -c \
 echo "$WANT" > "$STAMP"
 setup_keras3
 setup_tb_extra
+setup_tfjs
