@@ -22,6 +22,7 @@ from savepoint.errors import SavepointError
 # subcommand name -> module (in --help order)
 COMMANDS: dict[str, str] = {
     "demo": "savepoint.cli.demo_command",
+    "serve": "savepoint.cli.serve_command",
 }
 
 
