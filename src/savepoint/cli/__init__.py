@@ -23,6 +23,10 @@ from savepoint.errors import SavepointError
 COMMANDS: dict[str, str] = {
     "demo": "savepoint.cli.demo_command",
     "serve": "savepoint.cli.serve_command",
+    "inspect": "savepoint.cli.inspect_command",
+    "verify": "savepoint.cli.verify_command",
+    "convert": "savepoint.cli.convert_command",
+    "diff": "savepoint.cli.diff_command",
 }
 
 
