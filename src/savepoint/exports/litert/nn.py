@@ -4,7 +4,7 @@ pooling, FusedBatchNormV3, resizing, and the activations a producer can absorb.
 
 Patterns fold into the op that produced their input when that input has no other use, as
 TFLite's converter does: a BiasAdd becomes the op's bias, a batch norm (or a constant
-per-channel multiply-add) scales its weights and bias, and RELU/RELU6/TANH become its
+per-channel multiply-add) scales its weights and bias, and RELU/RELU6 become its
 ``fused_activation_function``.
 
 Example:
@@ -259,12 +259,18 @@ def _resize(ctx, node, ins):
 
 
 # ----------------------------------------------------------------------------- activations
-_FUSABLE = {"Relu": ("RELU", "RELU"), "Relu6": ("RELU6", "RELU6"), "Tanh": ("TANH", "TANH")}
+# TANH is a fused activation in the schema, but FULLY_CONNECTED's kernel refuses it
+_FUSABLE = {"Relu": "RELU", "Relu6": "RELU6"}
 
 
-@translates("Relu", "Relu6", "Tanh")
+@translates("Tanh")
+def _tanh(ctx, node, ins):
+    return [ctx.unary("TANH", ins[0])]
+
+
+@translates("Relu", "Relu6")
 def _fusable_activation(ctx, node, ins):
-    op, fused = _FUSABLE[node.op]
+    op = fused = _FUSABLE[node.op]
     producer = ctx.producer_if_only_use(node.inputs[0], ins[0])
     if producer is not None and producer.op in _FUSES_ACTIVATION and \
             producer.options.get("fused_activation_function") == 0:
