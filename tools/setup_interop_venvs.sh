@@ -6,6 +6,7 @@
 #   .venvs/tf     : tensorflow-cpu + tf-keras (Keras 2 API; run with TF_USE_LEGACY_KERAS=1)
 #   .venvs/keras3 : Keras 3 on the CPU build of torch (run with KERAS_BACKEND=torch)
 #   .venvs/tfjs   : @tensorflow/tfjs for node (npm ci from tools/tfjs/package-lock.json)
+#   .venvs/litert : the LiteRT (TFLite) interpreter, ai-edge-litert (numpy only, no TensorFlow)
 #
 # Usage: bash tools/setup_interop_venvs.sh
 set -euo pipefail
@@ -51,6 +52,25 @@ setup_tb_extra() {
   echo "$want" > "$target/.savepoint-stamp"
 }
 
+setup_litert() {
+  # The real LiteRT interpreter for tests/interop/test_litert_interop.py; it needs numpy only.
+  local venv="$ROOT/.venvs/litert" want="ai-edge-litert==${SAVEPOINT_LITERT_VERSION:-2.3.0}"
+  if [[ -f "$venv/.savepoint-stamp" && "$(cat "$venv/.savepoint-stamp")" == "$want" \
+        && -x "$venv/bin/python" ]]; then
+    echo "[setup_interop_venvs] $venv is up to date ($want)"
+    return 0
+  fi
+  echo "[setup_interop_venvs] creating $venv with $want"
+  mkdir -p "$ROOT/.venvs"
+  [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet "$want"
+  "$venv/bin/python" -c "from ai_edge_litert.interpreter import Interpreter; import numpy
+import importlib.util as u; assert u.find_spec('tensorflow') is None, 'expected no TensorFlow'
+print('[setup_interop_venvs] ai-edge-litert with numpy', numpy.__version__)"
+  echo "$want" > "$venv/.savepoint-stamp"
+}
+
 setup_tfjs() {
   # The real TensorFlow.js (tools/tfjs/package-lock.json, plain @tensorflow/tfjs on its CPU
   # backend) for tests/interop/test_tfjs_interop.py, installed with npm ci into .venvs/tfjs.
@@ -73,6 +93,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; t
   setup_keras3
   setup_tb_extra
   setup_tfjs
+  setup_litert
   exit 0
 fi
 
@@ -89,3 +110,4 @@ echo "$WANT" > "$STAMP"
 setup_keras3
 setup_tb_extra
 setup_tfjs
+setup_litert
