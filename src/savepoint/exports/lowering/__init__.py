@@ -23,6 +23,7 @@ from typing import Any
 
 
 from savepoint.exports.lowering import spatial  # noqa: F401 (registers its lowerings)
+from savepoint.exports.lowering import attention, misc  # noqa: F401 (register theirs)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS
 from savepoint.saving.formats.saved_model.encode import FunctionDef
@@ -90,6 +91,7 @@ def _lower_graph(b: FunctionBuilder, graph: Any, memo: dict[int, str]) -> None:
                     f"(exports/lowering/layers.py). Fix: use built-in layers for the served "
                     f"part of the model; tf.keras still loads it from its config.")
             b.node_dtypes = [t.dtype for t in node.input_tensors]
+            b.node = node  # its call's arguments: MultiHeadAttention's key, a TF op's constants
             outs = lowering(b, layer, xs, [t.shape for t in node.input_tensors],
                             [t.shape for t in node.output_tensors])
         for t, edge in zip(node.output_tensors, outs):
@@ -101,6 +103,7 @@ def lower_model(model: Any, name: str = FUNCTION_NAME) -> Lowered:
     the first layer that cannot be expressed."""
     graph = _graph_of(model)
     b = FunctionBuilder(name)
+    b.masks = misc.trace_masks(graph)  # which tensors carry a Keras mask, and from where
     memo: dict[int, str] = {}
     inputs = {}
     for t, key in zip(graph.flat_inputs, graph.input_names):

@@ -8,8 +8,8 @@ accepted; anything else raises ``LoweringError`` naming the layer and the option
 can warn that the model has no serving signature instead of writing a wrong one.
 
 Example:
-    >>> sorted(LOWERINGS)[:4]
-    ['Activation', 'ActivityRegularization', 'Add', 'AlphaDropout']
+    >>> LOWERINGS["Dense"].__name__, LOWERINGS["ReLU"].__name__
+    ('_dense', '_relu')
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
-from savepoint.saving.formats.saved_model.schema import DT_FLOAT, DT_INT32
+from savepoint.saving.formats.saved_model.schema import DT_BOOL, DT_FLOAT, DT_INT32
 
 Lowering = Callable[[FunctionBuilder, Any, list, list, list], list]
 LOWERINGS: dict[str, Lowering] = {}
@@ -87,19 +87,30 @@ def _activation(b, layer, xs, shapes, outs):
 
 @lowers("ReLU")
 def _relu(b, layer, xs, shapes, outs):
+    """Keras 2's ``backend.relu``: x above ``threshold`` (capped at ``max_value``), else
+    ``negative_slope * (x - threshold)``."""
     c = layer.get_config()
-    max_value, slope, threshold = c.get("max_value"), c.get("negative_slope", 0.0), \
-        c.get("threshold", 0.0)
-    if threshold:
-        raise _refuse(layer, "threshold 0")
-    if max_value is None:
-        return [b.op("LeakyRelu", xs, T=T, alpha=float(slope)) if slope
-                else b.op("Relu", xs, T=T)]
-    if float(max_value) == 6.0 and not slope:
-        return [b.op("Relu6", xs, T=T)]
-    if not slope:
-        return [b.op("Minimum", [b.op("Relu", xs, T=T), b.scalar(float(max_value))], T=T)]
-    raise _refuse(layer, "max_value and negative_slope not both set")
+    max_value, slope, threshold = c.get("max_value"), float(c.get("negative_slope", 0.0)), \
+        float(c.get("threshold", 0.0))
+    if max_value is None and not threshold:
+        return [b.op("LeakyRelu", xs, T=T, alpha=slope) if slope else b.op("Relu", xs, T=T)]
+    x = xs[0]
+    if threshold:  # multiplied by the mask, as Keras 2 does (-0.0 stays -0.0)
+        above = b.op("Greater", [x, b.scalar(threshold)], T=T)
+        y = b.op("Mul", [x, b.op("Cast", [above], SrcT=DT_BOOL, DstT=T)], T=T)
+    elif max_value is not None and float(max_value) == 6.0:
+        y, max_value = b.op("Relu6", [x], T=T), None
+    else:
+        y = b.op("Relu", [x], T=T)
+    if max_value is not None:
+        y = b.op("Minimum", [b.op("Maximum", [y, b.scalar(0.0)], T=T),
+                             b.scalar(float(max_value))], T=T)
+    if slope:
+        shifted = b.op("Sub", [b.scalar(threshold), x], T=T) if threshold else \
+            b.op("Neg", [x], T=T)
+        y = b.op("Sub", [y, b.op("Mul", [b.op("Relu", [shifted], T=T), b.scalar(slope)],
+                                 T=T)], T=T)
+    return [y]
 
 
 @lowers("LeakyReLU")

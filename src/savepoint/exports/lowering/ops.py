@@ -78,6 +78,14 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     # --- recurrent layers (exports/lowering/recurrent.py)
     # --- more spatial layers: 3-D, transposed convs, cropping, upsampling, resizing
     # --- attention, masks and the remaining layers
+    *(_op(name, out, T="type") for name, out in (
+        ("Greater", "z"), ("Pow", "z"), ("Abs", "y"), ("Log", "y"), ("Sin", "y"), ("Cos", "y"),
+        ("Floor", "y"), ("Sign", "y"), ("Reciprocal", "y"), ("Softsign", "activations"),
+        ("LogSoftmax", "logsoftmax"))),
+    _op("NotEqual", "z", T="type", incompatible_shape_error="bool?"),
+    _op("Min", "output", T="type", Tidx="type?", keep_dims="bool?"),
+    _op("Sum", "output", T="type", Tidx="type?", keep_dims="bool?"),
+    _op("Tile", "output", T="type", Tmultiples="type?"),
     # the outer graph
     _op("Placeholder", "output", dtype="type", shape="shape?"),
     _op("VarHandleOp", "resource", dtype="type", shape="shape", container="string?",

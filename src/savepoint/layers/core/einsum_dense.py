@@ -97,6 +97,9 @@ class EinsumDense(Layer):
             raise ShapeError(f"Layer \"{self.name}\" (EinsumDense) needs known input dimensions "
                              f"for its kernel. Received input shape {tuple(input_shape)}.")
         self.kernel = add_role_weight(self, "kernel", kernel)
+        # tf.keras's SavedModel loader builds a sublayer (MultiHeadAttention's projections,
+        # built without a call) from this shape before it restores the kernel
+        self._build_input_shape = tuple(input_shape)
         if bias is not None:
             self.bias = add_role_weight(self, "bias", bias)
         self.built = True

@@ -262,8 +262,9 @@ def _shape_json(shape: Any) -> Any:
 
 def _build_shape(layer: Any) -> Any:
     nodes = getattr(layer, "_inbound_nodes", None) or []
-    if not nodes or not nodes[0].input_tensors:
-        return None
+    if not nodes or not nodes[0].input_tensors:  # built, not called: a sublayer's own shape
+        shape = getattr(layer, "_build_input_shape", None)
+        return None if shape is None else _shape_json(shape)
     shapes = [_shape_json(t.shape) for t in nodes[0].input_tensors]
     return shapes[0] if len(shapes) == 1 else shapes
 
