@@ -102,7 +102,8 @@ class Graph:
         stored once)."""
         key = (id(array), quantization is not None)
         if key not in self._const_tensors:
-            data = np.ascontiguousarray(array)
+            data = np.asarray(array)  # not ascontiguousarray: it makes a scalar 1-d
+            data = data if data.flags.c_contiguous else data.copy()
             self.buffers.append(data.astype(data.dtype.newbyteorder("<")).tobytes())
             shape = tuple(data.shape)
             self.tensors.append(TensorDef(self._name(name), shape, shape, str(data.dtype),

@@ -228,6 +228,40 @@ def _pool(ctx, node, ins):
                     stride_w=sw, filter_height=kh, filter_width=kw, fused_activation_function=0)
 
 
+@translates("MaxPool3D", "AvgPool3D")
+def _pool3d(ctx, node, ins):
+    """TFLite has no builtin 3-D pooling; a box window is separable, for the max and for
+    the mean alike (the padded positions SAME leaves out form a box too): pool height and
+    width with depth folded into the batch, then depth with height * width as one axis."""
+    x = ins[0]
+    _, kd, kh, kw, kc = attr(node, "ksize")
+    _, sd, sh, sw, sc = attr(node, "strides")
+    if kc != 1 or sc != 1:
+        raise _refuse(node, "pooling over depth, height and width only")
+    pad = _padding(node)
+    name = "SAME" if pad == 0 else "VALID"
+    op = "MAX_POOL_2D" if node.op == "MaxPool3D" else "AVERAGE_POOL_2D"
+    _, d, h, w, c = x.shapes[0]
+    h2, w2 = _out_size(h, kh, sh, 1, name), _out_size(w, kw, sw, 1, name)
+    d2 = _out_size(d, kd, sd, 1, name)
+
+    def pool(v, shapes, fh, fw, th, tw):
+        return ctx.emit(op, [v], [shapes], padding=pad, stride_h=th, stride_w=tw,
+                        filter_height=fh, filter_width=fw, fused_activation_function=0)[0]
+
+    def reshape(v, dims):
+        target = Value("int32", ((len(dims) + 1,),) * 2,
+                       const=np.asarray([-1, *dims], np.int32))
+        return ctx.emit("RESHAPE", [v, target], [per_batch(
+            lambda s: (int(np.prod(s)) // int(np.prod(dims)),) + tuple(dims), v)])[0]
+
+    planes = reshape(x, (h, w, c))
+    planes = pool(planes, per_batch(lambda s: (s[0], h2, w2, c), planes), kh, kw, sh, sw)
+    depth = reshape(planes, (d, h2 * w2, c))
+    depth = pool(depth, per_batch(lambda s: (s[0], d2, h2 * w2, c), depth), kd, 1, sd, 1)
+    return [reshape(depth, (d2, h2, w2, c))]
+
+
 @translates("FusedBatchNormV3")
 def _batch_norm(ctx, node, ins):
     if attr(node, "is_training", False):

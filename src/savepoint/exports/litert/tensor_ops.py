@@ -26,11 +26,12 @@ _UNARY = {"Elu": "ELU", "Sigmoid": "LOGISTIC", "Exp": "EXP", "Neg": "NEG", "Sqrt
           "Cos": "COS", "Floor": "FLOOR", "Sign": "SIGN", "LogSoftmax": "LOG_SOFTMAX"}
 _BINARY = {"AddV2": "ADD", "Sub": "SUB", "Mul": "MUL", "RealDiv": "DIV", "Maximum": "MAXIMUM",
            "Minimum": "MINIMUM", "SquaredDifference": "SQUARED_DIFFERENCE", "Pow": "POW",
-           "Greater": "GREATER", "NotEqual": "NOT_EQUAL"}
+           "Greater": "GREATER", "GreaterEqual": "GREATER_EQUAL", "NotEqual": "NOT_EQUAL"}
 _HAS_ACTIVATION = {"ADD", "SUB", "MUL", "DIV"}
 _NUMPY = {"AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
           "Maximum": np.maximum, "Minimum": np.minimum, "Pow": np.power,
           "SquaredDifference": lambda a, b: np.square(a - b), "Greater": np.greater,
+          "GreaterEqual": np.greater_equal,
           "NotEqual": np.not_equal, "Neg": np.negative, "Sqrt": np.sqrt, "Square": np.square,
           "Exp": np.exp, "Abs": np.abs, "Log": np.log, "Floor": np.floor, "Sign": np.sign,
           "Rsqrt": lambda a: 1 / np.sqrt(a), "Reciprocal": lambda a: 1 / a}
@@ -85,7 +86,7 @@ def _binary(ctx, node, ins):
             return [folded]
     op = _BINARY[node.op]
     options = {"fused_activation_function": 0} if op in _HAS_ACTIVATION else {}
-    dtype = "bool" if op in ("GREATER", "NOT_EQUAL") else None
+    dtype = "bool" if op in ("GREATER", "GREATER_EQUAL", "NOT_EQUAL") else None
     return [ctx.binary(op, a, b, dtype, **options)]
 
 
