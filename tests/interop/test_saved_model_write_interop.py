@@ -140,7 +140,7 @@ def nested_applications() -> keras.Model:
 
 
 def rnn() -> keras.Model:
-    """LSTM and GRU: no lowering (no signature), but tf.keras rebuilds them from the config."""
+    """LSTM and GRU over 5 fixed steps: unrolled in the signature (lowering/recurrent.py)."""
     x = keras.Input((5, 3), name="steps")
     h = L.GRU(4, return_sequences=True)(L.LSTM(4, return_sequences=True)(x))
     return keras.Model(x, L.Dense(2, name="out")(L.GlobalAveragePooling1D()(h)))
@@ -209,8 +209,7 @@ def test_tf_loaders_open_savepoint_saved_models(tmp_path):
              _case(tmp_path, "nested", nested_applications())]
     with pytest.warns(UserWarning, match="'doubler' \\(Doubler\\)"):
         cases.append(_case(tmp_path, "custom", custom_layer(), signature=False))
-    with pytest.warns(UserWarning, match="'lstm' \\(LSTM\\) has no TensorFlow lowering"):
-        cases.append(_case(tmp_path, "rnn", rnn(), signature=False))
+    cases.append(_case(tmp_path, "rnn", rnn()))
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})

@@ -76,6 +76,8 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
         data_format="string?", is_training="bool?"),
     _op("GatherV2", "output", Tparams="type", Tindices="type", Taxis="type", batch_dims="int?"),
     # --- recurrent layers (exports/lowering/recurrent.py)
+    _op("Split", "output", num_split="int", T="type"),
+    _op("Unpack", "output", num="int", T="type", axis="int?"),
     # --- more spatial layers: 3-D, transposed convs, cropping, upsampling, resizing
     # --- attention, masks and the remaining layers
     *(_op(name, out, T="type") for name, out in (
