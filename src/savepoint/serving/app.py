@@ -132,10 +132,10 @@ class RestApi:
 def _version(text: str | None) -> int | None:
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:  # more digits than an int64 holds
-        raise ServingError(400, f"Failed to convert version: {text} to numeric.") from None
+    version = int(text)   # the URL pattern admits digits only
+    if version >= 2 ** 63:  # TF Serving's versions are int64
+        raise ServingError(400, f"Failed to convert version: {text} to numeric.")
+    return version
 
 
 def _describe(servable: Servable) -> str:

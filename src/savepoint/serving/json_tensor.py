@@ -59,6 +59,8 @@ def parse_body(body: bytes) -> dict:
     except (ValueError, UnicodeDecodeError) as e:
         msg, pos = getattr(e, "msg", str(e)), getattr(e, "pos", getattr(e, "start", 0))
         raise _bad(f"JSON Parse error: {msg} at offset: {pos}") from None
+    except RecursionError:
+        raise _bad("JSON Parse error: The document nests arrays or objects too deeply") from None
     if not isinstance(doc, dict):
         raise _bad(f"JSON Value: {_debug(doc)} Is not object")
     return doc
