@@ -40,7 +40,9 @@ def cross_attention() -> keras.Model:
     mask, an attention_mask input, the attention scores as an output; rank-4 inputs."""
     q, v = keras.Input((5, 6), name="query"), keras.Input((7, 4), name="value")
     k = keras.Input((7, 3), name="key")
-    mask = keras.Input((5, 7), name="mask")
+    mask_in = keras.Input((5, 7), name="mask")
+    # 0/1 from the random inputs: tf.keras adds (1 - mask) * -1e9 for a float mask as it is
+    mask = L.ReLU()(L.TFOpLambda("math.sign")(mask_in))
     out, scores = L.MultiHeadAttention(3, 2, value_dim=5, use_bias=False, output_shape=4,
                                        name="cross")(q, v, key=k, attention_mask=mask,
                                                      return_attention_scores=True)
@@ -48,7 +50,7 @@ def cross_attention() -> keras.Model:
     image = keras.Input((3, 4, 2), name="image")
     grid, grid_scores = L.MultiHeadAttention(2, 2, name="grid")(image, image,
                                                                return_attention_scores=True)
-    return keras.Model([q, v, k, mask, image],
+    return keras.Model([q, v, k, mask_in, image],
                        [L.Activation("linear", name="o_cross")(out),
                         L.Activation("linear", name="o_scores")(scores),
                         L.Activation("linear", name="o_causal")(causal),
