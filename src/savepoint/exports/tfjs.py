@@ -118,6 +118,7 @@ tfjs-layers has (LeakyReLU, ReLU, ELU, Softmax), or export with format='onnx', \
     from savepoint.saving.handlers.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
     config = json.loads(model.to_json())
     _check_layer(config, model.name)
+    _keepdims_to_reshape(config, model)
     return {"keras_version": KERAS2_VERSION, "backend": KERAS2_BACKEND, "model_config": config}
 
 
@@ -146,6 +147,52 @@ def _check_layer(layer: dict, name: str) -> None:
     for key in ("layer", "cell", "forward_layer", "backward_layer"):
         if isinstance(config.get(key), dict):
             _check_layer(config[key], name)
+
+
+def _keepdims_to_reshape(model_config: dict, model: Any) -> None:
+    """tfjs-layers' global pooling has no ``keepdims`` (MobileNet uses it): pool, then a
+    ``Reshape`` to the layer's output shape, named ``<layer>_keepdims``, in the layer's place."""
+    config = model_config["config"]
+    functional = model_config["class_name"] != "Sequential"
+    layers, renamed = [], {}
+    taken = {layer["config"]["name"] for layer in config["layers"]}
+    for layer in config["layers"]:
+        layers.append(layer)
+        cls, inner = layer["class_name"], layer["config"]
+        if cls in _MODELS:
+            _keepdims_to_reshape(layer, model.get_layer(inner["name"]))
+        if not (cls.startswith("Global") and inner.get("keepdims")):
+            continue
+        inner["keepdims"] = False
+        name = f"{inner['name']}_keepdims"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        reshape = {"class_name": "Reshape", "config": {
+            "name": name, "trainable": inner.get("trainable", True),
+            "dtype": inner.get("dtype", "float32"), "target_shape": list(model.get_layer(inner["name"]).output.shape[1:])}}
+        if functional:
+            reshape["name"] = name
+            reshape["inbound_nodes"] = [[[inner["name"], i, 0, {}]]
+                                        for i in range(len(layer["inbound_nodes"]))]
+            renamed[inner["name"]] = name
+        layers.append(reshape)
+    config["layers"] = layers
+    if renamed:
+        for layer in layers:
+            if layer["config"]["name"] not in renamed.values():
+                _rename_refs(layer.get("inbound_nodes", []), renamed)
+        _rename_refs(config.get("output_layers", []), renamed)
+
+
+def _rename_refs(value: Any, renamed: dict) -> None:
+    """Point ``[layer_name, node_index, tensor_index, ...]`` references at the new names."""
+    if isinstance(value, list):
+        if value and isinstance(value[0], str) and value[0] in renamed:
+            value[0] = renamed[value[0]]
+            return
+        for item in value:
+            _rename_refs(item, renamed)
 
 
 def _refuse(received: str, fix: str) -> None:
