@@ -79,6 +79,19 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     _op("Split", "output", num_split="int", T="type"),
     _op("Unpack", "output", num="int", T="type", axis="int?"),
     # --- more spatial layers: 3-D, transposed convs, cropping, upsampling, resizing
+    _op("Conv3D", "output", T="type", strides="list(int)", padding="string",
+        data_format="string?", dilations="list(int)?"),
+    _op("Conv2DBackpropInput", "output", use_cudnn_on_gpu="bool?", **_CONV),
+    _op("Conv3DBackpropInputV2", "output", T="type", strides="list(int)", padding="string",
+        data_format="string?", dilations="list(int)?", Tshape="type?"),
+    *(_op(name, "output", T="type", ksize="list(int)", strides="list(int)", padding="string",
+          data_format="string?") for name in ("MaxPool3D", "AvgPool3D")),
+    _op("Tile", "output", T="type", Tmultiples="type?"),
+    *(_op(name, "resized_images", T="type", align_corners="bool?", half_pixel_centers="bool?")
+      for name in ("ResizeBilinear", "ResizeNearestNeighbor")),
+    _op("OneHot", "output", T="type", TI="type?", axis="int?"),
+    _op("Sum", "output", T="type", Tidx="type?", keep_dims="bool?"),
+    _op("GreaterEqual", "z", T="type"),
     # --- attention, masks and the remaining layers
     *(_op(name, out, T="type") for name, out in (
         ("Greater", "z"), ("Pow", "z"), ("Abs", "y"), ("Log", "y"), ("Sin", "y"), ("Cos", "y"),
