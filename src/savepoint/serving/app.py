@@ -126,6 +126,9 @@ class RestApi:
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+            b = self.batcher
+            log.warning("batching: %d requests (%d rows) in %d forward passes", b.tasks_run,
+                        b.rows_run, b.batches_run)
         self.pool.shutdown(wait=True)
 
 

@@ -54,7 +54,8 @@ class Batcher:
         self._queues: dict[tuple, deque] = {}
         self._queued_rows = 0
         self._closing = False
-        self.batches_run = 0   # batches and rows served (for the logs and the tests)
+        self.batches_run = 0   # batches, requests and rows served (logged at shutdown)
+        self.tasks_run = 0
         self.rows_run = 0
         count = params.num_batch_threads or os.cpu_count() or 1
         self._threads = [threading.Thread(target=self._loop, name=f"savepoint-batch-{i}",
@@ -143,8 +144,10 @@ class Batcher:
             for t in batch:
                 t.future.set_exception(e)
             return
-        self.batches_run += 1
-        self.rows_run += sum(t.rows for t in batch)
+        with self._cond:
+            self.batches_run += 1
+            self.tasks_run += len(batch)
+            self.rows_run += sum(t.rows for t in batch)
         for t, out in zip(batch, outputs):
             t.future.set_result(out)
 
