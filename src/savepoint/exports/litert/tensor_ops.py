@@ -96,16 +96,16 @@ def _fold_elementwise(node, arrays):
     return [np.asarray(out, dtype=out.dtype if out.dtype == bool else arrays[0].dtype)]
 
 
-@folds("Cast")
 @translates("Cast")
-def _cast(ctx_or_node, node_or_arrays, ins=None):
-    if ins is None:  # the fold
-        node, arrays = ctx_or_node, node_or_arrays
-        return [arrays[0].astype(dtype_of(attr(node, "DstT")))]
-    ctx, node = ctx_or_node, node_or_arrays
+def _cast(ctx, node, ins):
     src, dst = dtype_of(attr(node, "SrcT")), dtype_of(attr(node, "DstT"))
     return ctx.emit("CAST", ins, [ins[0].shapes], dst, in_data_type=TENSOR_TYPES[src],
                     out_data_type=TENSOR_TYPES[dst])
+
+
+@folds("Cast")
+def _fold_cast(node, arrays):
+    return [arrays[0].astype(dtype_of(attr(node, "DstT")))]
 
 
 # ----------------------------------------------------------------------------- shapes
