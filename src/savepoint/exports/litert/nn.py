@@ -29,9 +29,9 @@ from savepoint.exports.litert.graph import Value
 from savepoint.exports.litert.schema import ACTIVATIONS, PADDINGS
 from savepoint.exports.lowering.builder import LoweringError
 
+# the ops whose float kernels apply a fused RELU/RELU6 (CONCATENATION's refuses any)
 _FUSES_ACTIVATION = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "SUB", "MUL",
-                     "DIV", "CONCATENATION", "AVERAGE_POOL_2D", "MAX_POOL_2D", "CONV_3D",
-                     "TRANSPOSE_CONV"}
+                     "DIV", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
 _AFFINE = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"}  # channel = weights' out axis
 
 
