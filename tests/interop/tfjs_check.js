@@ -1,12 +1,12 @@
 // Loads savepoint's tfjs exports with the real TensorFlow.js (@tensorflow/tfjs from .venvs/tfjs,
 // CPU backend) and predicts: run by tests/interop/test_tfjs_interop.py as
 //   node tfjs_check.js '<json spec>'
-// spec: {"tfjs": "<.venvs/tfjs/node_modules>", "cases": [{"name", "dir", "inputs":
-//        [{"file", "shape", "dtype"}], "outputs_prefix"}]}
+// spec: {"tfjs": "<.venvs/tfjs/node_modules>", "cases": [{"name", "dir", "runs": [{"inputs":
+//        [{"file", "shape", "dtype"}], "outputs_prefix"}]}]}
 // model.json goes through tfjs's own parser (tf.io.getModelArtifactsForJSON) with the shards
 // read from disk in manifest order -- what tf.loadLayersModel('file://...') does in tfjs-node --
-// then tf.loadLayersModel on that IOHandler. Each output is written as raw little-endian float32
-// to "<outputs_prefix>.<i>.bin"; one JSON line per case says what was loaded.
+// then tf.loadLayersModel on that IOHandler. For each run, output i is written as raw
+// little-endian float32 to "<outputs_prefix>.<i>.bin"; one JSON line per case says what loaded.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -43,18 +43,20 @@ async function main() {
   await tf.setBackend('cpu');
   for (const c of spec.cases) {
     const model = await tf.loadLayersModel(ioHandler(c.dir));
-    const inputs = c.inputs.map(readTensor);
-    let outputs = model.predict(inputs.length === 1 ? inputs[0] : inputs);
-    outputs = Array.isArray(outputs) ? outputs : [outputs];
     const shapes = [];
-    for (let i = 0; i < outputs.length; i++) {
-      const values = await outputs[i].data();
-      fs.writeFileSync(`${c.outputs_prefix}.${i}.bin`, Buffer.from(values.buffer));
-      shapes.push(outputs[i].shape);
+    for (const run of c.runs) {
+      const inputs = run.inputs.map(readTensor);
+      let outputs = model.predict(inputs.length === 1 ? inputs[0] : inputs);
+      outputs = Array.isArray(outputs) ? outputs : [outputs];
+      for (let i = 0; i < outputs.length; i++) {
+        const values = await outputs[i].data();
+        fs.writeFileSync(`${run.outputs_prefix}.${i}.bin`, Buffer.from(values.buffer));
+      }
+      shapes.push(outputs.map((t) => t.shape));
     }
     console.log(JSON.stringify({
       name: c.name, backend: tf.getBackend(), tfjs: tf.version.tfjs,
-      inputs: model.inputs.map((t) => t.name), input_shapes: model.inputs.map((t) => t.shape),
+      inputs: model.inputNames, input_shapes: model.inputs.map((t) => t.shape),
       outputs: model.outputNames, output_shapes: shapes,
       layers: model.layers.map((l) => l.getClassName()), weights: model.weights.length,
     }));
