@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         sub, "convert", "convert a save to another format (chosen by DST's suffix)",
         "Convert SRC to the format DST names: '.h5' (Keras 2 model), '.weights.h5' (Keras 3 "
         "weights), '.keras', '.safetensors'; a name without suffix is a TensorFlow checkpoint "
-        "prefix when it contains 'ckpt', else a model directory (a TensorFlow SavedModel). "
+        "prefix when it ends as TF names them (cp.ckpt, ckpt-5, model.ckpt-1000), else a "
+        "model directory (a TensorFlow SavedModel). "
         "Whole-model sources convert to every format; weights-only sources need --model. "
         "Optimizer state is kept wherever the target format holds it.", EXAMPLES)
     parser.add_argument("src", help="the save to read")

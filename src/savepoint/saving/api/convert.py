@@ -2,8 +2,8 @@
 
 The target format comes from the destination's suffix (``registry.for_suffix``): ``.h5``,
 ``.weights.h5``, ``.keras``, ``.safetensors``; a name without one is a TensorFlow checkpoint
-prefix when it contains ``ckpt`` (``cp.ckpt``, ``ckpt-5``) and savepoint's model directory (a
-TF SavedModel) otherwise; ``to=`` names the format outright. A whole-model source (model
+prefix when it ends as TF names them (``cp.ckpt``, ``ckpt-5``, ``model.ckpt-1000``) and
+savepoint's model directory (a TF SavedModel) otherwise; ``to=`` names the format outright. A whole-model source (model
 directory, ``.keras``, ``.h5`` model, a SavedModel tf.keras wrote) converts to every format; a
 weights-only source needs ``model=``, a model JSON (``model.to_json()``) or a whole-model save
 whose architecture receives the weights. The model is loaded with the public ``load_model`` /
@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,10 @@ from typing import Any
 from savepoint.errors import ConfigError, OverwriteError
 from savepoint.saving import registry, storage
 from savepoint.saving.api import contents
+
+
+# TensorFlow's checkpoint names: cp.ckpt, ckpt-5, model.ckpt-1000, cp-0005.ckpt
+_CKPT_NAME = re.compile(r"(^|\.)ckpt(-\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ def target_format(dst: str, to: str | None = None) -> registry.FormatSpec:
     Example:
         >>> [target_format(p).name for p in ("cp.ckpt", "my_model", "w.weights.h5", "m.h5")]
         ['tf_checkpoint', 'model_directory', 'keras_weights_h5', 'h5']
+        >>> [target_format(p).name for p in ("ckpt-5", "model.ckpt-1000", "run_ckpt")]
+        ['tf_checkpoint', 'tf_checkpoint', 'model_directory']
     """
     if to is not None:
         found = registry.formats()
@@ -70,7 +77,7 @@ def target_format(dst: str, to: str | None = None) -> registry.FormatSpec:
         spec = registry.for_suffix(dst)
         if spec is None:
             base = os.path.basename(os.fspath(dst).rstrip("/\\")).lower()
-            spec = registry.get("tf_checkpoint" if "ckpt" in base else "model_directory")
+            spec = registry.get("tf_checkpoint" if _CKPT_NAME.search(base) else "model_directory")
         elif spec.name == "h5_weights":  # '.h5' is a whole model unless told otherwise
             spec = registry.get("h5")
     if spec.read_only:
@@ -199,17 +206,23 @@ def convert(src: str, dst: str, model: Any = None, overwrite: bool = False,
                              f"{'save' if target.present(dst) else 'path'} there. Fix: pass "
                              f"--overwrite (overwrite=True) or choose another path.")
     source_names = [v.name for v in contents.list_variables(src)]
+    source_state = has_optimizer_state(source_names)
     spec, loaded = load_any(src, model)
-    if target.kind == "model":
-        save_model(loaded, dst, overwrite=True, save_format=target.aliases[0]
-                   if target.aliases else None)
+    alias = target.aliases[0] if target.aliases else None
+    if target.kind == "model":  # a template's fresh optimizer keeps the compile config
+        save_model(loaded, dst, overwrite=True, save_format=alias)
     else:
-        save_weights(loaded, dst, overwrite=True, save_format=target.aliases[0]
-                     if target.aliases else None)
+        optimizer = getattr(loaded, "optimizer", None)
+        if not source_state:  # a template's fresh optimizer is no state of the source's
+            loaded.optimizer = None
+        try:
+            save_weights(loaded, dst, overwrite=True, save_format=alias)
+        finally:
+            loaded.optimizer = optimizer
     written = [v.name for v in contents.list_variables(dst)]
     notes = []
-    kept = has_optimizer_state(written)
-    if has_optimizer_state(source_names) and not kept:
+    kept = source_state and has_optimizer_state(written)
+    if source_state and not kept:
         notes.append(f"the optimizer state of {src!r} was left out: "
                      + ("the target format holds no optimizer state"
                         if getattr(loaded, "optimizer", None) is not None else
