@@ -17,6 +17,10 @@ tf-keras wrote it, ``<name>.npz`` what TensorFlow computed:
   restores them), ``opt_names`` (``Adam/m/dense/kernel:0``; legacy ``Adam/dense/kernel/m:0``),
   ``iterations``.
 
+``--older [names...]`` writes ``<name>_tf2_12``-style fixtures (``mlp``, ``cnn_bn``) with whatever
+TF runs the script: ``tools/make_older_saved_model_fixtures.sh`` runs it with TF 2.12 (keras
+built in) and TF 2.15 (tf-keras) in throwaway venvs under /tmp.
+
 The SavedModel directory is stored packed as ``<name>.tar.gz`` (tests unpack it into a temporary
 directory).
 
@@ -150,19 +154,33 @@ BUILDERS = {"mlp": mlp, "mlp_legacy": lambda k, np, rng: mlp(k, np, rng, legacy=
             "mobilenet": mobilenet, "custom_layer": custom_layer, "subclassed": subclassed}
 
 
+OLDER = ["mlp", "cnn_bn"]  # the families also written by older TF (``--older``)
+
+
 def _feed(xs: dict):
     return [xs[key] for key in sorted(xs)] if len(xs) > 1 else next(iter(xs.values()))
 
 
-def write_keras(name: str, out: str, pack: bool = True) -> None:
+def _keras():
+    """tf-keras (TF >= 2.14 with tf-keras installed), else the Keras built into tf.keras."""
+    try:
+        import tf_keras as k
+    except ImportError:  # TF 2.12 / 2.13: keras 2 is tf.keras itself
+        import tensorflow as tf
+        k = tf.keras
+    return k
+
+
+def write_keras(name: str, out: str, pack: bool = True, tag: str = "") -> None:
     import numpy as np
     import tensorflow as tf
-    import tf_keras as k
+    k = _keras()
     tf.keras.utils.set_random_seed(0)
     rng = np.random.default_rng(len(name))
     model, xs, y = BUILDERS[name](k, np, rng)
     model.fit(_feed(xs), y, batch_size=16, epochs=1, verbose=0)
     app = name == "mobilenet"  # no optimizer (its momentums would triple the files)
+    name = f"{name}_{tag}" if tag else name
     target = os.path.join(out, name)
     shutil.rmtree(target, ignore_errors=True)
     model.save(target, save_format="tf", save_traces=not app, include_optimizer=not app)
@@ -224,6 +242,12 @@ def _pack(target: str) -> None:
 
 def main(names: list[str]) -> None:
     os.makedirs(OUT, exist_ok=True)
+    if names[:1] == ["--older"]:  # run by tools/make_older_saved_model_fixtures.sh
+        import tensorflow as tf
+        tag = "tf" + "_".join(tf.__version__.split(".")[:2])
+        for name in names[1:] or OLDER:
+            write_keras(name, OUT, tag=tag)
+        return
     for name in names or BUILDERS:
         write_keras(name, OUT)
     if not names or "plain_module" in names:

@@ -72,8 +72,8 @@ def test_layout_and_metadata(tmp_path):
     model, _ = trained(sequential)
     path = str(tmp_path / "saved_model" / "my_model")
     model.save(path)
-    assert sorted(os.listdir(path)) == ["assets", "fingerprint.json", "inference",
-                                        "keras_metadata.pb", "saved_model.json",
+    assert sorted(os.listdir(path)) == ["assets", "fingerprint.json", "fingerprint.pb",
+                                        "inference", "keras_metadata.pb", "saved_model.json",
                                         "saved_model.pb", "variables"]  # TF's files too
     assert sorted(os.listdir(os.path.join(path, "variables"))) == [
         "variables.data-00000-of-00001", "variables.index"]
@@ -83,7 +83,8 @@ def test_layout_and_metadata(tmp_path):
     assert meta["model_config"]["class_name"] == "Sequential"
     assert meta["compile_config"]["optimizer"]["class_name"] == "Adam"
     prints = json.loads(open(os.path.join(path, "fingerprint.json")).read())
-    assert sorted(prints["files"]) == ["inference/program.json", "keras_metadata.pb",
+    assert sorted(prints["files"]) == ["fingerprint.pb", "inference/program.json",
+                                       "keras_metadata.pb",
                                        "saved_model.json", "saved_model.pb",
                                        "variables/variables.data-00000-of-00001",
                                        "variables/variables.index"]

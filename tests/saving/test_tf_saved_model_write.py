@@ -42,7 +42,8 @@ def test_writes_the_savedmodel_files_and_a_bundle_savepoint_restores(tmp_path):
     model = mlp()
     d = str(tmp_path / "sm")
     write_saved_model(model, d)
-    assert sorted(os.listdir(d)) == ["keras_metadata.pb", "saved_model.pb", "variables"]
+    assert sorted(os.listdir(d)) == ["fingerprint.pb", "keras_metadata.pb", "saved_model.pb",
+                                     "variables"]
     twin = mlp()
     twin.build((None, 5))
     restore_tree(twin, os.path.join(d, "variables", "variables")).expect_partial()
@@ -165,8 +166,8 @@ def test_model_save_writes_tf_files_beside_savepoints_and_loads_as_before(tmp_pa
     d = str(tmp_path / "my_model")
     model.save(d, save_format="tf")
     names = set(os.listdir(d))
-    assert {"saved_model.pb", "keras_metadata.pb", "saved_model.json", "fingerprint.json",
-            "inference", "variables"} <= names
+    assert {"saved_model.pb", "keras_metadata.pb", "fingerprint.pb", "saved_model.json",
+            "fingerprint.json", "inference", "variables"} <= names
     assert registry.detect(d).name == "model_directory"
     loaded = keras.models.load_model(d)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

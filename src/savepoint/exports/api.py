@@ -12,7 +12,7 @@ Example:
     >>> d = os.path.join(tempfile.mkdtemp(), "serving")
     >>> m.export(d, format="tf_saved_model")
     >>> sorted(os.listdir(d))
-    ['assets', 'saved_model.pb', 'variables']
+    ['assets', 'fingerprint.pb', 'saved_model.pb', 'variables']
     >>> sorted(EXPORT_FORMATS)
     ['litert', 'onnx', 'tf_saved_model', 'tfjs', 'torch']
 """

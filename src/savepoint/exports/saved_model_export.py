@@ -11,7 +11,7 @@ Example:
     >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> d = os.path.join(tempfile.mkdtemp(), "serving"); export(m, d)
     >>> sorted(os.listdir(d))
-    ['assets', 'saved_model.pb', 'variables']
+    ['assets', 'fingerprint.pb', 'saved_model.pb', 'variables']
 """
 
 from __future__ import annotations

@@ -23,16 +23,14 @@ from typing import Any
 
 
 from savepoint.exports.lowering import spatial  # noqa: F401 (registers its lowerings)
-from savepoint.exports.lowering import spatial_more  # noqa: F401 (registers its lowerings)
-from savepoint.exports.lowering import preprocessing  # noqa: F401 (registers its lowerings)
-from savepoint.exports.lowering import recurrent  # noqa: F401 (registers its lowerings)
 from savepoint.exports.lowering import attention, misc  # noqa: F401 (register theirs)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS
 from savepoint.saving.formats.saved_model.encode import FunctionDef
 from savepoint.saving.formats.tf_checkpoint.dtypes import tf_enum_for
 
-FUNCTION_NAME = "__inference_signature_wrapper_serving_default"
+# ends in a uid, like tf.keras's names: TF's fingerprinting (fingerprint.pb) needs one
+FUNCTION_NAME = "__inference_signature_wrapper_serving_default_1"
 
 
 @dataclass

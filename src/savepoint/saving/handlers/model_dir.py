@@ -19,8 +19,8 @@ Example:
     >>> import savepoint as keras, tempfile, os
     >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> path = os.path.join(tempfile.mkdtemp(), "my_model"); save(m, path, True)
-    >>> sorted(storage.listdir(path))[:3]
-    ['assets', 'fingerprint.json', 'inference']
+    >>> sorted(storage.listdir(path))[:4]
+    ['assets', 'fingerprint.json', 'fingerprint.pb', 'inference']
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def _write_tf_saved_model(model: Any, temp: str, include_optimizer: bool) -> Non
     try:
         write_saved_model_files(model, temp, include_optimizer)
     except SavepointError as e:
-        for name in ("saved_model.pb", "keras_metadata.pb"):
+        for name in ("saved_model.pb", "keras_metadata.pb", "fingerprint.pb"):
             storage.remove(os.path.join(temp, name))
         warnings.warn(f"Model '{model.name}' saved without TensorFlow SavedModel files "
                       f"(saved_model.pb): {e}", stacklevel=4)

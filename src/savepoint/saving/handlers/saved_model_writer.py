@@ -1,8 +1,9 @@
 """Writing a real TensorFlow SavedModel from a savepoint model, without TensorFlow.
 
-``write_saved_model(model, directory)`` writes ``saved_model.pb``, ``keras_metadata.pb`` and
-``variables/`` (the same tensor bundle as ``save_weights``, optimizer slots included) as
-``docs/SAVEDMODEL.md`` specifies, so that TF 2.21's three loaders open it:
+``write_saved_model(model, directory)`` writes ``saved_model.pb``, ``keras_metadata.pb``,
+``fingerprint.pb`` (TF's FingerprintDef, the hashes TF itself computes) and ``variables/`` (the
+same tensor bundle as ``save_weights``, optimizer slots included) as ``docs/SAVEDMODEL.md``
+specifies, so that TF 2.21's three loaders open it:
 
 - ``tf.saved_model.load(d).signatures["serving_default"]`` runs the forward pass lowered to TF
   raw ops (``exports.lowering``): one FunctionDef fed by the inputs (keys as tf.keras names them:
@@ -23,7 +24,7 @@ Example:
     >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
     >>> d = os.path.join(tempfile.mkdtemp(), "sm"); write_saved_model(m, d)
     >>> sorted(os.listdir(d))
-    ['keras_metadata.pb', 'saved_model.pb', 'variables']
+    ['fingerprint.pb', 'keras_metadata.pb', 'saved_model.pb', 'variables']
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def export_serving_saved_model(model: Any, directory: str) -> None:
 
 def write_saved_model_files(model: Any, directory: str, include_optimizer: bool = True,
                             lowered: Any = None, keras_metadata: bool = True) -> bool:
-    """Write ``saved_model.pb`` and ``keras_metadata.pb`` into ``directory`` (whose
-    ``variables/`` holds the model's bundle); return whether a serving signature was written."""
+    """Write ``saved_model.pb``, ``keras_metadata.pb`` and ``fingerprint.pb`` into ``directory``
+    (whose ``variables/`` holds the model's bundle); return whether a serving signature was
+    written."""
     from savepoint.exports.lowering import LoweringError, lower_model
     whole_model.require_built(model)
     if lowered is None:
@@ -120,14 +122,25 @@ def write_saved_model_files(model: Any, directory: str, include_optimizer: bool 
     objects.append(pb.ObjectNode([], pb.UserObject("signature_map", (1, 1))))
     if lowered is not None:
         _add_signature(meta, lowered, collected, keys)
-    storage.write_bytes_atomically(os.path.join(directory, "saved_model.pb"),
-                                   pb.encode_saved_model(meta))
+    saved_model = pb.encode_saved_model(meta)
+    storage.write_bytes_atomically(os.path.join(directory, "saved_model.pb"), saved_model)
     if keras_metadata:
         storage.write_bytes_atomically(os.path.join(directory, "keras_metadata.pb"),
                                        pb.encode_keras_metadata(
                                            _keras_nodes(model, collected, paths,
                                                         include_optimizer)))
+    _write_fingerprint(directory, saved_model)
     return lowered is not None
+
+
+def _write_fingerprint(directory: str, saved_model: bytes) -> None:
+    """``fingerprint.pb`` as TF 2.21 computes it (``formats.saved_model.fingerprint_pb``)."""
+    from savepoint.saving.formats.saved_model import fingerprint_pb
+    index_path = os.path.join(directory, VARIABLES + ".index")
+    index = storage.read_bytes(index_path) if storage.exists(index_path) else None
+    fp = fingerprint_pb.compute_fingerprint(saved_model, index, uuid=fingerprint_pb.new_uuid())
+    storage.write_bytes_atomically(os.path.join(directory, fingerprint_pb.FILE_NAME),
+                                   fingerprint_pb.encode_fingerprint(fp))
 
 
 # ----------------------------------------------------------------------------- object graph

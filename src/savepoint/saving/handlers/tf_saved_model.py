@@ -38,7 +38,7 @@ import numpy as np
 from savepoint.errors import ConfigError, FormatError
 from savepoint.saving import registry, storage
 from savepoint.saving.engine import whole_model
-from savepoint.saving.formats.saved_model import keras_metadata, saved_model_pb
+from savepoint.saving.formats.saved_model import fingerprint_pb, keras_metadata, saved_model_pb
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader
 from savepoint.saving.handlers import verification
@@ -222,7 +222,8 @@ def _slot_keys(graph: og.TrackableObjectGraph) -> list[tuple[str, str, str]]:
 
 # ----- verify, save, sniff ------------------------------------------------------------------
 def verify(path: str) -> verification.VerifyReport:
-    """Check a SavedModel without loading it: ``saved_model.pb`` parses, every node of
+    """Check a SavedModel without loading it: ``saved_model.pb`` parses and, with a
+    ``fingerprint.pb``, matches its checksum (and ``variables.index`` its hash), every node of
     ``keras_metadata.pb`` holds JSON, and every tensor of the bundle matches its checksum.
 
     Example:
@@ -233,6 +234,7 @@ def verify(path: str) -> verification.VerifyReport:
     path = os.fspath(path)
     _check_directory(path)
     saved_model_pb.read_saved_model(os.path.join(path, saved_model_pb.FILE_NAME))
+    fingerprint_pb.check_fingerprint(path)  # saved_model.pb and variables.index, when recorded
     where = os.path.join(path, keras_metadata.FILE_NAME)
     if storage.exists(where):
         nodes = keras_metadata.read_keras_metadata(where)
