@@ -44,6 +44,19 @@ def prepare(configs: list[ModelConfig], poll_wait_seconds: float = 1.0,
     return registry, build_app(registry, threads, batcher)
 
 
+def _graceful_server_class(uvicorn: Any) -> type:
+    class GracefulServer(uvicorn.Server):
+        """uvicorn's server, minus re-raising the caught signal once it has shut down (which
+        would end the process "killed by SIGTERM"): a graceful stop exits 0."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            captured = getattr(self, "_captured_signals", None)
+            if captured is not None:
+                captured.clear()
+    return GracefulServer
+
+
 def serve(configs: list[ModelConfig], port: int = 8501, host: str = "0.0.0.0",
           poll_wait_seconds: float = 1.0, batching: BatchingParameters | None = None,
           num_threads: int = 0) -> int:
@@ -54,7 +67,7 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "0.0.0.0",
     registry, app = prepare(configs, poll_wait_seconds, batching, num_threads)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                             access_log=False)
-    server = uvicorn.Server(config)
+    server = _graceful_server_class(uvicorn)(config)
     print(f"Exporting HTTP/REST API at:{host}:{port} ...", file=sys.stderr, flush=True)
     server.run()
     print("savepoint serve: stopped", file=sys.stderr, flush=True)
