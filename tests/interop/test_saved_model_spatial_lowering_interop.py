@@ -142,20 +142,25 @@ def preprocessing() -> keras.Model:
 
 
 def categories() -> keras.Model:
-    """CategoryEncoding (one_hot of (batch,) and (batch, 1), multi_hot, count) on int ids and
-    Discretization (one_hot, multi_hot, count) on floats, into one Dense."""
+    """CategoryEncoding (one_hot of (batch,) and (batch, 1), multi_hot, count) on int ids,
+    Discretization (one_hot, multi_hot, count) on floats and ints, Rescaling of ints."""
     set_random_seed(7)
     ids = keras.Input((4,), dtype="int32", name="ids")
     one = keras.Input((1,), dtype="int32", name="one")
+    single = keras.Input((), dtype="int32", name="single")
     values = keras.Input((3,), name="values")
     encoded = [L.CategoryEncoding(20, output_mode="multi_hot")(ids),
                L.CategoryEncoding(20, output_mode="count")(ids),
                L.CategoryEncoding(20, output_mode="one_hot")(one),
+               L.CategoryEncoding(20, output_mode="one_hot")(single),
                L.Discretization([-0.5, 0.0, 1.0], output_mode="count")(values),
-               L.Discretization([-1.0, 0.5], output_mode="multi_hot")(values)]
+               L.Discretization([-1.0, 0.5], output_mode="multi_hot")(values),
+               L.Discretization([3.0, 10.5], output_mode="one_hot")(single),
+               L.Rescaling(0.1, offset=0.5)(ids)]
     merged = L.Concatenate()(encoded)
-    return keras.Model([ids, one, values], [L.Dense(2, name="out")(merged),
-                                            L.Activation("linear", name="codes")(merged)])
+    return keras.Model([ids, one, single, values],
+                       [L.Dense(2, name="out")(merged),
+                        L.Activation("linear", name="codes")(merged)])
 
 
 def test_tf_serves_the_remaining_spatial_and_preprocessing_layers(tmp_path):

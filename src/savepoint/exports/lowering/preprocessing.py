@@ -151,10 +151,7 @@ def encode(b: FunctionBuilder, layer: Any, ids: str, index: int, shape: tuple, d
     ``(batch,)`` or ``(batch, tokens)`` (``(batch, 1)`` for one_hot): OneHot, summed over the
     tokens, clipped to 1 unless counting."""
     rank = len(shape)
-    if rank == 2 and mode == "one_hot":
-        if shape[1] != 1:
-            raise _refuse(layer, f"one_hot ids of shape (batch,) or (batch, 1) (received "
-                                 f"{tuple(shape)})")
+    if rank == 2 and mode == "one_hot":  # (batch, 1): the layers refuse other widths
         ids, rank = b.op("Squeeze", [ids], T=index, squeeze_dims=[1]), 1
     if rank not in (1, 2) or (rank == 1 and mode != "one_hot"):
         raise _refuse(layer, f"ids of shape (batch, tokens), or (batch,) for one_hot "
