@@ -136,7 +136,7 @@ def check(path: str) -> VerifyResult:
         checks = [FileCheck(f, _size(f), "damaged", message) if f == bad else
                   FileCheck(f, _size(f), "not checked") for f in files]
         return VerifyResult(path, spec.name, False, checks, error=message)
-    return VerifyResult(path, report.format, True,
+    return VerifyResult(path, spec.name, True,
                         [FileCheck(f, _size(f), "ok") for f in files],
                         report.n_tensors, report.bytes_checked)
 
