@@ -237,3 +237,24 @@ def test_truncated_weights_are_a_format_error(exported):
     open(path, "wb").write(b"\xff" * 16)
     with pytest.raises(FormatError):
         torch_export.load(exported)
+
+
+def test_load_model_and_verify_open_it(tmp_path):
+    from savepoint.exports.inference_model import InferenceModel
+    from savepoint.saving.api.verify import verify
+    model = build(FAMILIES["text"])
+    d = str(tmp_path / "text_torch")
+    model.export(d, format="torch")
+    loaded = keras.models.load_model(d)
+    assert isinstance(loaded, InferenceModel) and loaded.name == model.name
+    x = inputs_for(model, 10)[0]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    report = verify(d)
+    assert report.format == "torch_export" and report.n_tensors == len(model.weights)
+    _edit_json(os.path.join(d, "program.json"),
+               lambda doc: doc["graph_module"]["graph"]["nodes"][0].update(
+                   target="os.system"))
+    with pytest.raises(FormatError, match="contains a call of 'os.system'"):
+        keras.models.load_model(d)
+    with pytest.raises(FormatError, match="contains a call of 'os.system'"):
+        verify(d)

@@ -110,7 +110,7 @@ def formats(kind: str | None = None) -> list[FormatSpec]:
 
     Example:
         >>> [s.name for s in formats("model")]
-        ['model_directory', 'h5', 'keras', 'tf_saved_model']
+        ['model_directory', 'h5', 'keras', 'tf_saved_model', 'torch_export']
     """
     _ensure_handlers()
     return [s for s in _FORMATS.values() if kind is None or s.kind == kind]

@@ -15,3 +15,4 @@ from savepoint.saving.handlers import model_dir  # noqa: F401
 from savepoint.saving.handlers import model_h5  # noqa: F401
 from savepoint.saving.handlers import model_keras  # noqa: F401
 from savepoint.saving.handlers import tf_saved_model  # noqa: F401
+from savepoint.saving.handlers import torch_export_dir  # noqa: F401
