@@ -1,4 +1,4 @@
-"""SavedModels written by real tf-keras 2.21 load in savepoint without TensorFlow (issue 10 pt 3).
+"""SavedModels written by real tf-keras 2.21 (and TF 2.12, 2.15) load in savepoint without TF.
 
 Fixtures: tests/fixtures/saved_models/<name>.tar.gz (the directory tf-keras wrote) and
 <name>.npz (what TensorFlow computed), made by tools/make_saved_model_fixtures.py. Checked here:
@@ -31,7 +31,10 @@ from savepoint.train import verify
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures", "saved_models")
 KERAS_MODELS = ["mlp", "mlp_legacy", "cnn_bn", "cnn_legacy_rmsprop", "two_input", "embedding",
-                "rnn", "mobilenet"]
+                "rnn", "mobilenet",
+                # written by older TF (tools/make_older_saved_model_fixtures.sh): 2.12 has
+                # keras 2.12 built in, 2.15 tf-keras 2.15
+                "mlp_tf2_12", "cnn_bn_tf2_12", "mlp_tf2_15", "cnn_bn_tf2_15"]
 UNCOMPILED = {"mobilenet"}  # saved with include_optimizer=False
 LEGACY_SLOTS = {"rms": "velocity", "mg": "average_gradient"}  # optimizer_v2 RMSprop -> TF2's
 
