@@ -8,7 +8,7 @@ run through the ``serving_default`` signature runner at batch 1 and at batch 5 (
 batch: ``resize_tensor_input`` + ``allocate_tensors``); each output is within 1e-4 of its
 scale of ``model.predict``. The tutorial model, trained on the embedded MNIST sample, is also
 exported with ``quantize="dynamic_int8"``: its accuracy change and file sizes are printed and
-bounded, and a CNN's int8 convolution runs in the hybrid kernels. One interpreter process checks everything (litert_check.py), including savepoint's
+bounded, and a CNN's int8 convolutions run in the hybrid kernels. One interpreter process checks everything (litert_check.py), including savepoint's
 hand-written schema numbers against the interpreter's generated schema."""
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def int8_cnn() -> keras.Model:
     """Large enough convolutions and a rank-3 Dense for dynamic_int8 to quantize."""
     x = keras.Input((10, 10, 16), name="image")
     h = L.BatchNormalization()(L.Conv2D(32, 3, padding="same", activation="relu")(x))
+    h = L.Conv2D(32, 1)(L.DepthwiseConv2D(3, padding="same", depth_multiplier=4)(h))
     h = L.Dense(48, activation="relu")(L.Reshape((25, 32))(L.MaxPooling2D(2)(h)))
     return keras.Model(x, L.Dense(10, name="out")(L.Flatten()(h)))
 
@@ -156,10 +157,13 @@ def test_litert_interpreter_runs_savepoint_tflite_files(tmp_path, monkeypatch):
         assert [r["batch"] for r in runs] == ([2000] if "tutorial" in case["name"]
                                               else list(BATCHES))
     _check_quantized(by_case, {c["name"]: c for c in cases})
-    # the hybrid CONV_2D and a rank-3 FULLY_CONNECTED (keep_num_dims) run int8 weights too
+    # the hybrid CONV_2D, DEPTHWISE_CONV_2D and a rank-3 FULLY_CONNECTED (keep_num_dims) run
+    # int8 weights too
     weights = by_case["cnn_int8"][0]["structure"]["int8"]
-    assert sorted(w["shape"] for w in weights) == [[10, 1200], [32, 3, 3, 16], [48, 32]]
-    assert all(w["scales"] == w["shape"][0] for w in weights)
+    assert sorted(w["shape"] for w in weights) == [[1, 3, 3, 128], [10, 1200], [32, 1, 1, 128],
+                                                   [32, 3, 3, 16], [48, 32]]
+    assert all(w["scales"] == w["shape"][w["dim"]] for w in weights)
+    assert [w["dim"] for w in weights if w["shape"][0] == 1] == [3]
 
 
 def _check_quantized(by_case: dict, cases: dict) -> None:

@@ -5,9 +5,9 @@ function) and translated op by op to TFLite builtin ops (``convert``), then writ
 ``flatbuffers`` package's Builder following TFLite's published schema (``schema``). The batch
 dimension stays dynamic (``shape_signature`` -1: ``resize_tensor_input`` then
 ``allocate_tensors``), and the ``serving_default`` signature uses the SavedModel's input and
-output names. ``quantize="dynamic_int8"`` stores the FULLY_CONNECTED and CONV_2D weights (of at
-least 1024 values) as int8, symmetric per output channel; the interpreter runs them with its
-hybrid kernels.
+output names. ``quantize="dynamic_int8"`` stores the FULLY_CONNECTED, CONV_2D and
+DEPTHWISE_CONV_2D weights (of at least 1024 values) as int8, symmetric per output channel; the
+interpreter runs them with its hybrid kernels.
 
 Example:
     >>> import savepoint as keras, tempfile, os

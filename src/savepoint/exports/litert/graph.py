@@ -33,8 +33,8 @@ from savepoint.exports.litert.schema import ModelDef, OpDef, Quantization, Tenso
 # weights with fewer elements stay float32 under dynamic_int8, as TFLite's converter does:
 # quantizing them saves almost nothing and costs accuracy
 MIN_QUANTIZED_ELEMENTS = 1024
-# the (op, input position) whose constant is a weight quantized per output channel
-_QUANTIZED = {("FULLY_CONNECTED", 1): 0, ("CONV_2D", 1): 0}
+# (op, input position) of the weights quantized per output channel -> that channel's axis
+_QUANTIZED = {("FULLY_CONNECTED", 1): 0, ("CONV_2D", 1): 0, ("DEPTHWISE_CONV_2D", 1): 3}
 
 
 @dataclass
