@@ -86,12 +86,28 @@ def test_lambda_is_refused_as_python_code():
     assert "Fix: replace it by built-in layers or TF-op calls" in message
 
 
-def test_a_mask_reaching_global_average_pooling_is_refused():
+def test_a_mask_reaching_global_average_pooling_is_lowered_as_a_masked_mean():
     x = keras.Input((3, 4))
     h = L.Dense(4)(L.Masking(name="pad")(x))
-    _refused(keras.Model(x, L.GlobalAveragePooling1D(name="gap")(h)),
-             "'gap' (GlobalAveragePooling1D)", "expected no Keras mask on its inputs",
-             "received the mask of Masking layer 'pad'")
+    ops = _ops(keras.Model(x, L.GlobalAveragePooling1D(name="gap")(h)))
+    assert "RealDiv" in ops and ops.count("Sum") == 2 and "Mean" not in ops
+    ops = _ops(keras.Model(x, L.GlobalAveragePooling1D()(x)))
+    assert "Mean" in ops and "RealDiv" not in ops  # no mask: spatial's lowering
+
+
+def test_embedding_mask_zero_is_lowered_with_its_mask():
+    ids = keras.Input((5,), dtype="int32")
+    e = L.Embedding(10, 4, mask_zero=True)(ids)
+    ops = _ops(keras.Model(ids, L.GlobalAveragePooling1D()(e)))
+    assert ops.count("NotEqual") == 1 and "GatherV2" in ops and "RealDiv" in ops
+
+
+def test_a_mask_reaching_a_layer_that_would_use_it_is_refused():
+    ids = keras.Input((5,), dtype="int32")
+    e = L.Embedding(10, 4, mask_zero=True, name="emb")(ids)
+    _refused(keras.Model(ids, L.Softmax(name="sm")(e)), "'sm' (Softmax)",
+             "expected no Keras mask on its inputs", "received the mask of Embedding layer "
+             "'emb'")
 
 
 def test_a_mask_reaching_softmax_is_refused():
@@ -104,14 +120,15 @@ def test_a_merged_mask_reaching_attention_is_refused():
     q, v = keras.Input((3, 4)), keras.Input((3, 4))
     merged = L.Concatenate(axis=1)([L.Masking()(q), L.Masking()(v)])
     _refused(keras.Model([q, v], L.Attention(name="att")([merged, merged])),
-             "'att' (Attention)", "a Keras mask straight from a Masking layer")
+             "'att' (Attention)", "a Keras mask straight from a Masking or Embedding layer",
+             "received a mask a merge or concatenation computed")
 
 
 def test_a_mask_reaching_a_layer_in_a_nested_model_is_refused():
     inner_x = keras.Input((3, 4))
-    inner = keras.Model(inner_x, L.GlobalAveragePooling1D(name="inner_gap")(inner_x))
+    inner = keras.Model(inner_x, L.Softmax(name="inner_sm")(inner_x))
     x = keras.Input((3, 4))
-    _refused(keras.Model(x, inner(L.Masking(name="pad")(x))), "'inner_gap'",
+    _refused(keras.Model(x, inner(L.Masking(name="pad")(x))), "'inner_sm' (Softmax)",
              "received the mask of Masking layer 'pad'")
 
 

@@ -17,6 +17,7 @@ from test_saved_model_write_interop import _case, _ops_table
 from venv_runners import TF_PYTHON, _interop_python, _run_in_tf
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving"))
+from attention_layer_models import attention_model  # noqa: E402
 from saving_model_families import tf_op_functional  # noqa: E402
 
 L = keras.layers
@@ -77,6 +78,17 @@ def dense_attention() -> keras.Model:
                                 L.Activation("linear", name="weights")(weights)])
 
 
+def embedding_masks() -> keras.Model:
+    """Embedding(mask_zero=True)'s mask (id 0 is about 1 token in 20 of the test inputs) through
+    MultiHeadAttention and Attention to a masked GlobalAveragePooling1D."""
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(tokens)
+    x = L.MultiHeadAttention(2, 2, name="mha")(e, e)
+    x = L.Attention(use_scale=True, name="att")([x, e])
+    pooled = L.GlobalAveragePooling1D(keepdims=True)(L.Dense(5)(x))
+    return keras.Model(tokens, L.Dense(3, name="out")(L.Flatten()(pooled)))
+
+
 def remaining_layers() -> keras.Model:
     """Dot, Permute, RepeatVector, PReLU, ThresholdedReLU, ReLU(threshold), GroupNorm, UnitNorm,
     EinsumDense, Softmax over other axes, Masking before layers that ignore masks."""
@@ -132,6 +144,8 @@ def test_attention_and_remaining_lowerings_in_tf_loaders(tmp_path):
     cases = [_case(tmp_path, "transformer", transformer()),
              _case(tmp_path, "cross_attention", cross_attention()),
              _case(tmp_path, "dense_attention", dense_attention()),
+             _case(tmp_path, "embedding_masks", embedding_masks()),
+             _case(tmp_path, "attention_interop_model", attention_model(keras)),
              _case(tmp_path, "remaining", remaining_layers(), classes=False),
              _case(tmp_path, "tf_ops", tf_ops()),
              _case(tmp_path, "tf_op_functional", tf_op_functional())]
@@ -140,6 +154,7 @@ def test_attention_and_remaining_lowerings_in_tf_loaders(tmp_path):
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["transformer", "cross_attention", "dense_attention",
+                                           "embedding_masks", "attention_interop_model",
                                            "remaining", "tf_ops", "tf_op_functional"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5

@@ -131,12 +131,7 @@ def _elu(b, layer, xs, shapes, outs):
                            b.op("Mul", [relu, b.scalar(1.0 - alpha)], T=T)], T=T)]
 
 
-@lowers("Softmax")
-def _softmax(b, layer, xs, shapes, outs):
-    axis = layer.get_config().get("axis", -1)
-    if axis not in (-1, [-1], len(shapes[0]) - 1):
-        raise _refuse(layer, "axis -1")
-    return [b.op("Softmax", xs[:1], T=T)]
+# Softmax (any axes): exports/lowering/misc.py
 
 
 # ----------------------------------------------------------------------------- core

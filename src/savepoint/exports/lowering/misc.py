@@ -1,23 +1,25 @@
 """Lowerings of the remaining non-spatial layers, and where Keras masks flow in the graph.
 
 Permute, RepeatVector, Dot, PReLU, ThresholdedReLU, Softmax over any axes, UnitNormalization,
-GroupNormalization and Masking become plain TF ops; a Lambda layer (Python code) is refused by
-name. ``trace_masks`` follows the masks of Masking layers through the graph before lowering: a
-mask that only passes through layers that ignore it costs nothing (Masking's zeroing is the
-whole effect), while a mask that reaches a layer which would compute differently with it is
-refused, unless that layer's lowering applies it (the attention layers, through ``mask_of``).
-Recurrent layers decide for themselves (exports/lowering/recurrent.py reads ``mask_of``).
+GroupNormalization, Masking and the TF-op layers tf.keras configs record become plain TF ops; a
+Lambda layer (Python code) is refused by name. ``trace_masks`` follows the masks of Masking
+layers and of ``Embedding(mask_zero=True)`` through the graph before lowering: a mask that only
+passes through layers that ignore it costs nothing, while a mask that reaches a layer which
+would compute differently with it is refused, unless that layer's lowering applies it (the
+attention layers and GlobalAveragePooling1D here, through ``mask_of``; the recurrent layers in
+exports/lowering/recurrent.py). Embedding and GlobalAveragePooling1D keep spatial's lowering
+when no mask is involved.
 
 Example:
     >>> import savepoint as keras
     >>> x = keras.Input((3, 2))
     >>> h = keras.layers.Dense(4)(keras.layers.Masking()(x))
-    >>> m = keras.Model(x, keras.layers.GlobalAveragePooling1D()(h))
+    >>> m = keras.Model(x, keras.layers.Softmax()(h))
     >>> from savepoint.exports.lowering import lower_model
     >>> lower_model(m)
     Traceback (most recent call last):
     ...
-    savepoint.exports.lowering.builder.LoweringError: Layer 'global_average_pooling1d' (GlobalAveragePooling1D) cannot be lowered to TensorFlow ops: expected no Keras mask on its inputs (received the mask of Masking layer 'masking'). Fix: change that option, or serve the model from savepoint (its directory's inference/ program).
+    savepoint.exports.lowering.builder.LoweringError: Layer 'softmax' (Softmax) cannot be lowered to TensorFlow ops: expected no Keras mask on its inputs (received the mask of Masking layer 'masking'). Fix: change that option, or serve the model from savepoint (its directory's inference/ program).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from savepoint.exports.lowering import spatial  # noqa: F401 (its lowerings are wrapped here)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
-from savepoint.exports.lowering.layers import T, _refuse, _variables, lowers
-from savepoint.saving.formats.saved_model.schema import DT_BOOL, DT_INT32
+from savepoint.exports.lowering.layers import LOWERINGS, T, _refuse, _variables, lowers
+from savepoint.saving.formats.saved_model.schema import DT_BOOL, DT_FLOAT, DT_INT32, DT_INT64
+from savepoint.saving.formats.tf_checkpoint.dtypes import tf_enum_for
 
 DERIVED = -1  # a mask some layer computed (merged, concatenated): not lowered
-MASK_LOWERED = frozenset({"Attention", "AdditiveAttention", "MultiHeadAttention"})
+MASK_LOWERED = frozenset({"Attention", "AdditiveAttention", "MultiHeadAttention",
+                          "GlobalAveragePooling1D"})
 
 
 # ----------------------------------------------------------------------------- masks
@@ -70,11 +75,9 @@ def _layer_masks(layer: Any, node: Any, ins: list, names: dict) -> list:
     """The masks of ``layer``'s outputs (as tf.keras 2 computes them), refusing a mask the
     layer would consume."""
     name, n_out = type(layer).__name__, len(node.output_tensors)
-    if name == "Masking":
-        names[id(node.output_tensors[0])] = layer.name
+    if name == "Masking" or (name == "Embedding" and getattr(layer, "mask_zero", False)):
+        names[id(node.output_tensors[0])] = f"{name} layer '{layer.name}'"
         return [id(node.output_tensors[0])]
-    if name == "Embedding" and getattr(layer, "mask_zero", False):
-        return [DERIVED]
     present = [m for m in ins if m is not None]
     if not present:
         return [None] * n_out
@@ -82,13 +85,14 @@ def _layer_masks(layer: Any, node: Any, ins: list, names: dict) -> list:
     consumes = getattr(layer, "_call_has_mask", False) or name == "MultiHeadAttention"
     if consumes and not recurrent and name not in MASK_LOWERED:
         source = present[0]
-        what = f"Masking layer '{names[source]}'" if source in names else "an Embedding " \
-            "with mask_zero or a merge of masks"
+        what = names.get(source, "a merge or concatenation of masks")
         raise _refuse(layer, f"no Keras mask on its inputs (received the mask of {what})")
     if recurrent:  # the mask follows the sequence; states carry none
         return [ins[0] if getattr(layer, "return_sequences", True) else None] + \
             [None] * (n_out - 1)
-    if name in MASK_LOWERED or name == "Masking":
+    if name == "GlobalAveragePooling1D":
+        return [None]
+    if name in MASK_LOWERED:
         return [ins[0]] + [None] * (n_out - 1)   # the query's mask
     if name == "Dot":
         return [None] * n_out
@@ -108,8 +112,8 @@ def mask_of(b: FunctionBuilder, tensor: Any, layer: Any) -> str | None:
         return None
     edges = b.__dict__.setdefault("mask_edges", {})
     if source not in edges:
-        raise _refuse(layer, "a Keras mask straight from a Masking layer (received a mask an "
-                             "Embedding, merge or concatenation computed)")
+        raise _refuse(layer, "a Keras mask straight from a Masking or Embedding layer "
+                             "(received a mask a merge or concatenation computed)")
     keep, squeezed = edges[source]
     if squeezed is None:
         squeezed = b.op("Squeeze", [keep], T=T, squeeze_dims=[-1])
@@ -124,6 +128,40 @@ def _masking(b, layer, xs, shapes, outs):
                 Tidx=DT_INT32, keep_dims=True)
     b.__dict__.setdefault("mask_edges", {})[id(b.node.output_tensors[0])] = (keep, None)
     return [b.op("Mul", [xs[0], keep], T=T)]
+
+
+_SPATIAL = {name: LOWERINGS[name] for name in ("Embedding", "GlobalAveragePooling1D")}
+
+
+@lowers("Embedding")
+def _embedding(b, layer, xs, shapes, outs):
+    """spatial's gather; with ``mask_zero``, also the mask ``ids != 0`` later layers read."""
+    if not layer.mask_zero:
+        return _SPATIAL["Embedding"](b, layer, xs, shapes, outs)
+    indices, dtype = xs[0], tf_enum_for(b.node_dtypes[0])
+    zero = b.const(np.zeros((), np.float32 if dtype == DT_FLOAT else
+                            np.int64 if dtype == DT_INT64 else np.int32))
+    mask = b.op("Cast", [b.op("NotEqual", [indices, zero], T=dtype)], SrcT=DT_BOOL, DstT=T)
+    b.__dict__.setdefault("mask_edges", {})[id(b.node.output_tensors[0])] = (None, mask)
+    if dtype not in (DT_INT32, DT_INT64):  # as Keras: float ids are cast to int32
+        indices, dtype = b.op("Cast", [indices], SrcT=dtype, DstT=DT_INT32), DT_INT32
+    table = b.variable(_variables(layer)["embeddings"])
+    return [b.op("GatherV2", [table, indices, b.const(np.asarray(0, np.int32))], Tparams=T,
+                 Tindices=dtype, Taxis=DT_INT32)]
+
+
+@lowers("GlobalAveragePooling1D")
+def _global_average_1d(b, layer, xs, shapes, outs):
+    """spatial's mean; with a mask, ``sum(x * mask) / sum(mask)`` over the steps, as Keras."""
+    mask = mask_of(b, b.node.input_tensors[0], layer)
+    if mask is None:
+        return _SPATIAL["GlobalAveragePooling1D"](b, layer, xs, shapes, outs)
+    if layer.get_config().get("data_format", "channels_last") != "channels_last":
+        raise _refuse(layer, "data_format 'channels_last' with a mask")
+    weights = b.op("ExpandDims", [mask, b.const(np.asarray(-1, np.int32))], T=T, Tdim=DT_INT32)
+    keep = bool(layer.get_config().get("keepdims", False))
+    total = reduce(b, "Sum", b.op("Mul", [xs[0], weights], T=T), [1], keep)
+    return [b.op("RealDiv", [total, reduce(b, "Sum", weights, [1], keep)], T=T)]
 
 
 @lowers("Lambda")
