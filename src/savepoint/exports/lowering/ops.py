@@ -98,9 +98,7 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
         ("Floor", "y"), ("Sign", "y"), ("Reciprocal", "y"), ("Softsign", "activations"),
         ("LogSoftmax", "logsoftmax"))),
     _op("NotEqual", "z", T="type", incompatible_shape_error="bool?"),
-    _op("Min", "output", T="type", Tidx="type?", keep_dims="bool?"),
-    _op("Sum", "output", T="type", Tidx="type?", keep_dims="bool?"),
-    _op("Tile", "output", T="type", Tmultiples="type?"),
+    _op("Min", "output", T="type", Tidx="type?", keep_dims="bool?"),  # Sum, Tile: above
     # the outer graph
     _op("Placeholder", "output", dtype="type", shape="shape?"),
     _op("VarHandleOp", "resource", dtype="type", shape="shape", container="string?",
