@@ -23,6 +23,9 @@ from typing import Any
 
 
 from savepoint.exports.lowering import spatial  # noqa: F401 (registers its lowerings)
+from savepoint.exports.lowering import recurrent  # noqa: F401 (registers its lowerings)
+from savepoint.exports.lowering import spatial_more  # noqa: F401 (registers its lowerings)
+from savepoint.exports.lowering import preprocessing  # noqa: F401 (registers its lowerings)
 from savepoint.exports.lowering import attention, misc  # noqa: F401 (register theirs)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS
