@@ -25,6 +25,11 @@ checkpoint (``save_weights`` TF prefix, with the optimizer like tf.keras's), the
 
     .venv/bin/python benchmarks/model_save_load.py                      # 100M params, 3 pairs
     .venv/bin/python benchmarks/model_save_load.py --params 25e6 --formats directory,h5
+
+Then, unless ``--no-saved-model``, issue 10's two SavedModel ratios on the same model size (by
+``saved_model_write.py`` and ``saved_model_load.py``): ``model.save(dir)`` with TensorFlow's files
+vs savepoint's directory alone (goal <= 1.1x), and ``load_model`` of a SavedModel tf.keras wrote
+vs ``load_weights`` of its variables (goal <= 1.2x; needs ``.venvs/tf``).
 """
 
 from __future__ import annotations
@@ -280,6 +285,8 @@ def main() -> None:
                         help="savepoint formats, comma-separated (directory,h5,keras)")
     parser.add_argument("--dir", default=None, help="where temporary files go (default: TMPDIR)")
     parser.add_argument("--no-keras3", action="store_true", help="skip the Keras 3 peer")
+    parser.add_argument("--no-saved-model", action="store_true",
+                        help="skip the two SavedModel ratios (issue 10)")
     args = parser.parse_args()
     args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = [f for f in args.formats if f not in FORMATS]
@@ -289,6 +296,24 @@ def main() -> None:
         parser.error(f"no Keras 3 venv at {K3_PYTHON} (run tools/setup_interop_venvs.sh, or "
                      f"pass --no-keras3)")
     run(args)
+    if not args.no_saved_model:
+        saved_model_ratios(args)
+
+
+def saved_model_ratios(args: argparse.Namespace) -> dict[str, float]:
+    """Issue 10's two SavedModel ratios, by ``saved_model_write.py`` and ``saved_model_load.py``
+    on the same model size: the directory save with TF's files vs without them (goal <= 1.1x),
+    and ``load_model`` of a SavedModel tf.keras wrote vs ``load_weights`` (goal <= 1.2x)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import saved_model_load
+    import saved_model_write
+    print("\n== SavedModel save: model.save(dir) with TF's files vs savepoint's directory alone")
+    save = saved_model_write.report(args.params, args.pairs, args.dir)
+    print("\n== SavedModel load: load_model of a tf.keras SavedModel vs load_weights")
+    load = saved_model_load.report(args.params, args.pairs, args.dir)
+    print(f"\nSavedModel ratios: save {save:.3f}x (goal <= {saved_model_write.GOAL}x), "
+          f"load {load:.3f}x (goal <= {saved_model_load.GOAL}x)")
+    return {"save": save, "load": load}
 
 
 if __name__ == "__main__":

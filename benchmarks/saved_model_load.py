@@ -79,8 +79,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--dir", default=None, help="where the SavedModel is written")
     args = parser.parse_args()
-    width = width_for(args.params)
-    directory = tempfile.mkdtemp(dir=args.dir)
+    report(args.params, args.pairs, args.dir)
+
+
+def report(params: float, pairs: int, where: str | None) -> float:
+    """Time, print, and return the ratio (``model_save_load.py`` calls this too)."""
+    width = width_for(params)
+    directory = tempfile.mkdtemp(dir=where)
     path = os.path.join(directory, "saved_model")
     try:
         write_with_tf(width, path)
@@ -88,7 +93,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             time_load_model(path)  # warm-up: imports, page cache
-            for i in range(args.pairs):
+            for i in range(pairs):
                 runs = [("load_model", lambda: time_load_model(path)),
                         ("load_weights", lambda: time_load_weights(width, path, False)),
                         ("build", lambda: time_load_weights(width, path, True))]
@@ -100,13 +105,14 @@ def main() -> None:
         ratio = model_s / weights_s
         params = LAYERS * (width * width + width)
         print(f"SavedModel written by tf.keras: {params / 1e6:.1f}M parameters (+ Adam's m, v), "
-              f"W={width}, {args.pairs} pairs")
+              f"W={width}, {pairs} pairs")
         print(f"  load_model(dir)                          {model_s:8.3f} s")
         print(f"  load_weights(variables) of a built model  {weights_s:7.3f} s")
         print(f"  build + compile + load_weights(variables) {build_s:7.3f} s "
               f"(load_model: {model_s / build_s:.2f}x)")
         print(f"  ratio to load_weights {ratio:.2f}x (goal <= {GOAL}x): "
               f"{'met' if ratio <= GOAL else 'NOT met'}")
+        return ratio
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
