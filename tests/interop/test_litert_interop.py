@@ -3,7 +3,8 @@
 
 Every family of issue 11 (the tutorial MLP, functional and multi-input models, CNNs with
 BatchNorm, Embedding models, fixed-length LSTM/GRU, MobileNet and MobileNetV2, plus the
-recurrent variants, the attention layers and the remaining layers' lowerings) is exported and
+recurrent variants, the attention layers, the other spatial and preprocessing layers and the
+remaining layers' lowerings) is exported and
 run through the ``serving_default`` signature runner at batch 1 and at batch 5 (the dynamic
 batch: ``resize_tensor_input`` + ``allocate_tensors``); each output is within 1e-4 of its
 scale of ``model.predict``. The tutorial model, trained on the embedded MNIST sample, is also
@@ -62,6 +63,34 @@ def misc_layers() -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(L.Flatten()(r)))
 
 
+def spatial_more() -> keras.Model:
+    """Transposed convs (1-D, 2-D, 3-D: their output shape packs the dynamic batch), Conv3D,
+    3-D pooling (two separable 2-D pools), upsampling, cropping, resizing, 3-D padding."""
+    x = keras.Input((6, 6, 3), name="image")
+    h = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+    h = L.Cropping2D(((1, 0), (0, 1)))(L.UpSampling2D(2)(h))
+    r, n = L.Resizing(5, 7)(h), L.Resizing(4, 4, interpolation="nearest")(h)
+    v = keras.Input((4, 4, 4, 2), name="volume")
+    g = L.Conv3D(3, 2, padding="same", activation="relu")(L.ZeroPadding3D(1)(v))
+    g = L.MaxPooling3D(2)(L.Conv3DTranspose(2, 2, strides=2)(g))
+    g = L.AveragePooling3D(2, padding="same")(L.UpSampling3D(2)(L.Cropping3D(1)(g)))
+    s = keras.Input((8, 3), name="series")
+    t = L.Conv1DTranspose(2, 3, strides=2)(L.UpSampling1D(2)(s))
+    merged = L.Concatenate()([L.Flatten()(r), L.Flatten()(n), L.Flatten()(g), L.Flatten()(t)])
+    return keras.Model([x, v, s], L.Dense(3, name="out")(merged))
+
+
+def preprocessing() -> keras.Model:
+    """Normalization, Rescaling, Discretization (multi-hot: Bucketize, OneHot), CenterCrop."""
+    x = keras.Input((4,), name="x")
+    h = L.Normalization(mean=[0.0, 1.0, 2.0, 3.0], variance=[1.0, 2.0, 3.0, 4.0])(x)
+    h = L.Rescaling(0.5, offset=0.1)(h)
+    d = L.Discretization(bin_boundaries=[-0.5, 0.0, 0.5], output_mode="multi_hot")(h)
+    image = keras.Input((8, 8, 3), name="pixels")
+    return keras.Model([x, image], [L.Dense(2, name="a")(L.Concatenate()([h, d])),
+                                    L.Flatten(name="b")(L.CenterCrop(4, 4)(image))])
+
+
 def int8_cnn() -> keras.Model:
     """Large enough convolutions and a rank-3 Dense for dynamic_int8 to quantize."""
     x = keras.Input((10, 10, 16), name="image")
@@ -98,7 +127,8 @@ def _families() -> dict:
     families = {k: v for k, v in FAMILIES.items() if k != "tutorial_mlp"}
     return {**families, "activation_layers": activation_layers, "sequence_cnn": sequence_cnn,
             "recurrent_more": recurrent_more, "attention": attention,
-            "misc_layers": misc_layers}
+            "misc_layers": misc_layers, "spatial_more": spatial_more,
+            "preprocessing": preprocessing}
 
 
 def _mnist_cases(tmp_path, monkeypatch) -> list[dict]:
