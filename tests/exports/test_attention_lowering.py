@@ -221,3 +221,40 @@ def test_saving_a_model_with_a_lambda_warns_without_a_signature(tmp_path):
     model = keras.Model(x, L.Lambda(lambda t: t + 1, name="plus")(x))
     with pytest.warns(UserWarning, match="'plus' \\(Lambda\\) cannot be lowered"):
         write_saved_model(model, str(tmp_path / "m"))
+
+
+def test_a_masked_channels_first_average_pooling_applies_the_mask():
+    x = keras.Input((3, 3))  # the mask (3 long) weighs the channels_first steps (axis 2)
+    h = L.GlobalAveragePooling1D(data_format="channels_first")(L.Masking()(x))
+    ops = _ops(keras.Model(x, h))
+    assert "RealDiv" in ops and ops.count("Sum") == 2
+
+
+def test_tf_op_on_a_non_float_tensor_is_refused():
+    x, ids = keras.Input((3,)), keras.Input((2,), dtype="int32")
+    y = L.TFOpLambda("concat", name="cat")([x, ids], axis=1)
+    _refused(keras.Model([x, ids], y), "'cat' (TFOpLambda)", "float32 tensors (received int32)")
+
+
+def test_tf_op_constant_that_is_not_a_number_is_refused():
+    from savepoint.exports.lowering.builder import FunctionBuilder
+    from savepoint.exports.lowering.misc import _tf_value
+    layer = L.TFOpLambda("math.add", name="add")
+    with pytest.raises(LoweringError, match="'add' \\(TFOpLambda\\).*tensors or numbers as the "
+                                            "arguments \\(received 'a'\\)"):
+        _tf_value(FunctionBuilder("f"), layer, "a", {})
+
+
+def test_log_softmax_over_another_axis_is_refused():
+    x = keras.Input((3, 4))
+    y = L.TFOpLambda("nn.log_softmax", name="ls")(x, axis=1)
+    _refused(keras.Model(x, y), "'ls' (TFOpLambda)", "log_softmax over the last axis")
+
+
+def test_an_attention_mask_that_is_not_a_graph_tensor_is_refused():
+    import numpy as np
+    x = keras.Input((3, 4))
+    mha = L.MultiHeadAttention(2, 2, name="mha")
+    y = mha(x, x, attention_mask=np.ones((1, 3, 3), bool))
+    _refused(keras.Model(x, y), "'mha' (MultiHeadAttention)",
+             "an attention_mask tensor of the graph")

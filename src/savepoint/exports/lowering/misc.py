@@ -156,12 +156,15 @@ def _global_average_1d(b, layer, xs, shapes, outs):
     mask = mask_of(b, b.node.input_tensors[0], layer)
     if mask is None:
         return _SPATIAL["GlobalAveragePooling1D"](b, layer, xs, shapes, outs)
-    if layer.get_config().get("data_format", "channels_last") != "channels_last":
-        raise _refuse(layer, "data_format 'channels_last' with a mask")
-    weights = b.op("ExpandDims", [mask, b.const(np.asarray(-1, np.int32))], T=T, Tdim=DT_INT32)
+    # the mask is over the steps: axis 1, or 2 for channels_first (which spatial_more may
+    # already have transposed to a channels-last view)
+    first = layer.get_config().get("data_format", "channels_last") == "channels_first"
+    weights = b.op("ExpandDims", [mask, b.const(np.asarray(1 if first else -1, np.int32))], T=T,
+                   Tdim=DT_INT32)
     keep = bool(layer.get_config().get("keepdims", False))
-    total = reduce(b, "Sum", b.op("Mul", [xs[0], weights], T=T), [1], keep)
-    return [b.op("RealDiv", [total, reduce(b, "Sum", weights, [1], keep)], T=T)]
+    steps = [2 if first else 1]
+    total = reduce(b, "Sum", b.op("Mul", [xs[0], weights], T=T), steps, keep)
+    return [b.op("RealDiv", [total, reduce(b, "Sum", weights, steps, keep)], T=T)]
 
 
 @lowers("Lambda")
