@@ -64,11 +64,13 @@ def misc_layers() -> keras.Model:
 
 
 def spatial_more() -> keras.Model:
-    """Transposed convs (1-D, 2-D, 3-D: their output shape packs the dynamic batch), Conv3D,
-    3-D pooling (two separable 2-D pools), upsampling, cropping, resizing, 3-D padding."""
+    """Transposed convs (1-D, 2-D dilated too, 3-D: their output shape packs the dynamic
+    batch), Conv3D, 3-D pooling (two separable 2-D pools), upsampling, cropping, resizing,
+    3-D padding."""
     x = keras.Input((6, 6, 3), name="image")
     h = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
     h = L.Cropping2D(((1, 0), (0, 1)))(L.UpSampling2D(2)(h))
+    h = L.Conv2DTranspose(3, 3, dilation_rate=2, padding="same")(h)  # taps spread apart
     r, n = L.Resizing(5, 7)(h), L.Resizing(4, 4, interpolation="nearest")(h)
     v = keras.Input((4, 4, 4, 2), name="volume")
     g = L.Conv3D(3, 2, padding="same", activation="relu")(L.ZeroPadding3D(1)(v))

@@ -190,8 +190,12 @@ def _transpose_conv(ctx, node, ins):
     sizes, f, x = ins
     kernel = _weights(node, f)  # [h, w, out channels, in channels]
     _, sh, sw, _ = attr(node, "strides")
-    if list(attr(node, "dilations", [1, 1, 1, 1])) != [1, 1, 1, 1]:
-        raise _refuse(node, "dilation 1 (TFLite's TRANSPOSE_CONV has none)")
+    _, dh, dw, _ = attr(node, "dilations", [1, 1, 1, 1])
+    if (dh, dw) != (1, 1):  # TRANSPOSE_CONV has no dilation: the same taps, zeros between
+        kh, kw = kernel.shape[:2]
+        spread = np.zeros(((kh - 1) * dh + 1, (kw - 1) * dw + 1) + kernel.shape[2:], np.float32)
+        spread[::dh, ::dw] = kernel
+        kernel = spread
     filt = np.ascontiguousarray(kernel.transpose(2, 0, 1, 3))  # [out, h, w, in]
     sizes_tensor = ctx.g.tensor_of(sizes, "output_shape")
     return ctx.emit("TRANSPOSE_CONV", [sizes_tensor, ctx.g.const_tensor(filt, "weights"), x],
