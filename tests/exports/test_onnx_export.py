@@ -100,3 +100,21 @@ def test_unknown_option_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"expected options among \['opset_version'\]\. "
                        r"Received \['opset'\]"):
         model.export(str(tmp_path / "m.onnx"), format="onnx", opset=18)
+
+
+class Bessel(L.Layer):
+    def call(self, x):
+        import torch
+        return torch.special.bessel_j0(x)  # traceable, but ONNX has no function for it
+
+
+def test_operator_without_onnx_function_is_a_config_error_naming_it(tmp_path):
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, L.Dense(2)(Bessel(name="bessel")(x)))
+    with pytest.raises(ConfigError, match=r"model.export\(format='onnx'\): expected a model "
+                       r"torch.onnx.export can convert\. Received model '.*', on which it "
+                       r"failed: DispatchError: No ONNX function found for "
+                       r"<OpOverload\(op='prims.bessel_j0'.*Fix: export it with "
+                       r"format='torch'"):
+        model.export(str(tmp_path / "b.onnx"), format="onnx")
+    assert not os.path.exists(tmp_path / "b.onnx")

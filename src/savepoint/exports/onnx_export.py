@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import warnings
 from typing import Any, Iterator
 
@@ -50,14 +51,25 @@ def export(model: Any, filepath: str, input_signature: Any = None, *,
                 program, (), input_names=[s["name"] for s in specs], output_names=outputs,
                 opset_version=opset_version, dynamo=True, verbose=False)
     except Exception as e:
-        first = (str(e).strip().splitlines() or [""])[0][:400]
         raise ConfigError(
             f"model.export(format='onnx'): expected a model torch.onnx.export can convert. "
-            f"Received model '{model.name}', on which it failed: {type(e).__name__}: {first}. "
+            f"Received model '{model.name}', on which it failed: {_cause(e)}. "
             f"Fix: export it with format='torch' or 'tf_saved_model', or replace the layer "
             f"whose operator ONNX lacks.") from None
     _name_dynamic_dims(onnx_program.model)
     _write(onnx_program, filepath)
+
+
+def _cause(error: Exception) -> str:
+    """The line of torch's long report that says what failed (e.g. the operator without an
+    ONNX function), without its terminal colours."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    if "## Exception summary" in text:
+        text = text.split("## Exception summary", 1)[1].strip()
+        text = re.sub(r"^<class '(?:[\w.]+\.)?(\w+)'>", r"\1", text)
+    else:
+        text = f"{type(error).__name__}: {text}"
+    return (text.splitlines() or [""])[0][:400]
 
 
 def _torch_onnx() -> Any:
