@@ -238,7 +238,7 @@ def test_tf_op_on_a_non_float_tensor_is_refused():
 
 def test_tf_op_constant_that_is_not_a_number_is_refused():
     from savepoint.exports.lowering.builder import FunctionBuilder
-    from savepoint.exports.lowering.misc import _tf_value
+    from savepoint.exports.lowering.tf_ops import _tf_value
     layer = L.TFOpLambda("math.add", name="add")
     with pytest.raises(LoweringError, match="'add' \\(TFOpLambda\\).*tensors or numbers as the "
                                             "arguments \\(received 'a'\\)"):

@@ -26,7 +26,7 @@ from savepoint.exports.lowering import spatial  # noqa: F401 (registers its lowe
 from savepoint.exports.lowering import recurrent  # noqa: F401 (registers its lowerings)
 from savepoint.exports.lowering import spatial_more  # noqa: F401 (registers its lowerings)
 from savepoint.exports.lowering import preprocessing  # noqa: F401 (registers its lowerings)
-from savepoint.exports.lowering import attention, misc  # noqa: F401 (register theirs)
+from savepoint.exports.lowering import attention, misc, tf_ops  # noqa: F401 (register theirs)
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS
 from savepoint.saving.formats.saved_model.encode import FunctionDef
