@@ -204,9 +204,21 @@ def _fold_squeeze(node, arrays):
     return [np.squeeze(arrays[0], axis=tuple(dims) if dims else None)]
 
 
+def _as_type(ctx: Context, node, xs: list[Value]) -> list[Value]:
+    """The inputs in the node's declared ``T``: TFLite's CONCATENATION and PACK want one
+    type, and TF's function runtime lets an int32 edge reach a float ``T`` (the lowering of
+    Discretization's int32 one-hot into a Concatenate does that)."""
+    want = dtype_of(attr(node, "T"))
+    return [x if x.dtype == want else
+            constant(x.const.astype(want)) if x.const is not None else
+            ctx.emit("CAST", [x], [x.shapes], want, in_data_type=TENSOR_TYPES[x.dtype],
+                     out_data_type=TENSOR_TYPES[want])[0] for x in xs]
+
+
 @translates("ConcatV2")
 def _concat(ctx, node, ins):
     *xs, axis = ins
+    xs = _as_type(ctx, node, xs)
     rank = len(xs[0].shapes[0])
     a = int(_const(node, axis, "a constant axis")) % rank
 
@@ -225,6 +237,7 @@ def _fold_concat(node, arrays):
 
 @translates("Pack")
 def _pack(ctx, node, ins):
+    ins = _as_type(ctx, node, ins)
     rank = len(ins[0].shapes[0]) + 1
     a = int(attr(node, "axis", 0)) % rank
     return ctx.emit("PACK", ins, [per_batch(lambda s, *_: tuple(s[:a]) + (len(ins),) +
