@@ -65,13 +65,11 @@ def _merge(spec: dict, entry: Any, format: str) -> dict:
         shape, dtype = entry
     else:
         shape, dtype = entry, None
-    if not _is_shape(shape if isinstance(shape, (list, tuple)) else None):
-        try:
-            shape = [None if d is None else int(d) for d in shape]
-        except (TypeError, ValueError):
-            _refuse(format, f"a shape for input '{spec['name']}' (a tuple of ints or None)",
-                    repr(entry), "pass e.g. (None, 784) or ((None, 784), 'float32')")
-    shape = list(shape)
+    try:
+        shape = [None if d is None else int(d) for d in shape]
+    except (TypeError, ValueError):
+        _refuse(format, f"a shape for input '{spec['name']}' (a tuple of ints or None)",
+                repr(entry), "pass e.g. (None, 784) or ((None, 784), 'float32')")
     expected = spec["shape"]
     fits = len(shape) == len(expected) and all(
         e is None or d == e for d, e in zip(shape, expected)) and \
