@@ -24,6 +24,7 @@ import savepoint as keras
 from interop_families import json_lines
 from savepoint.exports.litert.schema import BUILTINS, OPTIONS, TENSOR_TYPES
 from savepoint.utils import set_random_seed
+from test_saved_model_spatial_lowering_interop import categories
 from test_saved_model_write_interop import activation_layers, sequence_cnn
 from venv_runners import ROOT, _interop_python, _run_script
 
@@ -130,7 +131,7 @@ def _families() -> dict:
     return {**families, "activation_layers": activation_layers, "sequence_cnn": sequence_cnn,
             "recurrent_more": recurrent_more, "attention": attention,
             "misc_layers": misc_layers, "spatial_more": spatial_more,
-            "preprocessing": preprocessing}
+            "preprocessing": preprocessing, "categories": categories}
 
 
 def _mnist_cases(tmp_path, monkeypatch) -> list[dict]:
