@@ -275,3 +275,10 @@ def test_a_mask_not_from_a_masking_layer_is_refused():
     merged = L.Concatenate()([m, L.Masking(1.0)(x)])  # tf.keras ANDs the two masks
     _refused(keras.Model(x, L.LSTM(2, name="l")(merged)), "Layer 'l' (LSTM)",
              "expected a Keras mask straight from a Masking layer")
+
+
+def test_an_explicit_mask_tensor_is_refused_not_taken_for_a_state():
+    x, m = keras.Input((4, 3), name="x"), keras.Input((4,), name="m")
+    for layer in (L.LSTM(2, name="l"), L.Bidirectional(L.GRU(2), name="l")):
+        _refused(keras.Model([x, m], layer(x, mask=m)), "Layer 'l' (",
+                 "expected its mask from a Masking layer (received an explicit mask= tensor)")

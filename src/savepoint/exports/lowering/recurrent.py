@@ -22,6 +22,7 @@ from typing import Any
 
 from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS, T, _refuse, _variables, activate, lowers
+from savepoint.exports.lowering.misc import mask_of
 from savepoint.saving.formats.saved_model.schema import DT_INT32
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistributed")
@@ -223,16 +224,25 @@ def _input_mask(b: FunctionBuilder, layer: Any, xs: list[str]) -> str | None:
     node = getattr(b, "node", None)
     if node is None:
         return None
-    from savepoint.exports.lowering.misc import mask_of
     mask = mask_of(b, node.input_tensors[0], layer)
     if mask is None:
         return None
     return b.op("ExpandDims", [mask, b.scalar(-1, DT_INT32)], T=T, Tdim=DT_INT32)
 
 
+def _initial_states(b: FunctionBuilder, layer: Any, xs: list[str]) -> list[str]:
+    """The ``initial_state`` edges: the node's inputs after the sequence (``mask=`` given as a
+    tensor would be one of them too, so it is refused rather than taken for a state)."""
+    node = getattr(b, "node", None)
+    if node is not None and node.kwargs.get("mask") is not None:
+        raise _refuse(layer, "its mask from a Masking layer (received an explicit mask= "
+                             "tensor)")
+    return list(xs[1:])
+
+
 @lowers("SimpleRNN", "LSTM", "GRU", "RNN")
 def _rnn(b, layer, xs, shapes, outs):
-    outputs, states = run_rnn(b, layer, xs[0], shapes[0], list(xs[1:]) or None,
+    outputs, states = run_rnn(b, layer, xs[0], shapes[0], _initial_states(b, layer, xs) or None,
                               _input_mask(b, layer, xs))
     y = _pack(b, outputs) if layer.return_sequences else outputs[-1]
     return [y] + states if layer.return_state else [y]
@@ -254,7 +264,7 @@ def _merge(b: FunctionBuilder, mode: str | None, y: str, y_rev: str) -> list[str
 def _bidirectional(b, layer, xs, shapes, outs):
     _steps(layer, shapes[0])  # refused under the wrapper's own name
     mask = _input_mask(b, layer, xs)
-    initial = list(xs[1:])
+    initial = _initial_states(b, layer, xs)
     half = len(initial) // 2
     fwd, fwd_states = run_rnn(b, layer.forward_layer, xs[0], shapes[0], initial[:half] or None,
                               mask)
