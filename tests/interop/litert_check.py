@@ -1,4 +1,4 @@
-"""Run in .venvs/litert: the real LiteRT interpreter (ai-edge-litert) runs savepoint's .tflite files.
+"""Run in .venvs/litert: the real LiteRT interpreter (ai-edge-litert) runs savepoint's files.
 
 Usage: litert_check.py '<json spec>' with ``{"schema": {...}, "cases": [...]}``. ``schema`` holds
 savepoint's enum tables (BUILTINS codes, OPTIONS union positions and field names, TENSOR_TYPES),

@@ -9,8 +9,9 @@ run through the ``serving_default`` signature runner at batch 1 and at batch 5 (
 batch: ``resize_tensor_input`` + ``allocate_tensors``); each output is within 1e-4 of its
 scale of ``model.predict``. The tutorial model, trained on the embedded MNIST sample, is also
 exported with ``quantize="dynamic_int8"``: its accuracy change and file sizes are printed and
-bounded, and a CNN's int8 convolutions run in the hybrid kernels. One interpreter process checks everything (litert_check.py), including savepoint's
-hand-written schema numbers against the interpreter's generated schema."""
+bounded, and a CNN's int8 convolutions run in the hybrid kernels. One interpreter process
+checks everything (litert_check.py), including savepoint's hand-written schema numbers against
+the interpreter's generated schema."""
 
 from __future__ import annotations
 

@@ -69,7 +69,8 @@ BUILTINS: dict[str, tuple[int, str | None]] = {
     "CUMSUM": (128, "CumsumOptions"), "BROADCAST_TO": (130, None),
     "CONV_3D": (132, "Conv3DOptions"), "GELU": (150, "GeluOptions"), "SIGN": (158, None),
     "CONV_3D_TRANSPOSE": (141, "Conv3DOptions"), "BUCKETIZE": (147, "BucketizeOptions"),
-    "ONE_HOT": (85, "OneHotOptions"), "GREATER": (61, None), "GREATER_EQUAL": (62, None), "NOT_EQUAL": (72, None),
+    "ONE_HOT": (85, "OneHotOptions"), "GREATER": (61, None), "GREATER_EQUAL": (62, None),
+    "NOT_EQUAL": (72, None),
     "SIN": (66, None), "COS": (108, None), "PADV2": (60, None),
 }
 
