@@ -14,7 +14,8 @@ import savepoint as keras
 from savepoint.exports.lowering import LoweringError, lower_model
 from savepoint.exports.lowering.layers import LOWERINGS
 from savepoint.exports.lowering.spatial_more import CHANNELS_FIRST
-from savepoint.saving.formats.saved_model.schema import DT_INT32
+from savepoint.saving.formats.saved_model.schema import DT_BOOL, DT_INT32
+from savepoint.saving.formats.tf_checkpoint.dtypes import tf_enum_for
 
 L = keras.layers
 
@@ -161,11 +162,19 @@ def test_refuses_category_encodings_it_cannot_express():
     refused(weighted, "(CategoryEncoding)", "expected no count_weights input")
 
 
-def test_integer_discretization_is_refused_by_the_float32_rule():
-    refused(lambda: one((3,), L.Discretization([0.0, 1.0])), "(Discretization)",
-            "expected float32 variables and computation", "['int64']")
+def test_integer_discretization_ids_take_the_graphs_output_dtype():
+    model = one((3,), L.Discretization([0.0, 1.0]))
+    low = lower_model(model)
+    assert low.outputs[0].dtype == tf_enum_for(model.outputs[0].dtype)
+    cast = [n for n in low.function.nodes if n.op == "Cast"]
+    assert cast[0].attrs["SrcT"].value == DT_BOOL  # the comparisons counted
     # float32 ids: the comparisons' bool -> float cast only, no cast of the ids
     assert ops(one((3,), L.Discretization([0.0, 1.0], dtype="float32"))).count("Cast") == 1
+
+
+def test_the_float32_rule_still_holds_for_the_other_layers():
+    refused(lambda: one((3,), L.Rescaling(2.0, dtype="float64")), "(Rescaling)",
+            "expected float32 variables and computation", "['float64']")
 
 
 def test_a_refused_layer_leaves_the_saved_model_without_a_signature(tmp_path):

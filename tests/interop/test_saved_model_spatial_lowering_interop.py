@@ -143,7 +143,8 @@ def preprocessing() -> keras.Model:
 
 def categories() -> keras.Model:
     """CategoryEncoding (one_hot of (batch,) and (batch, 1), multi_hot, count) on int ids,
-    Discretization (one_hot, multi_hot, count) on floats and ints, Rescaling of ints."""
+    Discretization (int64 ids into an Embedding, one_hot, multi_hot, count) on floats and
+    ints, Rescaling of ints."""
     set_random_seed(7)
     ids = keras.Input((4,), dtype="int32", name="ids")
     one = keras.Input((1,), dtype="int32", name="one")
@@ -157,10 +158,12 @@ def categories() -> keras.Model:
                L.Discretization([-1.0, 0.5], output_mode="multi_hot")(values),
                L.Discretization([3.0, 10.5], output_mode="one_hot")(single),
                L.Rescaling(0.1, offset=0.5)(ids)]
+    buckets = L.Discretization([-0.3, 0.2, 0.9], name="buckets")(values)  # int64 ids
+    encoded.append(L.Flatten()(L.Embedding(4, 2)(buckets)))
     merged = L.Concatenate()(encoded)
     return keras.Model([ids, one, single, values],
                        [L.Dense(2, name="out")(merged),
-                        L.Activation("linear", name="codes")(merged)])
+                        L.Activation("linear", name="codes")(merged), buckets])
 
 
 def test_tf_serves_the_remaining_spatial_and_preprocessing_layers(tmp_path):

@@ -81,13 +81,15 @@ def _lower_graph(b: FunctionBuilder, graph: Any, memo: dict[int, str]) -> None:
             _lower_graph(b, inner, memo)
             outs = [memo[id(t)] for t in inner.flat_outputs]
         else:
+            lowering = LOWERINGS.get(type(layer).__name__)
             dtypes = {str(layer.dtype), str(getattr(layer, "compute_dtype", layer.dtype))}
-            if dtypes != {"float32"}:  # the lowerings emit float32 ops (T = DT_FLOAT)
+            # the lowerings emit float32 ops (T = DT_FLOAT), but those marked ``any_dtype``
+            # check their own (Discretization's int64 ids)
+            if dtypes != {"float32"} and not getattr(lowering, "any_dtype", False):
                 raise LoweringError(
                     f"Layer '{layer.name}' ({type(layer).__name__}) cannot be lowered to "
                     f"TensorFlow ops: expected float32 variables and computation. Received "
                     f"{sorted(dtypes)}. Fix: serve a float32 copy of the model.")
-            lowering = LOWERINGS.get(type(layer).__name__)
             if lowering is None:
                 raise LoweringError(
                     f"Layer '{layer.name}' ({type(layer).__name__}) has no TensorFlow lowering: "

@@ -178,7 +178,7 @@ def _category_encoding(b, layer, xs, shapes, outs):
 def _discretization(b, layer, xs, shapes, outs):
     """Each value's bucket, the number of boundaries ``<= x`` (TF's Bucketize, as a
     GreaterEqual against the boundaries summed: the table's encoder writes no float lists);
-    then the ids' encoding, or their cast to the layer's dtype for ``output_mode='int'``."""
+    then the ids' encoding, or for ``output_mode='int'`` the ids in the output's dtype."""
     config = layer.get_config()
     bounds = np.asarray(config["bin_boundaries"] or [], np.float32)
     x = b.op("ExpandDims", [_float_input(b, xs[0]), b.const(np.asarray(-1, np.int32))], T=T,
@@ -186,12 +186,18 @@ def _discretization(b, layer, xs, shapes, outs):
     above = b.op("Cast", [b.op("GreaterEqual", [x, b.const(bounds)], T=T)], SrcT=DT_BOOL,
                  DstT=DT_FLOAT)
     count = b.op("Sum", [above, b.ints([-1])], T=T, Tidx=DT_INT32, keep_dims=False)
-    mode = config["output_mode"]
-    if mode == "int":
-        out = tf_enum_for(layer.dtype)
-        return [count if out == DT_FLOAT else b.op("Cast", [count], SrcT=DT_FLOAT, DstT=out)]
-    ids = b.op("Cast", [count], SrcT=DT_FLOAT, DstT=DT_INT32)
-    return [encode(b, layer, ids, DT_INT32, tuple(shapes[0]), len(bounds) + 1, mode)]
+    # the result takes the dtype the layer graph records for the output (the signature's)
+    out = tf_enum_for(str(b.node.output_tensors[0].dtype))
+    if config["output_mode"] == "int":
+        y = count
+    else:
+        ids = b.op("Cast", [count], SrcT=DT_FLOAT, DstT=DT_INT32)
+        y = encode(b, layer, ids, DT_INT32, tuple(shapes[0]), len(bounds) + 1,
+                   config["output_mode"])
+    return [y if out == DT_FLOAT else b.op("Cast", [y], SrcT=DT_FLOAT, DstT=out)]
+
+
+_discretization.any_dtype = True  # its int64 dtype passes the lowering's float32 rule
 
 
 __all__ = ["crop", "encode", "resize", "smart_resize"]

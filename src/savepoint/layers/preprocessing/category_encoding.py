@@ -89,6 +89,11 @@ class CategoryEncoding(Layer):
         return encode(inputs, self.num_tokens, self.output_mode, self._torch_dtype,
                       count_weights, f"Layer '{self.name}'")
 
+    def _infer_outputs(self, args: tuple, kwargs: dict) -> Any:
+        out = super()._infer_outputs(args, kwargs)
+        out.dtype = self.dtype  # the inputs may be ints or floats; the outputs are this dtype
+        return out
+
     def get_config(self) -> dict:
         return {**super().get_config(), "num_tokens": self.num_tokens,
                 "output_mode": self.output_mode, "sparse": False}

@@ -120,6 +120,11 @@ class Discretization(Layer):
         return encode(ids, len(self.bin_boundaries) + 1, self.output_mode, self._torch_dtype,
                       what=f"Layer '{self.name}'")
 
+    def _infer_outputs(self, args: tuple, kwargs: dict) -> Any:
+        out = super()._infer_outputs(args, kwargs)
+        out.dtype = self.dtype  # the inputs may be ints or floats; the outputs are this dtype
+        return out
+
     def get_config(self) -> dict:
         # adapted boundaries are written as given ones (num_bins None): tf.keras 2 refuses a
         # config with both, and keeps adapted ones in a weight of unknown shape instead
