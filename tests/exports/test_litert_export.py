@@ -28,6 +28,7 @@ def _model_def(model, quantize=None):
 
 
 def _mlp():
+    keras.backend.clear_session()  # layer names from dense, whatever ran before
     set_random_seed(1)
     return keras.Sequential([L.Dense(40, activation="relu", input_shape=(30,)), L.Dropout(0.5),
                              L.Dense(3)])
@@ -198,8 +199,10 @@ def test_unknown_quantize_modes_and_options_are_refused(tmp_path):
     assert "expected options among ['quantize']" in str(e.value)
     assert "Received ['optimize']" in str(e.value)
     with pytest.raises(ConfigError) as e:
-        _mlp().export(path, format="tflite", input_signature=[(None, 30)])
-    assert "expected input_signature=None" in str(e.value)
+        _mlp().export(path, format="tflite", input_signature=[(None, 31)])
+    assert "model.export(format='litert'): expected input_signature to give input " \
+        "'dense_input' to have a shape compatible with the model's (None, 30)" in str(e.value)
+    assert "Received (None, 31)" in str(e.value)
     assert not os.path.exists(path)
 
 
@@ -230,14 +233,23 @@ def test_an_op_without_a_tflite_translation_names_the_op_and_its_layer(monkeypat
     assert "Fix: replace that layer, or export format='tf_saved_model' or 'onnx'." in message
 
 
-def test_a_dynamic_non_batch_dimension_is_refused():
+def test_a_dynamic_non_batch_dimension_is_refused_unless_input_signature_fixes_it():
     x = keras.Input((None, 3), name="steps")
-    model = keras.Model(x, L.Dense(2, name="out")(L.GlobalAveragePooling1D()(x)))
+    model = keras.Model(x, L.Dense(2, name="out")(L.GlobalAveragePooling1D()(L.Conv1D(4, 2)(x))))
     with pytest.raises(LoweringError) as e:
         to_tflite(model)
     assert "Model input 'steps': expected static dimensions after the batch for TFLite" \
         in str(e.value)
     assert "Received shape (None, None, 3)" in str(e.value)
+    assert "fix it with input_signature (e.g. [(None, 20, 3)]" in str(e.value)
+    lowered = lower_model(model)
+    fixed = convert(lowered, None, model, {"steps": (None, 6, 3)})
+    assert fixed.tensors[fixed.inputs[0]].signature == (-1, 6, 3)
+    assert fixed.tensors[fixed.outputs[0]].signature == (-1, 2)
+    batch = convert(lowered, None, model, {"steps": (4, 6, 3)})
+    assert batch.tensors[batch.inputs[0]].signature == (4, 6, 3)
+    assert batch.tensors[batch.outputs[0]].shape == (4, 2)
+    assert to_tflite(model, input_signature=[(None, 6, 3)])[4:8] == b"TFL3"
 
 
 def test_a_subclassed_model_is_refused():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -95,6 +96,13 @@ def preprocessing() -> keras.Model:
                                     L.Flatten(name="b")(L.CenterCrop(4, 4)(image))])
 
 
+def any_length() -> keras.Model:
+    """A sequence model of any length: ``input_signature`` fixes it for TFLite."""
+    x = keras.Input((None, 3), name="steps")
+    h = L.GlobalMaxPooling1D()(L.Conv1D(4, 3, padding="same", activation="relu")(x))
+    return keras.Model(x, L.Dense(2, name="out")(h))
+
+
 def int8_cnn() -> keras.Model:
     """Large enough convolutions and a rank-3 Dense for dynamic_int8 to quantize."""
     x = keras.Input((10, 10, 16), name="image")
@@ -105,14 +113,16 @@ def int8_cnn() -> keras.Model:
 
 
 def _case(tmp_path, name: str, model: keras.Model, quantize: str | None = None,
-          feeds: dict | None = None, labels: np.ndarray | None = None) -> dict:
-    """Export ``model`` and store its inputs and predictions at each batch size."""
+          feeds: Any = None, labels: np.ndarray | None = None, **options: Any) -> dict:
+    """Export ``model`` and store its inputs and predictions at each batch size (``feeds``:
+    the inputs by name, or a function of the batch size giving them)."""
     path = str(tmp_path / f"{name}.tflite")
-    model.export(path, format="litert", **({"quantize": quantize} if quantize else {}))
+    model.export(path, format="litert", **({"quantize": quantize} if quantize else {}),
+                 **options)
     arrays = {}
-    for n in BATCHES if feeds is None else (len(labels),):
+    for n in BATCHES if labels is None else (len(labels),):
         xs = dict(zip(input_names(model), inputs_for(model, n, seed=n))) if feeds is None \
-            else feeds
+            else feeds(n) if callable(feeds) else feeds
         x = [xs[k] for k in model.input_names]
         pred = model.predict(x[0] if len(x) == 1 else x, verbose=0)
         pred = pred if isinstance(pred, list) else [pred]
@@ -156,6 +166,10 @@ def test_litert_interpreter_runs_savepoint_tflite_files(tmp_path, monkeypatch):
     for name, factory in _families().items():
         cases.append(_case(tmp_path, name, build(factory)))
     cases.append(_case(tmp_path, "cnn_int8", build(int8_cnn), quantize="dynamic_int8"))
+    steps = {n: np.random.default_rng(n).normal(size=(n, 7, 3)).astype("float32")
+             for n in BATCHES}
+    cases.append(_case(tmp_path, "any_length", build(any_length), input_signature=[(None, 7, 3)],
+                       feeds=lambda n: {"steps": steps[n]}))
     schema = {"builtins": {k: v[0] for k, v in BUILTINS.items()},
               "options": {k: [p, [f.split(":")[0] for f in fields]]
                           for k, (p, fields) in OPTIONS.items()},

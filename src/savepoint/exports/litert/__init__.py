@@ -5,7 +5,9 @@ function) and translated op by op to TFLite builtin ops (``convert``), then writ
 ``flatbuffers`` package's Builder following TFLite's published schema (``schema``). The batch
 dimension stays dynamic (``shape_signature`` -1: ``resize_tensor_input`` then
 ``allocate_tensors``), and the ``serving_default`` signature uses the SavedModel's input and
-output names. ``quantize="dynamic_int8"`` stores the FULLY_CONNECTED, CONV_2D and
+output names. ``input_signature`` (``exports.signature``: one shape per input) may fix the
+batch or a dimension the model leaves ``None`` (a sequence length). ``quantize="dynamic_int8"``
+stores the FULLY_CONNECTED, CONV_2D and
 DEPTHWISE_CONV_2D weights (of at least 1024 values) as int8, symmetric per output channel; the
 interpreter runs them with its hybrid kernels.
 
@@ -27,7 +29,7 @@ from savepoint.errors import ConfigError
 QUANTIZE_MODES = ("dynamic_int8",)
 
 
-def to_tflite(model: Any, quantize: str | None = None) -> bytes:
+def to_tflite(model: Any, quantize: str | None = None, input_signature: Any = None) -> bytes:
     """The ``.tflite`` bytes of ``model`` (``LoweringError`` names what cannot be exported).
 
     Example:
@@ -47,18 +49,18 @@ quantize='dynamic_int8' for int8 weights.
     from savepoint.exports.litert.convert import convert
     from savepoint.exports.litert.schema import write_model
     from savepoint.exports.lowering import lower_model
-    return write_model(convert(lower_model(model), quantize, model))
+    shapes = None
+    if input_signature is not None:
+        from savepoint.exports.signature import resolve
+        shapes = {s["name"]: tuple(s["shape"]) for s in resolve(model, input_signature,
+                                                                  "litert")[0]}
+    return write_model(convert(lower_model(model), quantize, model, shapes))
 
 
 def export(model: Any, filepath: str, input_signature: Any = None, *,
            quantize: str | None = None) -> None:
     """Write ``model``'s forward pass as a TFLite flatbuffer to ``filepath``."""
-    if input_signature is not None:
-        raise ConfigError("model.export(format='litert'): expected input_signature=None (the "
-                          "signature follows the model's Input layers, batch dynamic). "
-                          f"Received {input_signature!r}. Fix: build the model with the input "
-                          "shapes to serve.")
-    data = to_tflite(model, quantize)
+    data = to_tflite(model, quantize, input_signature)
     from savepoint.saving.storage import write_bytes_atomically
     write_bytes_atomically(filepath, data)
 

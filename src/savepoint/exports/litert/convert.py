@@ -168,8 +168,10 @@ def _layers_emitting(model: Any, op: str) -> list[str]:
     return found
 
 
-def convert(lowered: Any, quantize: str | None, model: Any = None) -> ModelDef:
-    """The TFLite ``ModelDef`` of a ``Lowered`` forward pass (see the module docstring)."""
+def convert(lowered: Any, quantize: str | None, model: Any = None,
+            shapes: dict[str, tuple] | None = None) -> ModelDef:
+    """The TFLite ``ModelDef`` of a ``Lowered`` forward pass (see the module docstring);
+    ``shapes`` (by input key) replace the inputs' shapes: a fixed batch or length."""
     from savepoint.exports.litert import nn, tensor_ops  # noqa: F401 (register translators)
     fn = lowered.function
     g = Graph()
@@ -185,13 +187,16 @@ def convert(lowered: Any, quantize: str | None, model: Any = None) -> ModelDef:
     values: dict[str, Value] = {}
     inputs = {}
     for (arg, _), spec in zip(fn.inputs, lowered.inputs):
-        dims = tuple(spec.shape[1:])
+        shape = (shapes or {}).get(spec.key, spec.shape)
+        dims = tuple(shape[1:])
         if any(d is None for d in dims):
             raise LoweringError(f"Model input '{spec.key}': expected static dimensions after "
-                                f"the batch for TFLite. Received shape {spec.shape}. Fix: give "
-                                f"the Input a full shape (e.g. a fixed sequence length).")
+                                f"the batch for TFLite. Received shape {tuple(shape)}. Fix: "
+                                f"give the Input a full shape, or fix it with input_signature "
+                                f"(e.g. [(None, 20, 3)] for a sequence length of 20).")
+        batches = BATCHES if shape[0] is None else (shape[0],) * len(BATCHES)
         values[arg] = inputs[spec.key] = g.input(
-            spec.key, dtype_of(spec.dtype), tuple((b,) + dims for b in BATCHES))
+            spec.key, dtype_of(spec.dtype), tuple((b,) + dims for b in batches))
     for (arg, _), var in zip(fn.inputs[len(lowered.inputs):], lowered.variables):
         values[arg] = constant(np.asarray(var.numpy()))
     ctx = Context(g, nodes, uses, values)
