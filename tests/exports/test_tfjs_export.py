@@ -138,3 +138,11 @@ def test_bad_options_and_signatures(tmp_path):
         model.export(d, format="tfjs", input_signature=[(8, 784)])
     model.export(d, format="tfjs", input_signature=[(None, 784)])  # the model's own: fine
     assert os.path.exists(os.path.join(d, "model.json"))
+
+
+def test_non_float32_layers_are_refused(tmp_path):
+    model = keras.Sequential([L.Dense(2, input_shape=(3,), name="wide", dtype="float64")])
+    with pytest.raises(ConfigError, match=r"Received layer 'wide_input' \(InputLayer\) with dtype "
+                       r"'float64' \(tfjs-layers computes in \['bool', 'float32', 'int32'\]\)\. "
+                       r"Fix: build the model in float32"):
+        model.export(str(tmp_path / "w"), format="tfjs")

@@ -52,6 +52,7 @@ TFJS_LAYERS = frozenset("""
 TFJS_ACTIVATIONS = frozenset("""elu selu relu relu6 linear sigmoid hard_sigmoid softplus
     softsign tanh softmax log_softmax gelu mish swish""".split())
 _MODELS = {"Functional", "Model", "Sequential"}
+_TFJS_DTYPES = {"float32", "int32", "bool"}
 # option -> value tfjs-layers refuses, per class (its constructors throw on them)
 _REFUSED_OPTIONS = {"GRU": {"reset_after": True}}
 
@@ -133,6 +134,11 @@ def _check_layer(layer: dict, name: str) -> None:
         if config.get(option) == bad:
             _refuse(f"layer '{name}' ({cls}) with {option}={bad}, which tfjs-layers refuses",
                     f"build it with {option}={not bad}")
+    dtype = config.get("dtype")
+    if dtype is not None and dtype not in _TFJS_DTYPES:
+        shown = dtype.get("config", {}).get("name", dtype) if isinstance(dtype, dict) else dtype
+        _refuse(f"layer '{name}' ({cls}) with dtype {shown!r} (tfjs-layers computes in "
+                f"{sorted(_TFJS_DTYPES)})", "build the model in float32")
     for key in ("activation", "recurrent_activation"):
         value = config.get(key)
         if isinstance(value, dict):
