@@ -206,6 +206,17 @@ def test_unknown_quantize_modes_and_options_are_refused(tmp_path):
     assert not os.path.exists(path)
 
 
+def test_weights_past_what_a_flatbuffer_addresses_are_refused(monkeypatch):
+    import savepoint.exports.litert as litert
+    monkeypatch.setattr(litert, "MAX_WEIGHT_BYTES", 1000)
+    with pytest.raises(ConfigError) as e:
+        to_tflite(_mlp())
+    assert "expected at most 1,000 bytes of weights (a flatbuffer addresses 2 GiB)" in \
+        str(e.value)
+    assert "Received 5,452 bytes in model" in str(e.value)  # (30 * 40 + 40 + 40 * 3 + 3) * 4
+    assert "Fix: pass quantize='dynamic_int8'" in str(e.value)
+
+
 class Doubler(L.Layer):
     def call(self, x):
         return x * 2

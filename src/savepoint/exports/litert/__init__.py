@@ -27,6 +27,8 @@ from typing import Any
 from savepoint.errors import ConfigError
 
 QUANTIZE_MODES = ("dynamic_int8",)
+# a flatbuffer addresses 2 GiB; TFLite's larger files keep their buffers outside it (not written)
+MAX_WEIGHT_BYTES = 2**31 - 2**24
 
 
 def to_tflite(model: Any, quantize: str | None = None, input_signature: Any = None) -> bytes:
@@ -54,7 +56,15 @@ quantize='dynamic_int8' for int8 weights.
         from savepoint.exports.signature import resolve
         shapes = {s["name"]: tuple(s["shape"]) for s in resolve(model, input_signature,
                                                                   "litert")[0]}
-    return write_model(convert(lower_model(model), quantize, model, shapes))
+    model_def = convert(lower_model(model), quantize, model, shapes)
+    size = sum(len(b) for b in model_def.buffers)
+    if size > MAX_WEIGHT_BYTES:
+        raise ConfigError(f"model.export(format='litert'): expected at most {MAX_WEIGHT_BYTES:,} "
+                          f"bytes of weights (a flatbuffer addresses 2 GiB). Received "
+                          f"{size:,} bytes in model '{model.name}'. Fix: pass "
+                          f"quantize='dynamic_int8', or export format='onnx' or "
+                          f"'tf_saved_model'.")
+    return write_model(model_def)
 
 
 def export(model: Any, filepath: str, input_signature: Any = None, *,
