@@ -96,7 +96,8 @@ def test_integer_weights_are_int32():
 @pytest.mark.parametrize("family, message", [
     ("cnn", r"Received layer 'dense(_\d+)?' \(Dense\) with activation='leaky_relu', which "
             r"tfjs-layers does not know"),
-    ("two_in_two_out", r"Received layer 'dense(_\d+)?' \(Dense\) with activation='leaky_relu', which tfjs-layers does not know"),
+    ("two_in_two_out", r"Received layer 'dense(_\d+)?' \(Dense\) with "
+                       r"activation='leaky_relu', which tfjs-layers does not know"),
     ("rnn", r"Received layer 'gru(_\d+)?' \(GRU\) with reset_after=True, which tfjs-layers "
             r"refuses\. Fix: build it with reset_after=False"),
 ])

@@ -97,7 +97,8 @@ state = {{n: torch.nn.Parameter(tensors[e["key"]], requires_grad=False) if e["pa
 constants = {{n: tensors[e["key"]] for n, e in meta["tensors"].items() if e["kind"] == "constant"}}
 program = open(d + "/program.json", "rb").read()
 module = serde.deserialize(serde.SerializedArtifact(program, state, constants, b"")).module()
-np.save({str(tmp_path / "y.npy")!r}, module(torch.from_numpy(np.load({str(tmp_path / "x.npy")!r}))).numpy())
+x = torch.from_numpy(np.load({str(tmp_path / "x.npy")!r}))
+np.save({str(tmp_path / "y.npy")!r}, module(x).numpy())
 assert "savepoint" not in sys.modules
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=300)

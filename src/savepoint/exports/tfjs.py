@@ -176,7 +176,8 @@ def _keepdims_to_reshape(model_config: dict, model: Any) -> None:
         taken.add(name)
         reshape = {"class_name": "Reshape", "config": {
             "name": name, "trainable": inner.get("trainable", True),
-            "dtype": inner.get("dtype", "float32"), "target_shape": list(model.get_layer(inner["name"]).output.shape[1:])}}
+            "dtype": inner.get("dtype", "float32"),
+            "target_shape": list(model.get_layer(inner["name"]).output.shape[1:])}}
         if functional:
             reshape["name"] = name
             reshape["inbound_nodes"] = [[[inner["name"], i, 0, {}]]
