@@ -184,3 +184,42 @@ def test_inspect_as_a_subprocess(saved):
     row = next(l for l in result.stdout.splitlines() if l.startswith("layers/dense/vars/0 "))
     assert row.split() == ["layers/dense/vars/0", "[5,", "8]", "float32", "160"]
     assert "Total: 14 tensors," in result.stdout
+
+
+def test_every_registered_format_is_covered():
+    """A format added to the registry must join these tests (and ``contents.open_save``)."""
+    from savepoint.saving import registry
+    assert {s.name for s in registry.formats()} == \
+        set(WEIGHTS.values()) | set(MODELS.values()) | {"tf_saved_model", "torch_export"}
+
+
+def test_inspect_verify_torch_export_directory(saved, run_cli, tmp_path):
+    """``model.export(path, format="torch")``: its program's tensors and recorded inputs; it
+    holds no Keras model, so convert and a cross-format diff refuse it by name."""
+    model, _, directory = saved
+    path = tmp_path / "exported_torch"
+    model.export(str(path), format="torch")
+    found = run_cli("inspect", path, "--json").json()
+    assert found["format"] == "torch_export"
+    assert found["source"] == str(path / "weights.safetensors")
+    shapes = sorted(tuple(v["shape"]) for v in found["variables"])
+    assert shapes == sorted(tuple(w.shape) for w in model.weights)
+    [sig] = found["signatures"]
+    assert sig["method"] == "torch.export"
+    assert list(sig["inputs"].values()) == [{"dtype": "float32", "shape": [-1, 5]}]
+    kernel = next(v["name"] for v in found["variables"] if v["shape"] == [5, 8])
+    value = run_cli("inspect", path, "--tensor", kernel, "--json").json()
+    np.testing.assert_array_equal(np.array(value["values"], np.float32),
+                                  model.weights[0].numpy())
+    checked = run_cli("verify", path, "--json").json()
+    assert checked["ok"] is True
+    assert sorted(os.path.basename(f["path"]) for f in checked["files"]) == [
+        "export.json", "program.json", "weights.safetensors"]
+    refused = run_cli("convert", path, tmp_path / "m.keras")
+    assert refused.code == 1
+    assert (f"Expected a save holding a Keras model to convert. Received {str(path)!r}, a "
+            f"model.export(format='torch') directory (inference only): an inference program "
+            f"without the model's layers. Fix: convert the save it was exported from.") in \
+        refused.err
+    across = run_cli("diff", path, os.path.join(directory, "m.keras"))
+    assert across.code == 1 and "Expected a save holding a Keras model to compare." in across.err

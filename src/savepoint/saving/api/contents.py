@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -38,6 +39,8 @@ from savepoint.saving.formats.tf_checkpoint.reader import BundleReader
 
 VARIABLES = "variables/variables"   # the bundle inside a model directory or SavedModel
 OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
+H5_FORMATS = ("h5_weights", "keras_weights_h5", "h5")  # Keras 2 weights and models, Keras 3
+TORCH_WEIGHTS, TORCH_META = "weights.safetensors", "export.json"  # model.export(format="torch")
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,9 @@ def open_save(path: str) -> Iterator[tuple[registry.FormatSpec, str, Any]]:
             reader = _Bundle(source)
         elif spec.name == "safetensors":
             source, reader = path, _Safetensors(path)
+        elif spec.name == "torch_export":  # model.export(format="torch"): its program's tensors
+            source = os.path.join(path, TORCH_WEIGHTS)
+            reader = _Safetensors(source)
         elif spec.name == "keras":
             archive = stack.enter_context(keras_zip.KerasArchive(path))
             weights = archive.open_weights()
@@ -236,8 +242,12 @@ def open_save(path: str) -> Iterator[tuple[registry.FormatSpec, str, Any]]:
             reader = _H5(weights) if isinstance(weights, str) else \
                 _H5(source, fileobj=weights, where=source)
             reader.where = source
-        else:  # every HDF5 layout: Keras 2 weights and models, Keras 3 weights
+        elif spec.name in H5_FORMATS:
             source, reader = path, _H5(path)
+        else:
+            raise ConfigError(f"Expected a format whose tensors savepoint.saving.api.contents "
+                              f"reads. Received {spec.name!r} at {path!r}. Fix: add its reader "
+                              f"to contents.open_save when registering the format.")
         stack.callback(reader.close)
         yield spec, source, reader
 
@@ -303,7 +313,8 @@ def read_all(path: str) -> tuple[registry.FormatSpec, dict[str, Any]]:
 
 def signatures(path: str, spec: registry.FormatSpec | None = None) -> list[SignatureInfo]:
     """The serving signatures of the SavedModel at ``path`` (savepoint's model directory holds
-    one too); ``[]`` for every other save, or a SavedModel written without any.
+    one too), or the inputs and outputs ``export.json`` records for a ``model.export(...,
+    format="torch")`` directory; ``[]`` for every other save.
 
     Example:
         >>> signatures("/nonexistent/w.h5")
@@ -311,6 +322,8 @@ def signatures(path: str, spec: registry.FormatSpec | None = None) -> list[Signa
     """
     path = os.fspath(path)
     spec = spec or registry.detect(path)
+    if spec is not None and spec.name == "torch_export":
+        return [_torch_signature(path)]
     pb = os.path.join(path, saved_model_pb.FILE_NAME)
     if spec is None or spec.name not in ("model_directory", "tf_saved_model") or \
             not storage.exists(pb):
@@ -326,33 +339,17 @@ def signatures(path: str, spec: registry.FormatSpec | None = None) -> list[Signa
     return found
 
 
-def save_files(path: str) -> list[str]:
-    """Every file the save at ``path`` consists of: a checkpoint's state file (when ``path`` is
-    its directory), index and data shards; every file of a model directory or SavedModel; the
-    file itself otherwise.
-
-    Example:
-        >>> import numpy as np, tempfile, os
-        >>> from savepoint.saving.formats.tf_checkpoint import write_bundle
-        >>> prefix = os.path.join(tempfile.mkdtemp(), "cp.ckpt")
-        >>> write_bundle(prefix, {"w": np.ones(3, np.float32)})
-        >>> [os.path.basename(f) for f in save_files(prefix)]
-        ['cp.ckpt.data-00000-of-00001', 'cp.ckpt.index']
-    """
-    path = os.fspath(path)
-    spec = find_format(path)
-    if spec.name in ("model_directory", "tf_saved_model"):
-        return [os.path.join(path, name) for name in storage.list_tree(path)]
-    if spec.name != "tf_checkpoint":
-        return [path]
-    found = []
-    if not storage.exists(layout.index_path(path)):
-        found.append(os.path.join(path, state_file.STATE_FILENAME))
-        path = checkpoint_prefix(path)
-    parent, base = os.path.split(path)
-    found += sorted(os.path.join(parent, n) for n in storage.listdir(parent or ".")
-                    if layout.is_bundle_file(n, base))
-    return found
+def _torch_signature(path: str) -> SignatureInfo:
+    where = os.path.join(path, TORCH_META)
+    try:
+        meta = json.loads(storage.read_bytes(where))
+        inputs = {i["name"]: (i["dtype"], [-1 if d is None else d for d in i["shape"]])
+                  for i in meta["inputs"]}
+        outputs = {str(name): ("?", None) for name in meta["outputs"]}
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise FormatError(f"Expected the export metadata in {where!r}. Received unreadable "
+                          f"JSON ({e}). Fix: export the model again.") from None
+    return SignatureInfo("forward", "torch.export", inputs, outputs)
 
 
 def as_numpy(value: Any) -> Any:
@@ -381,4 +378,4 @@ def raw_bits(value: Any) -> Any:
 
 __all__ = ["OBJECT_GRAPH", "SaveContents", "SignatureInfo", "VariableInfo", "as_numpy",
            "checkpoint_prefix", "describe", "find_format", "list_variables", "open_save",
-           "raw_bits", "read_all", "read_variable", "save_files", "signatures"]
+           "raw_bits", "read_all", "read_variable", "signatures"]

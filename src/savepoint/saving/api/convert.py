@@ -162,6 +162,10 @@ def load_any(path: str, model: Any = None, what: str = "convert") -> tuple[Any, 
                 f"--model <a whole-model save of the same architecture>.")
         loaded, _ = build_model(model)
         load_weights(loaded, path)
+    if not hasattr(loaded, "weights"):
+        raise ConfigError(f"Expected a save holding a Keras model to {what}. Received {path!r}, "
+                          f"a {spec.description or spec.name}: an inference program without "
+                          f"the model's layers. Fix: {what} the save it was exported from.")
     finish_optimizer(loaded)
     return spec, loaded
 

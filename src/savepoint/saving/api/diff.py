@@ -32,7 +32,7 @@ from savepoint.saving.api.convert import has_optimizer_state, load_any
 
 FAMILIES = {"tf_checkpoint": "tf", "model_directory": "tf", "tf_saved_model": "tf",
             "keras_weights_h5": "keras3", "keras": "keras3", "safetensors": "keras3",
-            "h5_weights": "keras2", "h5": "keras2"}
+            "h5_weights": "keras2", "h5": "keras2", "torch_export": "torch_export"}
 _KERAS2_MODEL = "model_weights/"
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from savepoint.errors import CheckpointNotFoundError, FormatError, SavepointError
 from savepoint.saving import registry, storage
+from savepoint.saving.api import contents
+from savepoint.saving.formats.tf_checkpoint import layout, state_file
 from savepoint.saving.handlers.verification import VerifyReport
 
 
@@ -111,6 +113,35 @@ def _blamed(files: list[str], message: str, root: str) -> str | None:
     return max(named, key=len) if named else (files[0] if len(files) == 1 else None)
 
 
+def save_files(path: str) -> list[str]:
+    """Every file the save at ``path`` consists of: a checkpoint's state file (when ``path`` is
+    its directory), index and data shards; every file of a model directory or SavedModel; the
+    file itself otherwise.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> from savepoint.saving.formats.tf_checkpoint import write_bundle
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "cp.ckpt")
+        >>> write_bundle(prefix, {"w": np.ones(3, np.float32)})
+        >>> [os.path.basename(f) for f in save_files(prefix)]
+        ['cp.ckpt.data-00000-of-00001', 'cp.ckpt.index']
+    """
+    path = os.fspath(path)
+    spec = contents.find_format(path)
+    if spec.name != "tf_checkpoint" and storage.isdir(path):  # the directory formats
+        return [os.path.join(path, name) for name in storage.list_tree(path)]
+    if spec.name != "tf_checkpoint":
+        return [path]
+    found = []
+    if not storage.exists(layout.index_path(path)):
+        found.append(os.path.join(path, state_file.STATE_FILENAME))
+        path = contents.checkpoint_prefix(path)
+    parent, base = os.path.split(path)
+    found += sorted(os.path.join(parent, n) for n in storage.listdir(parent or ".")
+                    if layout.is_bundle_file(n, base))
+    return found
+
+
 def check(path: str) -> VerifyResult:
     """:func:`verify` the save at ``path``, reported per file; a damaged save is a result with
     ``ok=False``, not an exception. Nothing at ``path`` raises ``CheckpointNotFoundError``.
@@ -120,11 +151,10 @@ def check(path: str) -> VerifyResult:
         Traceback (most recent call last):
         savepoint.errors.CheckpointNotFoundError: ...
     """
-    from savepoint.saving.api import contents
     path = os.fspath(path)
     spec = contents.find_format(path)  # raises when nothing is there
     try:
-        files = contents.save_files(path)
+        files = save_files(path)
     except SavepointError:  # a dangling or damaged state file: verify words it
         files = [path]
     try:
@@ -141,4 +171,4 @@ def check(path: str) -> VerifyResult:
                         report.n_tensors, report.bytes_checked)
 
 
-__all__ = ["FileCheck", "VerifyReport", "VerifyResult", "check", "verify"]
+__all__ = ["FileCheck", "VerifyReport", "VerifyResult", "check", "save_files", "verify"]
