@@ -67,6 +67,21 @@ def rnn_plain() -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(L.GlobalAveragePooling1D()(h)))
 
 
+class Branchy(L.Layer):
+    """Data-dependent Python control flow: what ``torch.export`` cannot trace."""
+
+    def call(self, x):
+        if float(x.sum()) > 0:
+            return x * 2
+        return x
+
+
+def untraceable() -> keras.Model:
+    """A model whose forward pass no tracing exporter can capture (layer ``branchy``)."""
+    x = keras.Input((3,), name="x")
+    return keras.Model(x, Branchy(name="branchy")(x))
+
+
 # name -> builder: what every format must export (tf_saved_model's lowering aside)
 FAMILIES = {"tutorial_mlp": tutorial_mlp, "functional_mlp": functional_mlp,
             "two_in_two_out": two_in_two_out, "cnn": cnn, "text": text, "rnn": rnn,

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import savepoint as keras
-from export_families import FAMILIES, build, input_names, inputs_for
+from export_families import FAMILIES, build, input_names, inputs_for, untraceable
 from savepoint.errors import ConfigError
 
 L = keras.layers
@@ -79,16 +79,8 @@ def test_bad_opset_is_a_config_error(tmp_path, opset):
     assert not os.path.exists(tmp_path / "m.onnx")
 
 
-class Branchy(L.Layer):
-    def call(self, x):
-        if float(x.sum()) > 0:  # data-dependent Python control flow: not traceable
-            return x * 2
-        return x
-
-
 def test_untraceable_model_is_a_config_error(tmp_path):
-    x = keras.Input((3,), name="x")
-    model = keras.Model(x, Branchy(name="branchy")(x))
+    model = untraceable()
     with pytest.raises(ConfigError, match=r"model.export\(format='onnx'\): expected a model "
                        r"torch.export can trace.*on which torch.export failed"):
         model.export(str(tmp_path / "b.onnx"), format="onnx")

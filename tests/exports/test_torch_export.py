@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import savepoint as keras
-from export_families import FAMILIES, build, input_names, inputs_for
+from export_families import FAMILIES, build, input_names, inputs_for, untraceable
 from savepoint.errors import ConfigError, FormatError
 from savepoint.exports import torch_export
 
@@ -147,16 +147,8 @@ def test_bad_input_signatures_are_config_errors(tmp_path):
     assert not os.path.exists(d)
 
 
-class Branchy(L.Layer):
-    def call(self, x):
-        if float(x.sum()) > 0:  # data-dependent Python control flow: torch.export refuses
-            return x * 2
-        return x
-
-
 def test_untraceable_model_is_a_config_error(tmp_path):
-    x = keras.Input((3,), name="x")
-    model = keras.Model(x, Branchy(name="branchy")(x))
+    model = untraceable()
     with pytest.raises(ConfigError, match=r"expected a model torch.export can trace.*Received "
                        r"model '.*', on which torch.export failed: .*Fix: make the failing "
                        r"layer's call traceable"):
