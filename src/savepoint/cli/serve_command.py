@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def model_configs(args: argparse.Namespace) -> list:
-    """The models to serve, from ``--model_config_file`` or ``--model_name``/``--model_base_path``."""
+    """The models to serve: ``--model_config_file``, or ``--model_name``/``--model_base_path``."""
     from savepoint.serving.config import ModelConfig, parse_model_config
     if args.model_config_file:
         return parse_model_config(_read(args.model_config_file, "--model_config_file"),

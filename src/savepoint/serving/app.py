@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
 import re
 from contextlib import asynccontextmanager
@@ -53,9 +52,7 @@ _STATUS = re.compile(r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    # NaN/Infinity are written as TF Serving writes them (json.dumps' allow_nan default)
-    return Response(json.dumps(payload, separators=(",", ":")), status_code=status,
-                    media_type="application/json")
+    return Response(jt.to_json(payload), status_code=status, media_type="application/json")
 
 
 class RestApi:
@@ -109,7 +106,7 @@ class RestApi:
         doc = jt.parse_body(body)
         jt.signature_of(doc, {SERVING_DEFAULT}, verb)
         if verb == "predict":
-            arrays, fmt = jt.decode_predict(doc, servable.inputs, jt.may_hold_bools(body))
+            arrays, fmt = jt.decode_predict(doc, servable.inputs, body)
             return jt.encode_predict(await self._run(servable, arrays), fmt)
         check = _classify_output if verb == "classify" else _regress_output
         output = check(servable)
@@ -152,8 +149,9 @@ def _classify_output(servable: Servable) -> str:
         return outs[0].name
     raise ServingError(400, f"Expected a classification signature (one output of shape "
                             f"[-1,num_classes], num_classes >= 2; TF Serving's method_name "
-                            f"tensorflow/serving/classify). Received outputs {{{_describe(servable)}"
-                            f"}} of method_name tensorflow/serving/predict. Fix: call :predict.")
+                            f"tensorflow/serving/classify). Received outputs "
+                            f"{{{_describe(servable)}}} of method_name tensorflow/serving/predict. "
+                            f"Fix: call :predict.")
 
 
 def _regress_output(servable: Servable) -> str:

@@ -12,7 +12,8 @@ Example:
     >>> [(c.name, c.base_path) for c in parse_model_config(text)]
     [('a', '/m/a')]
     >>> parse_batching_parameters("max_batch_size { value: 64 } batch_timeout_micros: 500")
-    BatchingParameters(max_batch_size=64, batch_timeout_micros=500, num_batch_threads=0, max_enqueued_batches=1000000)
+    BatchingParameters(max_batch_size=64, batch_timeout_micros=500, num_batch_threads=0,
+                       max_enqueued_batches=1000000)
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def parse_model_config(text: str, source: str = "--model_config_file") -> list[M
     Example:
         >>> parse_model_config('model_config_list { config { name: "a" } }')
         Traceback (most recent call last):
-        savepoint.errors.ConfigError: --model_config_file:1: expected 'base_path' in config 'a'. Received no base_path. Fix: add base_path: "/models/a".
+        savepoint.errors.ConfigError: --model_config_file:1: expected 'base_path' in config 'a'.
+        Received no base_path. Fix: add base_path: "/models/a".
     """
     top = parse_text_proto(text, source)
     _check(top, {"model_config_list": list}, "the ModelServerConfig", source)
@@ -243,7 +245,9 @@ def parse_batching_parameters(text: str, source: str = "--batching_parameters_fi
     Example:
         >>> parse_batching_parameters("allowed_batch_sizes: 8")
         Traceback (most recent call last):
-        savepoint.errors.ConfigError: --batching_parameters_file:1: expected one of the fields ['batch_timeout_micros', 'max_batch_size', 'max_enqueued_batches', 'num_batch_threads'] in BatchingParameters. Received 'allowed_batch_sizes'. Fix: remove it or check its spelling (savepoint serve reads this subset of TF Serving's config).
+        savepoint.errors.ConfigError: --batching_parameters_file:1: expected one of the fields
+        ['batch_timeout_micros', 'max_batch_size', 'max_enqueued_batches', 'num_batch_threads'] in
+        BatchingParameters. Received 'allowed_batch_sizes'. Fix: remove it or check ...
     """
     params = BatchingParameters()
     for f in parse_text_proto(text, source):
@@ -256,8 +260,8 @@ def parse_batching_parameters(text: str, source: str = "--batching_parameters_fi
         minimum = 0 if f.name in ("batch_timeout_micros", "num_batch_threads") else 1
         if value < minimum:
             raise ConfigError(f"{source}:{f.line}: expected {f.name} >= {minimum}. Received "
-                              f"{value}. Fix: use a {'non-negative' if minimum == 0 else 'positive'}"
-                              f" value.")
+                              f"{value}. Fix: use a "
+                              f"{'non-negative' if minimum == 0 else 'positive'} value.")
         setattr(params, f.name, value)
     return params
 

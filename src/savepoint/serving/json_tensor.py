@@ -14,7 +14,8 @@ Example:
     ('row', [[1.0, 2.0], [3.0, 4.0]])
     >>> decode_predict(parse_body(b'{"instances": [[1, "a"]]}'), specs)
     Traceback (most recent call last):
-    savepoint.serving.servable.ServingError: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: "a" Type: String is not of expected type: float
+    savepoint.serving.servable.ServingError: Failed to process element: 0 of 'instances' list.
+    Error: INVALID_ARGUMENT: JSON Value: "a" Type: String is not of expected type: float
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from typing import Any
 import numpy as np
 
 from savepoint.serving.servable import ServingError, TensorSpec
+
+try:  # the serve extra's fast JSON codec; the standard library does the same, slower
+    import orjson
+except ImportError:  # pragma: no cover - the serve extra installs it
+    orjson = None
 
 _TF_TYPE_NAMES = {"float32": "float", "float64": "double", "int32": "int32", "int64": "int64",
                   "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool",
@@ -54,8 +60,10 @@ def parse_body(body: bytes) -> dict:
     """The request's JSON object (``NaN``/``Infinity`` allowed, as in TF Serving)."""
     if not body:
         raise _bad("JSON Parse error: The document is empty")
+    doc = _fast_loads(body)
     try:
-        doc = json.loads(body)
+        if doc is _FAILED:
+            doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         msg, pos = getattr(e, "msg", str(e)), getattr(e, "pos", getattr(e, "start", 0))
         raise _bad(f"JSON Parse error: {msg} at offset: {pos}") from None
@@ -64,6 +72,46 @@ def parse_body(body: bytes) -> dict:
     if not isinstance(doc, dict):
         raise _bad(f"JSON Value: {_debug(doc)} Is not object")
     return doc
+
+
+_FAILED = object()
+
+
+def _fast_loads(body: bytes) -> Any:
+    # orjson refuses NaN/Infinity (which TF Serving accepts) and words errors its own way:
+    # on any failure the standard parser decides, and its message is the one reported
+    if orjson is None:
+        return _FAILED
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _FAILED
+
+
+def to_json(payload: Any) -> bytes:
+    """The answer's bytes; numpy arrays in ``payload`` are written as nested lists, float32 in
+    its shortest form, NaN/Infinity as TF Serving writes them.
+
+    Example:
+        >>> to_json({"predictions": np.array([[0.1, np.nan]], np.float32)})
+        b'{"predictions":[[0.1,NaN]]}'
+    """
+    if orjson is not None:
+        out = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+        if b"null" not in out:   # orjson writes non-finite floats as null; no answer has null
+            return out
+    return json.dumps(payload, separators=(",", ":"), default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.float32:   # float32's shortest repr, as orjson writes it
+            return [_plain(v) for v in value] if value.ndim > 1 else \
+                [float(np.format_float_positional(v, unique=True, trim="-")) for v in value]
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def signature_of(doc: dict, signatures: set, method: str = "predict") -> str:
@@ -82,16 +130,30 @@ def signature_of(doc: dict, signatures: set, method: str = "predict") -> str:
 
 # -- predict -----------------------------------------------------------------------------------
 
-def may_hold_bools(body: bytes) -> bool:
-    """Whether the raw body has a ``true``/``false`` token: ``np.array([True, 2.5])`` silently
-    makes floats where TF Serving refuses a boolean, so such requests take the strict walk."""
-    return b"true" in body or b"false" in body
+class _Bools:
+    """Whether a request may hide booleans among numbers: ``np.array([True, 2.5])`` silently
+    makes floats where TF Serving refuses a boolean. Only an array holding an exact 0 or 1 can
+    hide one; then the raw body is searched (once) for a ``true``/``false`` token, and if one
+    is there the strict walk decides. Without the body every request takes the strict walk."""
+
+    def __init__(self, body: bytes | None):
+        self._body, self._found = body, None
+
+    def may_hide_in(self, array: np.ndarray) -> bool:
+        if self._body is None:
+            return True
+        if not ((array == 0) | (array == 1)).any():
+            return False
+        if self._found is None:
+            self._found = b"true" in self._body or b"false" in self._body
+        return self._found
 
 
-def decode_predict(doc: dict, specs: list[TensorSpec], strict: bool = True
+def decode_predict(doc: dict, specs: list[TensorSpec], body: bytes | None = None
                    ) -> tuple[dict[str, np.ndarray], str]:
     """Named input arrays of a predict request and its format (``"row"`` or ``"columnar"``);
-    ``strict=False`` (no boolean in the body, see ``may_hold_bools``) allows the fast path."""
+    with the raw ``body``, clean numeric requests take the fast path (see ``_Bools``)."""
+    strict = _Bools(body)
     has_rows, has_cols = "instances" in doc, "inputs" in doc
     if has_rows and has_cols:
         raise _bad(f"JSON Value: {_debug(doc)} Not formatted correctly expecting only one of "
@@ -106,7 +168,7 @@ def decode_predict(doc: dict, specs: list[TensorSpec], strict: bool = True
     return arrays, fmt
 
 
-def _from_instances(doc: dict, specs: list[TensorSpec], strict: bool) -> dict[str, np.ndarray]:
+def _from_instances(doc: dict, specs: list[TensorSpec], strict: _Bools) -> dict[str, np.ndarray]:
     rows = doc["instances"]
     if not isinstance(rows, list):
         raise _bad(f"JSON Value: {_debug(doc)} Expecting 'instances' to be an list/array")
@@ -137,7 +199,7 @@ def _from_instances(doc: dict, specs: list[TensorSpec], strict: bool) -> dict[st
                            key=s.name) for s in specs}
 
 
-def _from_inputs(value: Any, specs: list[TensorSpec], strict: bool) -> dict[str, np.ndarray]:
+def _from_inputs(value: Any, specs: list[TensorSpec], strict: _Bools) -> dict[str, np.ndarray]:
     if not _is_object(value):
         if len(specs) > 1:
             raise _bad("inputs is a plain value/list, but expecting an object as multiple "
@@ -161,7 +223,7 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict) and not (len(value) == 1 and isinstance(value.get("b64"), str))
 
 
-def _stack(value: Any, spec: TensorSpec, where: str | None, by_row: bool, strict: bool,
+def _stack(value: Any, spec: TensorSpec, where: str | None, by_row: bool, strict: _Bools,
            key: str | None = None) -> np.ndarray:
     """``value`` as an array of ``spec``'s dtype; on anything but a clean numeric nested list,
     the strict walk raises TF Serving's message for the first bad value."""
@@ -171,7 +233,7 @@ def _stack(value: Any, spec: TensorSpec, where: str | None, by_row: bool, strict
         clean = array.dtype.kind in ("i", "u") or (array.dtype.kind == "f" and not want_int)
     except (ValueError, TypeError):  # ragged lists
         clean = False
-    if clean and spec.dtype != "bool" and not strict:
+    if clean and spec.dtype != "bool" and not strict.may_hide_in(array):
         return array.astype(_numpy_dtype(spec.dtype), copy=False)
     items = value if by_row else [value]
     first_shape: list | None = None
@@ -272,15 +334,15 @@ def encode_predict(outputs: dict[str, np.ndarray], fmt: str) -> dict:
     """The predict answer: ``predictions`` (row) or ``outputs`` (columnar); named only when
     the model has several outputs."""
     names = sorted(outputs)
+    arrays = {n: np.ascontiguousarray(outputs[n]) for n in names}
     if fmt == "columnar":
         if len(names) == 1:
-            return {"outputs": outputs[names[0]].tolist()}
-        return {"outputs": {n: outputs[n].tolist() for n in names}}
+            return {"outputs": arrays[names[0]]}
+        return {"outputs": arrays}
     if len(names) == 1:
-        return {"predictions": outputs[names[0]].tolist()}
-    lists = {n: outputs[n].tolist() for n in names}
-    batch = len(lists[names[0]])
-    return {"predictions": [{n: lists[n][i] for n in names} for i in range(batch)]}
+        return {"predictions": arrays[names[0]]}
+    batch = len(arrays[names[0]])
+    return {"predictions": [{n: arrays[n][i] for n in names} for i in range(batch)]}
 
 
 # -- classify / regress ------------------------------------------------------------------------
@@ -345,8 +407,9 @@ def encode_classify(scores: np.ndarray) -> dict:
 
 def encode_regress(values: np.ndarray) -> dict:
     """``results``: one value per example."""
-    return {"results": values.reshape(len(values)).tolist()}
+    return {"results": np.ascontiguousarray(values.reshape(len(values)))}
 
 
 __all__ = ["check_inputs", "decode_examples", "decode_predict", "encode_classify",
-           "encode_predict", "encode_regress", "may_hold_bools", "parse_body", "signature_of"]
+           "encode_predict", "encode_regress", "parse_body", "signature_of",
+           "to_json"]
