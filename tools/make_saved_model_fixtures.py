@@ -35,7 +35,9 @@ slots ``rms``, ``momentum``, ``mg``), ``two_input`` (functional, two named input
 ``save_traces=False`` and ``include_optimizer=False`` to keep it small: no training_config, no
 signature) and ``plain_module`` (a ``tf.Module`` with a ``tf.function`` signature and no Keras
 metadata); ``custom_layer`` (a registered ``fixtures>Scale`` layer with one weight) and
-``subclassed`` (a ``Model`` subclass without ``get_config``: nothing to rebuild from).
+``subclassed`` (a ``Model`` subclass without ``get_config``: nothing to rebuild from);
+``string_lookup``, ``integer_lookup``, ``text_vectorization``: the layer adapted (so tf.keras
+writes ``vocabulary: null``; the vocabulary is in the graph), then Embedding, pooling, Dense.
 """
 
 from __future__ import annotations
@@ -147,11 +149,47 @@ def subclassed(k, np, rng):
         rng.integers(0, 2, 32).astype("int64")
 
 
+def _lookup_model(k, np, rng, layer, data, dtype):
+    """``layer`` adapted on ``data``, then Embedding, pooling and a Dense classifier."""
+    layer.adapt(data)
+    inp = k.Input(data.shape[1:], dtype=dtype, name="tokens")
+    ids = layer(inp)
+    h = k.layers.Embedding(layer.vocabulary_size(), 4)(ids)
+    model = k.Model(inp, k.layers.Dense(3)(k.layers.GlobalAveragePooling1D()(h)))
+    _sparse(k, model)
+    return model, {"x": data}, rng.integers(0, 3, len(data)).astype("int64")
+
+
+def string_lookup(k, np, rng):
+    words = np.array(["red", "green", "blue", "cyan", "teal", "gold", "plum"])
+    data = words[rng.integers(0, len(words), (32, 3))]
+    data[0, 0] = "unseen-in-adapt"  # an OOV token in the inputs too
+    return _lookup_model(k, np, rng, k.layers.StringLookup(num_oov_indices=2), data[1:],
+                         "string")
+
+
+def integer_lookup(k, np, rng):
+    data = rng.choice(np.array([3, 17, 42, 99, 1000, 7], "int64"), (32, 3))
+    return _lookup_model(k, np, rng, k.layers.IntegerLookup(max_tokens=6), data, "int64")
+
+
+def text_vectorization(k, np, rng):
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
+    data = np.array([[" ".join(rng.choice(words, rng.integers(2, 7)))] for _ in range(32)])
+    return _lookup_model(k, np, rng, k.layers.TextVectorization(
+        max_tokens=12, output_sequence_length=6), data, "string")
+
+
+LOOKUPS = ["string_lookup", "integer_lookup", "text_vectorization"]
+
+
 BUILDERS = {"mlp": mlp, "mlp_legacy": lambda k, np, rng: mlp(k, np, rng, legacy=True),
             "cnn_bn": cnn_bn, "cnn_legacy_rmsprop": lambda k, np, rng: cnn_bn(
                 k, np, rng, k.optimizers.legacy.RMSprop(momentum=0.5, centered=True)),
             "two_input": two_input, "embedding": embedding, "rnn": rnn,
-            "mobilenet": mobilenet, "custom_layer": custom_layer, "subclassed": subclassed}
+            "mobilenet": mobilenet, "custom_layer": custom_layer, "subclassed": subclassed,
+            "string_lookup": string_lookup, "integer_lookup": integer_lookup,
+            "text_vectorization": text_vectorization}
 
 
 OLDER = ["mlp", "cnn_bn"]  # the families also written by older TF (``--older``)
@@ -188,12 +226,16 @@ def write_keras(name: str, out: str, pack: bool = True, tag: str = "") -> None:
     if app:
         loaded.compile(loss=k.losses.SparseCategoricalCrossentropy(),
                        metrics=["sparse_categorical_accuracy"])
+    # a lookup layer's vocabulary is no variable (tf.keras lists a VocabWeightHandler)
+    weights = [w for w in loaded.weights if hasattr(w, "name")]
     data = dict(xs, y=y, pred=loaded.predict(_feed(xs), verbose=0),
                 eval=np.array(loaded.evaluate(_feed(xs), y, verbose=0), "float64"),
-                weight_names=np.array([w.name for w in loaded.weights]),
+                weight_names=np.array([w.name for w in weights]),
                 weight_sha256=np.array([hashlib.sha256(w.numpy().tobytes()).hexdigest()
-                                        for w in loaded.weights]),
+                                        for w in weights]),
                 iterations=np.int64(model.optimizer.iterations.numpy()))
+    if name in LOOKUPS:  # the vocabulary tf.keras's own loader restored
+        data["vocab"] = np.array([str(v) for v in loaded.layers[1].get_vocabulary()])
     if pack:
         _pack(target)
     if app:

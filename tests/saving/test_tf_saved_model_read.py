@@ -34,7 +34,10 @@ KERAS_MODELS = ["mlp", "mlp_legacy", "cnn_bn", "cnn_legacy_rmsprop", "two_input"
                 "rnn", "mobilenet",
                 # written by older TF (tools/make_older_saved_model_fixtures.sh): 2.12 has
                 # keras 2.12 built in, 2.15 tf-keras 2.15
-                "mlp_tf2_12", "cnn_bn_tf2_12", "mlp_tf2_15", "cnn_bn_tf2_15"]
+                "mlp_tf2_12", "cnn_bn_tf2_12", "mlp_tf2_15", "cnn_bn_tf2_15",
+                # adapted lookup layers: the vocabulary is read from the graph's constants
+                "string_lookup", "integer_lookup", "text_vectorization"]
+LOOKUPS = ["string_lookup", "integer_lookup", "text_vectorization"]
 UNCOMPILED = {"mobilenet"}  # saved with include_optimizer=False
 LEGACY_SLOTS = {"rms": "velocity", "mg": "average_gradient"}  # optimizer_v2 RMSprop -> TF2's
 
@@ -428,16 +431,38 @@ def test_custom_classes_need_custom_objects_then_load_like_tf(unpacked, name, cl
     assert int(model.optimizer.iterations.numpy()) == int(data["iterations"])
 
 
-def test_an_adapted_lookup_layer_is_refused_naming_the_fix(unpacked, tmp_path):
-    """tf.keras writes ``vocabulary: null`` for an adapted TextVectorization (checked with
-    tf-keras 2.21: the vocabulary lives in a graph table initializer, not in the variables)."""
-    path = copy_of(unpacked, "mlp", tmp_path)
+@pytest.mark.parametrize("name", LOOKUPS)
+def test_an_adapted_lookup_layer_gets_its_vocabulary_from_the_graph(unpacked, name):
+    """tf.keras writes ``vocabulary: null`` for an adapted lookup layer; the vocabulary is the
+    table initializer's constants in saved_model.pb. The same vocabulary as tf.keras's own
+    loader restored (``get_vocabulary()``, special tokens included)."""
+    data = expected(name)
+    model = load(os.path.join(unpacked, name))
+    assert [str(v) for v in model.layers[1].get_vocabulary()] == [str(v) for v in data["vocab"]]
+
+
+def _lookup_metadata(path: str, **config) -> None:
     layer = {"class_name": "TextVectorization",
-             "config": {"name": "text_vectorization", "vocabulary": None, "vocabulary_size": 8}}
+             "config": dict({"name": "text_vectorization", "vocabulary": None,
+                             "vocabulary_size": 8}, **config)}
     _metadata_file(path, json.dumps({"class_name": "Functional",
                                      "config": {"name": "m", "layers": [layer]}}))
-    with pytest.raises(FormatError, match=r"Expected the vocabulary of TextVectorization "
-                       r"'text_vectorization' in the config of .* Received vocabulary null with "
-                       r"vocabulary_size 8: the layer was adapted.* Fix: in tf.keras, build the "
-                       r"layer with vocabulary=layer.get_vocabulary\(\)"):
+
+
+def test_an_adapted_lookup_layer_without_its_table_is_refused_naming_the_fix(unpacked, tmp_path):
+    path = copy_of(unpacked, "mlp", tmp_path)
+    _lookup_metadata(path)
+    with pytest.raises(FormatError, match=r"Expected one TextVectorization 'text_vectorization' "
+                       r"in .*keras_metadata.pb \(its vocabulary is in the graph\). Received 0. "
+                       r"Fix: in tf.keras, build the layer with "
+                       r"vocabulary=layer.get_vocabulary\(\)"):
+        keras.models.load_model(path)
+
+
+def test_an_adapted_tf_idf_layer_is_refused_naming_the_fix(unpacked, tmp_path):
+    path = copy_of(unpacked, "mlp", tmp_path)
+    _lookup_metadata(path, output_mode="tf_idf")
+    with pytest.raises(FormatError, match=r"Expected TextVectorization 'text_vectorization' in "
+                       r".* an output mode other than tf_idf. Received an adapted tf_idf layer.*"
+                       r"Fix: in tf.keras, save the model as '.keras'"):
         keras.models.load_model(path)

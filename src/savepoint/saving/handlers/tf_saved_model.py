@@ -11,13 +11,18 @@ runs), ``keras_metadata.pb`` (per-object JSON, see ``formats.saved_model.keras_m
 2. The root node's JSON gives the architecture (``class_name`` + ``config``: tf.keras 2's
    dialect, the same as a ``.h5`` ``model_config``) and ``training_config``; the model is rebuilt
    only from built-ins, registrations and ``custom_objects`` (a subclassed model is then built
-   for the recorded ``build_input_shape``), and compiled from the latter.
+   for the recorded ``build_input_shape``), and compiled from the latter. An adapted
+   StringLookup/IntegerLookup/TextVectorization (``vocabulary: null`` in the config) gets its
+   vocabulary from the constants of its table initializer (``formats.saved_model.
+   lookup_tables``); tf.keras counts such a layer as one with weights when it numbers
+   ``layer_with_weights-N``, and so does the restore.
 3. The variables are restored by walking the bundle's object graph by child name
    (``engine.checkpoint_io.restore_tree``), every shape, dtype and checksum checked before any
    value is assigned; the TF2 optimizer layout (``optimizer/_iterations``,
    ``optimizer/_variables/N``) restores as a checkpoint does, the legacy optimizer_v2 layout
    (``optimizer/iter`` and ``<variable>/.OPTIMIZER_SLOT/optimizer/<slot>``) by slot name.
 
+``verify`` also checks ``saved_model.pb`` and ``variables.index`` against ``fingerprint.pb``.
 ``present`` claims directories with ``saved_model.pb`` and no ``saved_model.json`` (savepoint's
 own model directory, whose ``model_directory`` handler reads it, may hold a SavedModel too).
 Writing is the model directory's business: this format's ``save`` refuses.
@@ -38,7 +43,8 @@ import numpy as np
 from savepoint.errors import ConfigError, FormatError
 from savepoint.saving import registry, storage
 from savepoint.saving.engine import whole_model
-from savepoint.saving.formats.saved_model import fingerprint_pb, keras_metadata, saved_model_pb
+from savepoint.saving.formats.saved_model import (fingerprint_pb, keras_metadata, lookup_tables,
+                                                  saved_model_pb)
 from savepoint.saving.formats.tf_checkpoint import object_graph as og
 from savepoint.saving.formats.tf_checkpoint.bundle import BundleReader
 from savepoint.saving.handlers import verification
@@ -66,7 +72,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     """
     path = os.fspath(path)
     where, meta = _read_metadata(path)
-    _refuse_graph_vocabularies(meta["config"], where)
+    adapted = _fill_graph_vocabularies(meta["config"], path, where)
     model_config = keras2.model_from_keras2({"class_name": meta.get("class_name"),
                                              "config": meta["config"]})
     training = meta.get("training_config")
@@ -75,7 +81,7 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
     with whole_model.loading_scope(safe_mode, custom_objects):
         model = whole_model.rebuild(model_config, custom_objects, where, native_training,
                                     _subclassed_build_shape(meta))
-    _restore(model, path, compiled)
+    _restore(model, path, compiled, adapted)
     if compile and not compiled:
         whole_model.warn_not_compiled()
     return model
@@ -84,10 +90,10 @@ def load(path: str, custom_objects: dict | None = None, compile: bool = True,
 _LOOKUPS = ("TextVectorization", "StringLookup", "IntegerLookup")
 
 
-def _refuse_graph_vocabularies(config: Any, where: str) -> None:
-    """An adapted lookup layer's SavedModel config says ``vocabulary: null``: tf.keras keeps the
-    vocabulary in a table initializer of the graph, which savepoint does not run."""
-    stack = [config]
+def _adapted_lookups(config: Any) -> list[tuple[str, dict]]:
+    """``(class name, config)`` of every lookup layer whose SavedModel config says
+    ``vocabulary: null`` with a ``vocabulary_size``: it was adapted."""
+    found, stack = [], [config]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
@@ -96,14 +102,63 @@ def _refuse_graph_vocabularies(config: Any, where: str) -> None:
             inner = item.get("config")
             if item.get("class_name") in _LOOKUPS and isinstance(inner, dict) \
                     and inner.get("vocabulary") is None and inner.get("vocabulary_size"):
-                raise FormatError(
-                    f"Expected the vocabulary of {item['class_name']} "
-                    f"'{inner.get('name')}' in the config of {where}. Received vocabulary null "
-                    f"with vocabulary_size {inner['vocabulary_size']}: the layer was adapted, "
-                    f"and tf.keras keeps such a vocabulary in a TensorFlow table initializer "
-                    f"that savepoint does not run. Fix: in tf.keras, build the layer with "
-                    f"vocabulary=layer.get_vocabulary() and save again (or save as '.keras').")
+                found.append((item["class_name"], inner))
             stack.extend(item.values())
+    return found
+
+
+def _fill_graph_vocabularies(config: Any, path: str, where: str) -> set[str]:
+    """An adapted lookup layer's vocabulary, which tf.keras keeps in a table initializer of the
+    graph (``formats.saved_model.lookup_tables``), put back into its config; return the names
+    of those layers."""
+    adapted = _adapted_lookups(config)
+    if not adapted:
+        return set()
+    meta_path = os.path.join(path, keras_metadata.FILE_NAME)
+    node_ids: dict[tuple[str, str], list[int]] = {}
+    for node in keras_metadata.read_keras_metadata(meta_path) \
+            if storage.exists(meta_path) else []:
+        if node.identifier != "_tf_keras_layer":
+            continue
+        meta = keras_metadata.decode_metadata_json(node.metadata, f"{meta_path} ({node.node_path})")
+        if isinstance(meta, dict) and meta.get("class_name") in _LOOKUPS:
+            key = (meta["class_name"], str(meta.get("config", {}).get("name")))
+            node_ids.setdefault(key, []).append(node.node_id)
+    graph = lookup_tables.SavedModelGraph(
+        storage.read_bytes(os.path.join(path, saved_model_pb.FILE_NAME)), where)
+    for class_name, inner in adapted:
+        name = inner.get("name")
+        if inner.get("output_mode") == "tf_idf":
+            raise FormatError(f"Expected {class_name} '{name}' in {where} to use an output mode "
+                              f"other than tf_idf. Received an adapted tf_idf layer, whose IDF "
+                              f"weights savepoint does not read from a SavedModel. Fix: in "
+                              f"tf.keras, save the model as '.keras' (or build the layer with "
+                              f"vocabulary= and idf_weights=) and save again.")
+        ids = node_ids.get((class_name, str(name)), [])
+        if len(ids) != 1:
+            raise FormatError(f"Expected one {class_name} '{name}' in {meta_path} (its vocabulary "
+                              f"is in the graph). Received {len(ids)}. Fix: in tf.keras, build "
+                              f"the layer with vocabulary=layer.get_vocabulary() and save again.")
+        keys, values = lookup_tables.table_contents(
+            graph, ids[0], ["_lookup_layer"] if class_name == "TextVectorization" else None)
+        inner["vocabulary"] = _tokens_in_order(keys, values, bool(inner.get("invert")),
+                                               f"{class_name} '{name}' of {where}")
+    return {str(inner.get("name")) for _, inner in adapted}
+
+
+def _tokens_in_order(keys: Any, values: Any, invert: bool, where: str) -> list:
+    """The table's tokens ordered by their indices, which must be consecutive."""
+    tokens, indices = (values, keys) if invert else (keys, values)
+    indices = np.asarray(indices)
+    order = np.argsort(indices, kind="stable")
+    if len(tokens) != len(indices) or indices.dtype.kind not in "iu" or len(indices) and \
+            not np.array_equal(indices[order], np.arange(indices.min(), indices.min() +
+                                                         len(indices))):
+        raise FormatError(f"Expected the lookup table of {where} to map its tokens to "
+                          f"consecutive indices. Received {len(tokens)} tokens and indices "
+                          f"{indices[:8].tolist()}... Fix: in tf.keras, build the layer with "
+                          f"vocabulary=layer.get_vocabulary() and save again.")
+    return [tokens[i] if isinstance(tokens, list) else int(tokens[i]) for i in order]
 
 
 def _subclassed_build_shape(meta: dict) -> Any:
@@ -157,11 +212,36 @@ def _no_keras_metadata(path: str, summary: saved_model_pb.SavedModelSummary) -> 
             f"Keras and save it from tf.keras.")
 
 
-def _restore(model: Any, path: str, compiled: bool) -> None:
+class _AdaptedLookupsWeighted:
+    """The model's checkpoint tree numbered as tf.keras numbers it when adapted lookup layers
+    are present: tf.keras counts them as layers with weights (their adapt state, a
+    ``token_counts`` table), so ``layer_with_weights-N`` shifts past them; savepoint's lookup
+    layers hold no weights."""
+
+    def __init__(self, model: Any, adapted: set[str], optimizer: bool):
+        self._model, self._adapted, self._optimizer = model, adapted, optimizer
+        self._trackable_identity = model
+
+    def _trackable_children(self) -> list[tuple[str, Any]]:
+        children: list[tuple[str, Any]] = []
+        weighted = 0
+        for i, layer in enumerate(self._model.layers):
+            if layer.weights or layer.name in self._adapted:
+                children.append((f"layer_with_weights-{weighted}", layer))
+                weighted += 1
+            children.append((f"layer-{i}", layer))
+        return children + [(n, c) for n, c in self._model._trackable_children()
+                           if not n.startswith("layer") and (self._optimizer or
+                                                              n != "optimizer")]
+
+
+def _restore(model: Any, path: str, compiled: bool, adapted: set[str] = frozenset()) -> None:
     from savepoint.saving.engine.checkpoint_io import restore_tree
     prefix = os.path.join(path, VARIABLES)
     legacy = _legacy_optimizer_state(model, prefix) if compiled else None
     root = model if compiled and legacy is None else _WithoutOptimizer(model)
+    if adapted and getattr(model, "_graph", None) is not None:
+        root = _AdaptedLookupsWeighted(model, adapted, compiled and legacy is None)
     status = restore_tree(root, prefix, where=path)
     status.expect_partial()  # signatures, keras_api and metrics live in the bundle too
     try:
