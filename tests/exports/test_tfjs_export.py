@@ -147,3 +147,21 @@ def test_non_float32_layers_are_refused(tmp_path):
                        r"'float64' \(tfjs-layers computes in \['bool', 'float32', 'int32'\]\)\. "
                        r"Fix: build the model in float32"):
         model.export(str(tmp_path / "w"), format="tfjs")
+
+
+class Net(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = L.Dense(2)
+
+    def call(self, x, training=False):
+        return self.dense(x)
+
+
+def test_subclassed_models_are_refused(tmp_path):
+    model = Net(name="net")
+    model.predict(np.zeros((2, 3), np.float32), verbose=0)
+    with pytest.raises(ConfigError, match=r"Received model 'net' of subclassed class Net, whose "
+                       r"call\(\) is Python code TF.js cannot rebuild from a topology\. Fix: "
+                       r"build it as a Sequential or functional model"):
+        model.export(str(tmp_path / "net"), format="tfjs")

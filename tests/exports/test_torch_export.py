@@ -251,3 +251,24 @@ def test_load_model_and_verify_open_it(tmp_path):
         keras.models.load_model(d)
     with pytest.raises(FormatError, match="contains a call of 'os.system'"):
         verify(d)
+
+
+class Net(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden, self.out = L.Dense(4, activation="relu"), L.Dense(2)
+
+    def call(self, x, training=False):
+        return self.out(self.hidden(x))
+
+
+def test_subclassed_model(tmp_path):
+    model = Net(name="net")
+    x = np.random.default_rng(1).normal(size=(6, 3)).astype("float32")
+    want = model.predict(x, verbose=0)
+    d = str(tmp_path / "net")
+    model.export(d, format="torch")
+    meta = torch_export.read_meta(d)
+    assert meta["inputs"] == [{"name": "input_1", "shape": [None, 3], "dtype": "float32"}]
+    assert meta["outputs"] == ["output_0"]
+    np.testing.assert_array_equal(torch_export.load(d)(torch.from_numpy(x)).numpy(), want)

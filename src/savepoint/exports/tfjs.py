@@ -118,6 +118,10 @@ tfjs-layers has (LeakyReLU, ReLU, ELU, Softmax), or export with format='onnx', \
     """
     from savepoint.saving.handlers.h5_weights import KERAS2_BACKEND, KERAS2_VERSION
     config = json.loads(model.to_json())
+    if config.get("class_name") not in _MODELS:
+        _refuse(f"model '{model.name}' of subclassed class {config.get('class_name')}, whose "
+                f"call() is Python code TF.js cannot rebuild from a topology",
+                "build it as a Sequential or functional model")
     _check_layer(config, model.name)
     _keepdims_to_reshape(config, model)
     return {"keras_version": KERAS2_VERSION, "backend": KERAS2_BACKEND, "model_config": config}
