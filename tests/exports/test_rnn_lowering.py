@@ -62,6 +62,8 @@ def _eval(node, args):
         return [np.squeeze(args[0], tuple(a["squeeze_dims"]))]
     if op == "Cast":
         return [args[0].astype(np.float64)]
+    if op == "GatherV2":
+        return [np.take(args[0], args[1], axis=int(args[2]))]
     if op == "Max":
         return [np.max(args[0], axis=tuple(np.atleast_1d(args[1])), keepdims=a["keep_dims"])]
     raise AssertionError(f"the test interpreter lacks op {op}")
@@ -73,7 +75,8 @@ def run_lowered(model: keras.Model, inputs: dict) -> dict:
     fn = low.function
     values: dict[str, list] = {}
     for (arg, _), spec in zip(fn.inputs, low.inputs):
-        values[arg] = [np.asarray(inputs[spec.key], np.float64)]
+        value = np.asarray(inputs[spec.key])
+        values[arg] = [value if value.dtype.kind == "i" else value.astype(np.float64)]
     for (arg, _), var in zip(fn.inputs[len(low.inputs):], low.variables):
         values[arg] = [var.numpy().astype(np.float64)]
 
@@ -192,6 +195,18 @@ def test_the_mask_flows_through_returned_sequences_and_time_distributed():
     _check(keras.Model(x, L.GRU(2, name="out")(h)), _padded())
 
 
+def test_an_embedding_mask_zero_masks_the_padded_ids():
+    tokens = keras.Input((6,), dtype="int32", name="x")
+    h = L.Embedding(9, 3, mask_zero=True)(tokens)
+    h = L.Bidirectional(L.LSTM(2, return_sequences=True))(h)
+    model = keras.Model(tokens, L.GRU(2, name="out")(h))
+    ids = RNG.integers(1, 9, (4, 6)).astype("int32")
+    ids[0, 3:] = 0
+    ids[1, :2] = 0
+    ids[2, 1::2] = 0
+    _check(model, ids)
+
+
 def test_masks_change_the_result_the_interpreter_checks():
     """The masked lowering differs from the unmasked one on padded data: the check above
     could fail."""
@@ -274,7 +289,7 @@ def test_a_mask_not_from_a_masking_layer_is_refused():
     m = L.Masking()(x)
     merged = L.Concatenate()([m, L.Masking(1.0)(x)])  # tf.keras ANDs the two masks
     _refused(keras.Model(x, L.LSTM(2, name="l")(merged)), "Layer 'l' (LSTM)",
-             "expected a Keras mask straight from a Masking layer")
+             "expected a Keras mask straight from a Masking", "concatenation")
 
 
 def test_an_explicit_mask_tensor_is_refused_not_taken_for_a_state():

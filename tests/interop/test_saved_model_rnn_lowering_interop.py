@@ -1,8 +1,8 @@
 """LIVE: TensorFlow serves the recurrent layers savepoint lowers into a SavedModel signature.
 
 SimpleRNN, LSTM, GRU (both ``reset_after``), RNN over cells and StackedRNNCells, Bidirectional
-(every merge mode), TimeDistributed and Masking, unrolled over a fixed number of steps:
-``tf.saved_model.load(d).signatures["serving_default"]`` and ``saved_model_cli run`` reproduce
+(every merge mode), TimeDistributed, with Masking and Embedding(mask_zero) masks, unrolled over a
+fixed number of steps: ``tf.saved_model.load(d).signatures["serving_default"]`` and ``saved_model_cli run`` reproduce
 ``model.predict`` within 1e-5 (dynamic batch), and ``tf.keras.models.load_model(d)`` gets every
 weight bit for bit and the same predictions. A variable-length model gets no signature (a
 warning), yet tf.keras still opens and runs it. One TensorFlow process checks all
@@ -103,6 +103,14 @@ def masked_sequences() -> keras.Model:
     return keras.Model(x, L.Activation("linear", name="seq")(h))
 
 
+def embedding_mask() -> keras.Model:
+    """Embedding(mask_zero=True): token id 0 is padding for the LSTM and the GRU after it."""
+    tokens = keras.Input((8,), dtype="int32", name="tokens")
+    h = L.Embedding(20, 4, mask_zero=True)(tokens)
+    h = L.LSTM(3, return_sequences=True)(h)
+    return keras.Model(tokens, L.Dense(2, name="out")(L.GRU(2, go_backwards=True)(h)))
+
+
 def time_distributed() -> keras.Model:
     """TimeDistributed Dense, Conv2D and Flatten before an LSTM."""
     frames = keras.Input((4, 6, 6, 2), name="frames")
@@ -133,7 +141,7 @@ def _five_steps(model: keras.Model, n: int) -> dict:
 def test_tf_serves_savepoint_recurrent_signatures(tmp_path, monkeypatch):
     python = _interop_python(TF_PYTHON, "TensorFlow")
     names = ["lstm_gru", "options", "bidirectional", "states", "cells", "masked",
-             "masked_sequences", "time_distributed"]
+             "masked_sequences", "embedding_mask", "time_distributed"]
     cases = [_case(tmp_path, "lstm_gru", lstm_gru(), classes=False),
              _case(tmp_path, "options", options()),
              _case(tmp_path, "bidirectional", bidirectional()),
@@ -141,6 +149,7 @@ def test_tf_serves_savepoint_recurrent_signatures(tmp_path, monkeypatch):
              _case(tmp_path, "cells", cells()),
              _case(tmp_path, "masked", masked()),
              _case(tmp_path, "masked_sequences", masked_sequences()),
+             _case(tmp_path, "embedding_mask", embedding_mask()),
              _case(tmp_path, "time_distributed", time_distributed())]
     monkeypatch.setattr(write_interop, "_inputs", _five_steps)
     with pytest.warns(UserWarning, match="'encoder' \\(LSTM\\).*fixed number of timesteps.*"
