@@ -7,6 +7,9 @@ fingerprints in ``tensorflow/core/platform/fingerprint.h``. The arithmetic is ui
 wrap-around (Python ints masked to 64 bits). ~2 MB/s on this machine: TF fingerprints only
 ``saved_model.pb`` and ``variables/variables.index``, both small (the weights live in the data shards). Golden
 values from TF itself: ``tests/fixtures/farmhash64.json`` (``tools/make_farmhash_goldens.py``).
+``layers/preprocessing/farmhash.py`` computes the same hash with numpy, vectorized over many
+short strings (StringLookup's OOV buckets); ``saving.formats`` may not import ``layers``
+(``tests/test_import_contract.py``), and this one hashes one long buffer.
 
 Example:
     >>> fingerprint64(b""), fingerprint64(b"savepoint") == fingerprint64(b"savepoint")
