@@ -183,3 +183,22 @@ def test_diff_as_a_subprocess(saved, trained_more):
                              capture_output=True, text=True, timeout=300)
     assert changed.returncode == 1, changed.stderr
     assert changed.stdout.splitlines()[-1] == "13 variable(s) differ"
+
+
+def test_diff_and_inspect_bfloat16(run_cli, tmp_path):
+    """bfloat16 compares bit for bit and reports its difference in value, not in raw bits."""
+    keras.train.Checkpoint(w=torch.tensor([1.5, -2.0], dtype=torch.bfloat16)).write(
+        str(tmp_path / "a"))
+    keras.train.Checkpoint(w=torch.tensor([1.5, -2.5], dtype=torch.bfloat16)).write(
+        str(tmp_path / "b"))
+    found = run_cli("diff", tmp_path / "a", tmp_path / "b", "--json").json()
+    assert [(d["name"], d["a"], d["b"], d["max_abs_diff"]) for d in found["differences"]] == [
+        ("w/.ATTRIBUTES/VARIABLE_VALUE", "bfloat16[2]", "bfloat16[2]", 0.5)]
+    assert run_cli("diff", tmp_path / "a", tmp_path / "a").code == 0
+    value = run_cli("inspect", tmp_path / "a", "--tensor", "w/.ATTRIBUTES/VARIABLE_VALUE",
+                    "--json").json()
+    assert value == {"name": "w/.ATTRIBUTES/VARIABLE_VALUE", "shape": [2], "dtype": "bfloat16",
+                     "values": [1.5, -2.0]}
+    listed = run_cli("inspect", tmp_path / "a", "--json").json()["variables"]
+    assert {"name": "w/.ATTRIBUTES/VARIABLE_VALUE", "shape": [2], "dtype": "bfloat16",
+            "bytes": 4} in listed

@@ -66,14 +66,16 @@ def _print_listing(found: contents.SaveContents) -> None:
 
 
 def _print_tensor(args: argparse.Namespace) -> None:
-    value = contents.as_numpy(contents.read_variable(args.path, args.tensor))
+    stored = contents.read_variable(args.path, args.tensor)
+    value = contents.as_numpy(stored)  # bfloat16 widened to float32 to print
     if args.json:
-        array = value if isinstance(value, (bytes, str)) else np.asarray(value)
-        print_json({"name": args.tensor,
-                    "shape": [] if isinstance(array, (bytes, str)) else list(array.shape),
-                    "dtype": "string" if isinstance(array, (bytes, str)) else str(array.dtype),
-                    "values": array.decode("utf-8", "replace") if isinstance(array, bytes)
-                    else array if isinstance(array, str) else array.tolist()})
+        if isinstance(value, (bytes, str)):
+            shape, values = [], value.decode("utf-8", "replace") \
+                if isinstance(value, bytes) else value
+        else:
+            shape, values = list(value.shape), value.tolist()
+        print_json({"name": args.tensor, "shape": shape, "dtype": contents.dtype_name(stored),
+                    "values": values})
         return
     print(f"tensor_name:  {args.tensor}")
     print(value)  # numpy's own printing, summarized past 1000 values as inspect_checkpoint's

@@ -366,6 +366,20 @@ def as_numpy(value: Any) -> Any:
     return np.asarray(value)
 
 
+def dtype_name(value: Any) -> str:
+    """The dtype name of a stored value: ``"bfloat16"``, ``"string"`` or numpy's name.
+
+    Example:
+        >>> dtype_name(BFloat16Array(np.zeros(2, np.uint16))), dtype_name(b"x")
+        ('bfloat16', 'string')
+    """
+    if isinstance(value, BFloat16Array):
+        return "bfloat16"
+    if isinstance(value, (bytes, str)):
+        return "string"
+    return str(np.asarray(value).dtype)
+
+
 def raw_bits(value: Any) -> Any:
     """A stored value reduced to what bit-for-bit equality compares (bfloat16: its bits).
 
@@ -376,6 +390,6 @@ def raw_bits(value: Any) -> Any:
     return value.bits if isinstance(value, BFloat16Array) else value
 
 
-__all__ = ["OBJECT_GRAPH", "SaveContents", "SignatureInfo", "VariableInfo", "as_numpy",
-           "checkpoint_prefix", "describe", "find_format", "list_variables", "open_save",
+__all__ = ["OBJECT_GRAPH", "BFloat16Array", "SaveContents", "SignatureInfo", "VariableInfo",
+           "as_numpy", "checkpoint_prefix", "describe", "dtype_name", "find_format", "list_variables", "open_save",
            "raw_bits", "read_all", "read_variable", "signatures"]

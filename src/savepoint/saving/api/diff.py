@@ -89,11 +89,11 @@ def _stored(path: str) -> tuple[str, dict[str, Any]]:
     return spec.name, values
 
 
-def _host(var: Any) -> np.ndarray:
+def _host(var: Any) -> Any:
     import torch
     tensor = var.value.detach().cpu()
     if tensor.dtype == torch.bfloat16:
-        return tensor.view(torch.int16).numpy().view(np.uint16)
+        return contents.BFloat16Array(tensor.view(torch.int16).numpy().view(np.uint16))
     return tensor.numpy()
 
 
@@ -110,30 +110,30 @@ def _by_model(path: str, model: Any) -> tuple[str, dict[str, Any], bool]:
 def _describe(value: Any) -> str:
     if isinstance(value, (bytes, str)):
         return f"string({len(value)} bytes)"
-    array = np.asarray(value)
-    return f"{array.dtype}{list(array.shape)}"
+    return f"{contents.dtype_name(value)}{list(np.shape(contents.raw_bits(value)))}"
 
 
 def _compare(name: str, a: Any, b: Any, atol: float) -> Difference | None:
-    a, b = contents.raw_bits(a), contents.raw_bits(b)
     if isinstance(a, (bytes, str)) or isinstance(b, (bytes, str)):
         return None if a == b else Difference(name, "value", _describe(a), _describe(b))
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
+    bits_a, bits_b = np.asarray(contents.raw_bits(a)), np.asarray(contents.raw_bits(b))
+    if bits_a.shape != bits_b.shape:
         return Difference(name, "shape", _describe(a), _describe(b))
-    if a.dtype != b.dtype:
+    if contents.dtype_name(a) != contents.dtype_name(b):
         return Difference(name, "dtype", _describe(a), _describe(b))
-    if a.tobytes() == b.tobytes():
+    if bits_a.tobytes() == bits_b.tobytes():
         return None
-    if a.dtype.kind in "biuf":
-        delta = np.abs(a.astype(np.float64) - b.astype(np.float64))
-        worst = float(np.nanmax(delta)) if delta.size and not np.isnan(delta).all() else 0.0
-        if np.isnan(delta).any():  # a NaN on one side only differs by any tolerance
-            worst = float("nan")
-        elif worst <= atol and atol > 0:
+    values_a, values_b = contents.as_numpy(a), contents.as_numpy(b)  # bfloat16 widened
+    if values_a.dtype.kind not in "biuf":
+        return Difference(name, "value", _describe(a), _describe(b))
+    delta = np.abs(values_a.astype(np.float64) - values_b.astype(np.float64))
+    if np.isnan(delta).any():  # a NaN on one side only differs by any tolerance
+        worst = float("nan")
+    else:
+        worst = float(delta.max()) if delta.size else 0.0
+        if atol > 0 and worst <= atol:
             return None
-        return Difference(name, "value", _describe(a), _describe(b), worst)
-    return Difference(name, "value", _describe(a), _describe(b))
+    return Difference(name, "value", _describe(a), _describe(b), worst)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], atol: float = 0.0) -> list[Difference]:
