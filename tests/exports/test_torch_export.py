@@ -272,3 +272,21 @@ def test_subclassed_model(tmp_path):
     assert meta["inputs"] == [{"name": "input_1", "shape": [None, 3], "dtype": "float32"}]
     assert meta["outputs"] == ["output_0"]
     np.testing.assert_array_equal(torch_export.load(d)(torch.from_numpy(x)).numpy(), want)
+
+
+@pytest.mark.parametrize("replacement, received", [
+    (np.zeros((5, 3), np.float32), r"shape \[5, 3\] and dtype float32"),
+    (np.zeros((4, 3), np.float64), r"shape \[4, 3\] and dtype float64"),
+])
+def test_weights_not_matching_the_program_are_a_format_error(exported, replacement, received):
+    from savepoint.saving.formats import safetensors
+    path = os.path.join(exported, "weights.safetensors")
+    arrays, _ = safetensors.read(path)
+    arrays = dict(arrays)
+    [key] = [k for k, v in arrays.items() if v.ndim == 2]
+    arrays[key] = replacement
+    safetensors.write(path, arrays, {"format": "pt"})
+    with pytest.raises(FormatError, match=r"is damaged: expected tensor '.*kernel' of shape "
+                       r"\[4, 3\] and dtype float32 as program.json declares it\. Received "
+                       + received + r" in weights.safetensors"):
+        torch_export.load(exported)

@@ -129,7 +129,36 @@ def load(path: str) -> torch.nn.Module:
             tensor = torch.nn.Parameter(tensor, requires_grad=False)
         (state if entry["kind"] == "state" else constants)[name] = tensor
     where = os.path.join(path, PROGRAM)
-    return load_program(storage.read_bytes(where), state, constants, where)
+    program = storage.read_bytes(where)
+    _check_tensors(program, {**state, **constants}, path)
+    return load_program(program, state, constants, where)
+
+
+def _check_tensors(program: bytes, tensors: dict[str, torch.Tensor], path: str) -> None:
+    """Every weight has the shape and dtype the program declares for it (torch itself would
+    only fail, or compute garbage, when the module runs). Unreadable programs are left to
+    ``load_program``, which says why."""
+    from torch._export.serde.serialize import _SERIALIZE_TO_TORCH_DTYPE
+    try:
+        graph = json.loads(program)["graph_module"]
+        specs, values = graph["signature"]["input_specs"], graph["graph"]["tensor_values"]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        return
+    for spec in specs if isinstance(specs, list) else []:
+        for kind, field in (("parameter", "parameter_name"), ("buffer", "buffer_name"),
+                            ("tensor_constant", "tensor_constant_name")):
+            entry = spec.get(kind) if isinstance(spec, dict) else None
+            if not isinstance(entry, dict) or entry.get(field) not in tensors:
+                continue
+            meta = values.get(entry.get("arg", {}).get("name"), {})
+            shape = [d.get("as_int") for d in meta.get("sizes", [])]
+            dtype = _SERIALIZE_TO_TORCH_DTYPE.get(meta.get("dtype"))
+            tensor = tensors[entry[field]]
+            if list(tensor.shape) != shape or tensor.dtype != dtype:
+                _damaged(path, f"tensor {entry[field]!r} of shape {shape} and dtype "
+                         f"{str(dtype).replace('torch.', '')} as {PROGRAM} declares it",
+                         f"shape {list(tensor.shape)} and dtype "
+                         f"{str(tensor.dtype).replace('torch.', '')} in {WEIGHTS}")
 
 
 def load_inference_model(path: str) -> Any:
