@@ -55,6 +55,7 @@ def _eval(node, args):
     if op == "ConcatV2":
         return [np.concatenate(args[:-1], axis=int(args[-1]))]
     if op == "Reshape":
+        assert args[0].dtype.kind == ("i" if a["T"] == DT_INT32 else "f"), node
         return [args[0].reshape(args[1])]
     if op == "ExpandDims":
         return [np.expand_dims(args[0], int(args[1]))]
@@ -297,3 +298,20 @@ def test_an_explicit_mask_tensor_is_refused_not_taken_for_a_state():
     for layer in (L.LSTM(2, name="l"), L.Bidirectional(L.GRU(2), name="l")):
         _refused(keras.Model([x, m], layer(x, mask=m)), "Layer 'l' (",
                  "expected its mask from a Masking layer (received an explicit mask= tensor)")
+
+
+def test_time_distributed_around_a_recurrent_layer_and_its_mask_refusals():
+    x = keras.Input((3, 4, 2), name="x")
+    _check(keras.Model(x, L.TimeDistributed(L.LSTM(3), name="out")(x)))
+    masked = L.TimeDistributed(L.GRU(2), name="td")(L.Masking()(x))
+    _refused(keras.Model(x, masked), "Layer 'td' (TimeDistributed)", "expected a wrapped layer "
+             "that neither takes nor makes a Keras mask", "'gru", "(GRU) on a masked input")
+    tokens = keras.Input((3, 4), dtype="int32", name="tokens")
+    embedded = L.TimeDistributed(L.Embedding(5, 2, mask_zero=True), name="te")(tokens)
+    _refused(keras.Model(tokens, embedded), "Layer 'te' (TimeDistributed)", "(Embedding)")
+
+
+def test_time_distributed_embedding_reshapes_the_ids():
+    tokens = keras.Input((3, 4), dtype="int32", name="x")
+    model = keras.Model(tokens, L.TimeDistributed(L.Embedding(5, 2), name="out")(tokens))
+    _check(model, RNG.integers(0, 5, (2, 3, 4)).astype("int32"))

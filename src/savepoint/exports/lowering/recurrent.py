@@ -24,6 +24,7 @@ from savepoint.exports.lowering.builder import FunctionBuilder, LoweringError
 from savepoint.exports.lowering.layers import LOWERINGS, T, _refuse, _variables, activate, lowers
 from savepoint.exports.lowering.misc import mask_of
 from savepoint.saving.formats.saved_model.schema import DT_INT32
+from savepoint.saving.formats.tf_checkpoint.dtypes import tf_enum_for
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistributed")
 _CELLS = ("SimpleRNNCell", "LSTMCell", "GRUCell")
@@ -288,11 +289,20 @@ def _time_distributed(b, layer, xs, shapes, outs):
         raise _refuse(layer, f"a wrapped built-in layer with a TensorFlow lowering; received "
                              f"{inner.name!r} ({type(inner).__name__})")
     steps = _steps(layer, shapes[0])
+    node = getattr(b, "node", None)
+    masked = node is not None and mask_of(b, node.input_tensors[0], layer) is not None
+    if (masked and inner._call_has_mask) or type(inner).__name__ == "Masking" or \
+            getattr(inner, "mask_zero", False):
+        # the inner lowering would read or make the mask of the whole (batch, time) input
+        raise _refuse(layer, f"a wrapped layer that neither takes nor makes a Keras mask; "
+                             f"received {inner.name!r} ({type(inner).__name__})"
+                             f"{' on a masked input' if masked else ''}")
     in_shape, out_shape = (None,) + tuple(shapes[0][2:]), (None,) + tuple(outs[0][2:])
     if any(d is None for d in in_shape[1:] + out_shape[1:]):
         raise _refuse(layer, f"static dimensions after the time axis; received input "
                              f"{tuple(shapes[0])}, output {tuple(outs[0])}")
-    flat = b.op("Reshape", [xs[0], b.ints([-1, *in_shape[1:]])], T=T, Tshape=DT_INT32)
+    dtype = tf_enum_for(b.node_dtypes[0]) if b.node_dtypes else T  # ids for an Embedding
+    flat = b.op("Reshape", [xs[0], b.ints([-1, *in_shape[1:]])], T=dtype, Tshape=DT_INT32)
     ys = lowering(b, inner, [flat], [in_shape], [out_shape])
     if len(ys) != 1:
         raise _refuse(layer, f"a wrapped layer with one output; received {len(ys)}")
