@@ -33,7 +33,8 @@ def test_artifacts_hold_topology_and_every_weight_bit_for_bit(tmp_path, family):
     model.export(d, format="tfjs")
     doc, data = _read(d)
     assert doc["format"] == "layers-model"
-    assert doc["generatedBy"] == "keras v2.21.0" and doc["convertedBy"]
+    assert doc["generatedBy"] == "keras v2.21.0"
+    assert doc["convertedBy"] == f"savepoint v{keras.__version__}"
     topology = doc["modelTopology"]
     assert topology["keras_version"] == "2.21.0" and topology["backend"] == "tensorflow"
     config = json.loads(model.to_json())

@@ -35,7 +35,6 @@ import numpy as np
 from savepoint.errors import ConfigError
 
 SHARD_SIZE = 4 * 1024 * 1024  # the converter's default
-CONVERTED_BY = "savepoint tfjs exporter"
 
 # Layer classes tfjs-layers 4.x registers (serialization.registerClass), models included.
 TFJS_LAYERS = frozenset("""
@@ -77,8 +76,9 @@ def export(model: Any, filepath: str, input_signature: Any = None, *,
     topology = topology_of(model)
     weights = weight_entries(model)
     files, manifest = shards(weights, shard_size_bytes)
+    from savepoint import __version__
     document = {"format": "layers-model", "generatedBy": f"keras v{topology['keras_version']}",
-                "convertedBy": CONVERTED_BY, "modelTopology": topology,
+                "convertedBy": f"savepoint v{__version__}", "modelTopology": topology,
                 "weightsManifest": manifest}
     temp = storage.temp_dir_for(filepath)
     try:
