@@ -243,3 +243,14 @@ def test_convert_as_a_subprocess(saved, tmp_path):
                              f" -> {target} (safetensors): 14 tensors, optimizer state "
                              f"included\n")
     assert_same(model, reload(str(target), "safetensors", families.sequential), x, True)
+
+
+def test_convert_help_has_examples(capsys):
+    from savepoint import cli
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["convert", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert "savepoint convert training_1/cp.ckpt w.safetensors --model model.json" in out
+    assert "--model CONFIG_OR_MODEL_FILE" in out and "--overwrite" in out and "--to FORMAT" in out
