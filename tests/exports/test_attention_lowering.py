@@ -132,11 +132,11 @@ def test_a_mask_reaching_a_layer_in_a_nested_model_is_refused():
              "received the mask of Masking layer 'pad'")
 
 
-def test_mha_attention_axes_other_than_the_default_are_refused():
+def test_mha_over_chosen_attention_axes_folds_the_other_axes_into_the_batch():
     x = keras.Input((3, 4, 5))
-    mha = L.MultiHeadAttention(2, 2, attention_axes=[2], name="mha")
-    _refused(keras.Model(x, mha(x, x)), "'mha' (MultiHeadAttention)",
-             "the default attention_axes [1, 2] (received [2])")
+    ops = _ops(keras.Model(x, L.MultiHeadAttention(2, 2, attention_axes=[2])(x, x)))
+    assert ops.count("BatchMatMulV2") == 2 and ops.count("Transpose") == 4
+    assert "Einsum" not in ops
 
 
 def test_mha_robust_masking_is_refused():

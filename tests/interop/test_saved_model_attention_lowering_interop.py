@@ -38,7 +38,8 @@ def transformer() -> keras.Model:
 
 def cross_attention() -> keras.Model:
     """MHA options: cross attention with a key, value_dim, no bias, output_shape, the causal
-    mask, an attention_mask input, the attention scores as an output; rank-4 inputs."""
+    mask, an attention_mask input, the attention scores as an output; rank-4 inputs over all
+    their axes and over one of them (attention_axes)."""
     q, v = keras.Input((5, 6), name="query"), keras.Input((7, 4), name="value")
     k = keras.Input((7, 3), name="key")
     mask_in = keras.Input((5, 7), name="mask")
@@ -51,12 +52,16 @@ def cross_attention() -> keras.Model:
     image = keras.Input((3, 4, 2), name="image")
     grid, grid_scores = L.MultiHeadAttention(2, 2, name="grid")(image, image,
                                                                return_attention_scores=True)
+    rows, row_scores = L.MultiHeadAttention(2, 3, attention_axes=[2], name="rows")(
+        image, image, return_attention_scores=True)
     return keras.Model([q, v, k, mask_in, image],
                        [L.Activation("linear", name="o_cross")(out),
                         L.Activation("linear", name="o_scores")(scores),
                         L.Activation("linear", name="o_causal")(causal),
                         L.Activation("linear", name="o_grid")(L.Flatten()(grid)),
-                        L.Activation("linear", name="o_grid_scores")(grid_scores)])
+                        L.Activation("linear", name="o_grid_scores")(grid_scores),
+                        L.Activation("linear", name="o_rows")(rows),
+                        L.Activation("linear", name="o_row_scores")(row_scores)])
 
 
 def dense_attention() -> keras.Model:

@@ -2,8 +2,8 @@
 Reshape and MatMul/BatchMatMulV2), MultiHeadAttention, Attention and AdditiveAttention.
 
 No Einsum op is emitted: TFLite has no builtin for it, and the equations dense layers use are
-matrix products of a transposed, reshaped input. MultiHeadAttention takes its default
-``attention_axes`` (all axes between the batch and the features), ``attention_mask`` (rank 3),
+matrix products of a transposed, reshaped input. MultiHeadAttention takes any
+``attention_axes`` (laid out as Keras lays out its scores), ``attention_mask`` (rank 3),
 ``use_causal_mask``, ``return_attention_scores`` and the Keras masks of its query, value and key
 (from Masking layers); the dense attentions take ``use_scale``, both score modes, ``causal``
 or ``use_causal_mask``, ``return_attention_scores`` and masks. Masks are added to the logits
@@ -167,39 +167,56 @@ def _mha_keep(b: FunctionBuilder, layer: Any, a: dict) -> str | None:
     return None if keep is None else _expand(b, keep, 1)
 
 
-def _heads(b: FunctionBuilder, dense: Any, x: str, shape: tuple, dim: int, heads: int) -> str:
-    """Project with ``dense``, then ``[batch, heads, positions, dim]``."""
-    y = _einsum_dense(b, dense, x, shape)
-    positions = int(np.prod(shape[1:-1], dtype=np.int64))
-    return transpose(b, reshape(b, y, [None, positions, heads, dim]), [0, 2, 1, 3])
+def _layout(layer: Any, q_shape: tuple, k_shape: tuple) -> dict:
+    """How ``attention_axes`` split the axes between the batch and the features, as Keras lays
+    out its scores: ``(batch, *other axes, heads, *query attention axes, *key ones)``."""
+    n = len(q_shape) - 2
+    axes = [a - 1 for a in layer.attention_axes]
+    other = [i for i in range(n) if i not in axes]
+    return {"perm": [0] + [1 + i for i in other] + [1 + n] + [1 + i for i in axes] + [2 + n],
+            "others": [q_shape[1 + i] for i in other], "q": [q_shape[1 + i] for i in axes],
+            "k": [k_shape[1 + i] for i in axes]}
+
+
+def _size(dims: list) -> int:
+    return int(np.prod(dims, dtype=np.int64))
+
+
+def _heads(b: FunctionBuilder, dense: Any, x: str, shape: tuple, dim: int, heads: int,
+           layout: dict, side: str) -> str:
+    """Project with ``dense`` (``[batch, *axes, heads, dim]``), then
+    ``[batch * other axes, heads, attention positions, dim]``."""
+    y = transpose(b, _einsum_dense(b, dense, x, shape), layout["perm"])
+    if not layout["others"] and len(layout[side]) == 1:
+        return y  # already [batch, heads, steps, dim]
+    return reshape(b, y, [None, heads, _size(layout[side]), dim])
 
 
 @lowers("MultiHeadAttention")
 def _mha(b, layer, xs, shapes, outs):
     a = _mha_arguments(b, layer, xs)
     q_t, v_t, k_t = a["query"], a["value"], a["key"]
-    rank = len(q_t.shape)
-    if layer.attention_axes != list(range(1, rank - 1)):
-        raise _refuse(layer, f"the default attention_axes {list(range(1, rank - 1))} "
-                             f"(received {layer.attention_axes})")
     if layer.softmax_robust_masking:
         raise _refuse(layer, "softmax_robust_masking False")
     heads, kd, vd = layer.num_heads, layer.key_dim, layer.value_dim
     keep = _mha_keep(b, layer, a)
-    edge = a["edge"]
-    q = _heads(b, layer.query_dense, edge[id(q_t)], q_t.shape, kd, heads)
-    k = _heads(b, layer.key_dense, edge[id(k_t)], k_t.shape, kd, heads)
-    v = _heads(b, layer.value_dense, edge[id(v_t)], v_t.shape, vd, heads)
+    edge, layout = a["edge"], _layout(layer, q_t.shape, k_t.shape)
+    q = _heads(b, layer.query_dense, edge[id(q_t)], q_t.shape, kd, heads, layout, "q")
+    k = _heads(b, layer.key_dense, edge[id(k_t)], k_t.shape, kd, heads, layout, "k")
+    v = _heads(b, layer.value_dense, edge[id(v_t)], v_t.shape, vd, heads, layout, "k")
     q = b.op("Mul", [q, b.scalar(1.0 / math.sqrt(kd))], T=T)
     logits = _masked(b, b.op("BatchMatMulV2", [q, k], T=T, adj_y=True), keep)
     weights = b.op("Softmax", [logits], T=T)
-    context = transpose(b, b.op("BatchMatMulV2", [weights, v], T=T), [0, 2, 1, 3])
-    context = reshape(b, context, [None, *q_t.shape[1:-1], heads, vd])
-    out = _einsum_dense(b, layer.output_dense, context, (None, *q_t.shape[1:-1], heads, vd))
+    context = b.op("BatchMatMulV2", [weights, v], T=T)  # [batch * others, heads, T, vd]
+    if layout["others"] or len(layout["q"]) != 1:
+        context = reshape(b, context, [None, *layout["others"], heads, *layout["q"], vd])
+    inverse = sorted(range(len(layout["perm"])), key=layout["perm"].__getitem__)
+    out = _einsum_dense(b, layer.output_dense, transpose(b, context, inverse),
+                        (None, *q_t.shape[1:-1], heads, vd))
     if not a["scores"]:
         return [out]
-    lead_q, lead_k = list(q_t.shape[1:-1]), list(k_t.shape[1:-1])
-    return [out, reshape(b, weights, [None, heads] + lead_q + lead_k)]
+    return [out, reshape(b, weights, [None, *layout["others"], heads, *layout["q"],
+                                      *layout["k"]])]
 
 
 # ----------------------------------------------------------------------------- dense attention
