@@ -13,8 +13,10 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
 import savepoint as keras
+from savepoint.cli import main
 from serving_helpers import (ROOT, assert_error, build, close, inputs_for, regressor,
                              running_server, save_version)
 
@@ -130,25 +132,28 @@ def test_a_base_path_without_versions_waits_for_one(tmp_path):
         assert _status(server) == {"5": "AVAILABLE"}
 
 
-def _serve_fails(args: list[str]) -> str:
-    proc = subprocess.run([sys.executable, "-m", "savepoint", "serve", *args], cwd=ROOT,
+def test_command_line_errors_are_clear(tmp_path, capsys):
+    # the real command: a missing base path stops it before it listens
+    proc = subprocess.run([sys.executable, "-m", "savepoint", "serve",
+                           f"--model_base_path={tmp_path / 'missing'}"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0, proc.stdout + proc.stderr
-    return proc.stderr
-
-
-def test_command_line_errors_are_clear(tmp_path):
-    err = _serve_fails([f"--model_base_path={tmp_path / 'missing'}"])
-    assert "Expected the base path of model 'default' to be a directory" in err
-    assert "Fix: point --model_base_path" in err
-    err = _serve_fails(["--model_name=m"])
-    assert "Expected --model_base_path (or --model_config_file). Received neither." in err
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "savepoint: error: Expected the base path of model 'default' to be a directory" \
+        in proc.stderr and "Fix: point --model_base_path" in proc.stderr
+    # the rest in process (same entry point, without a torch start-up each)
     bad = tmp_path / "bad.config"
     bad.write_text('model_config_list {\n  config { name: "a" base_path: "/x" }\n  cfg {}\n}')
-    err = _serve_fails([f"--model_config_file={bad}"])
-    assert f"{bad}:3: expected one of the fields ['config'] in model_config_list. " \
-           f"Received 'cfg'." in err
-    err = _serve_fails([f"--model_base_path={tmp_path}", "--max_batch_size=8"])
-    assert "Expected --enable_batching with batching parameters" in err
-    err = _serve_fails([f"--model_base_path={tmp_path}", "--enable_batching=maybe"])
-    assert "expected true or false, received 'maybe'" in err
+    cases = [(["--model_name=m"],
+              "Expected --model_base_path (or --model_config_file). Received neither."),
+             ([f"--model_config_file={bad}"],
+              f"{bad}:3: expected one of the fields ['config'] in model_config_list. "
+              f"Received 'cfg'."),
+             ([f"--model_base_path={tmp_path}", "--max_batch_size=8"],
+              "Expected --enable_batching with batching parameters")]
+    for args, message in cases:
+        assert main(["serve", *args]) == 1
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["serve", f"--model_base_path={tmp_path}", "--enable_batching=maybe"])
+    assert e.value.code == 2
+    assert "expected true or false, received 'maybe'" in capsys.readouterr().err
