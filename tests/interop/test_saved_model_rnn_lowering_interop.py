@@ -120,6 +120,13 @@ def time_distributed() -> keras.Model:
     return keras.Model(frames, L.Dense(2, name="out")(L.LSTM(3)(h)))
 
 
+def td_embedding() -> keras.Model:
+    """TimeDistributed(Embedding) on int ids (the Reshape keeps their dtype), then a GRU."""
+    ids = keras.Input((3, 4), dtype="int32", name="ids")
+    h = L.TimeDistributed(L.Flatten())(L.TimeDistributed(L.Embedding(20, 3))(ids))
+    return keras.Model(ids, L.Dense(2, name="out")(L.GRU(2)(h)))
+
+
 def variable_length() -> keras.Model:
     """Time dimension None: no signature, but tf.keras loads it from its config and runs it."""
     x = keras.Input((None, 3), name="steps")
@@ -141,7 +148,7 @@ def _five_steps(model: keras.Model, n: int) -> dict:
 def test_tf_serves_savepoint_recurrent_signatures(tmp_path, monkeypatch):
     python = _interop_python(TF_PYTHON, "TensorFlow")
     names = ["lstm_gru", "options", "bidirectional", "states", "cells", "masked",
-             "masked_sequences", "embedding_mask", "time_distributed"]
+             "masked_sequences", "embedding_mask", "time_distributed", "td_embedding"]
     cases = [_case(tmp_path, "lstm_gru", lstm_gru(), classes=False),
              _case(tmp_path, "options", options()),
              _case(tmp_path, "bidirectional", bidirectional()),
@@ -150,7 +157,8 @@ def test_tf_serves_savepoint_recurrent_signatures(tmp_path, monkeypatch):
              _case(tmp_path, "masked", masked()),
              _case(tmp_path, "masked_sequences", masked_sequences()),
              _case(tmp_path, "embedding_mask", embedding_mask()),
-             _case(tmp_path, "time_distributed", time_distributed())]
+             _case(tmp_path, "time_distributed", time_distributed()),
+             _case(tmp_path, "td_embedding", td_embedding())]
     monkeypatch.setattr(write_interop, "_inputs", _five_steps)
     with pytest.warns(UserWarning, match="'encoder' \\(LSTM\\).*fixed number of timesteps.*"
                                          "Received None"):
