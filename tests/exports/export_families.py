@@ -82,6 +82,15 @@ def untraceable() -> keras.Model:
     return keras.Model(x, Branchy(name="branchy")(x))
 
 
+def every_tfjs_activation() -> keras.Model:
+    """One Dense per activation string TF.js Layers knows (tfjs.TFJS_ACTIVATIONS), summed."""
+    from savepoint.exports.tfjs import TFJS_ACTIVATIONS
+    x = keras.Input((5,), name="x")
+    heads = [L.Dense(3, activation=name, name=f"act_{name}")(x)
+             for name in sorted(TFJS_ACTIVATIONS)]
+    return keras.Model(x, L.Dense(2, name="out")(L.Concatenate()(heads)))
+
+
 # name -> builder: what every format must export (tf_saved_model's lowering aside)
 FAMILIES = {"tutorial_mlp": tutorial_mlp, "functional_mlp": functional_mlp,
             "two_in_two_out": two_in_two_out, "cnn": cnn, "text": text, "rnn": rnn,
@@ -89,7 +98,8 @@ FAMILIES = {"tutorial_mlp": tutorial_mlp, "functional_mlp": functional_mlp,
 # the same families in the forms TF.js Layers implements
 TFJS_FAMILIES = {"tutorial_mlp": tutorial_mlp, "functional_mlp": functional_mlp,
                  "multi_io": multi_io, "cnn_plain": cnn_plain, "text": text,
-                 "rnn_plain": rnn_plain, "mobilenet": mobilenet, "mobilenet_v2": mobilenet_v2}
+                 "rnn_plain": rnn_plain, "mobilenet": mobilenet, "mobilenet_v2": mobilenet_v2,
+                 "activations": every_tfjs_activation}
 
 
 def build(factory, seed: int = 7) -> keras.Model:
@@ -130,3 +140,4 @@ def inputs_for(model: keras.Model, n: int, seed: int = 11) -> list[np.ndarray]:
 def input_names(model: keras.Model) -> list[str]:
     """The names of ``model.inputs`` (Input layer names), in order."""
     return [t._history[0].name for t in model.inputs]
+
