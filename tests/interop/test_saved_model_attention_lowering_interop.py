@@ -112,10 +112,11 @@ def remaining_layers() -> keras.Model:
                       activation="tanh")(L.Permute((2, 1, 3))(L.Reshape((2, 4, 3))(
                           L.Reshape((4, 6))(e))))
     e = L.EinsumDense("ab,bc->ac", output_shape=3)(L.Flatten()(e))
+    per_step = L.EinsumDense("abc,bcd->abd", output_shape=(4, 5), bias_axes="d")(r)  # shared b
     s = L.Softmax(axis=1)(L.UnitNormalization(axis=[1, 2])(d))
     t = L.ReLU(threshold=0.2, negative_slope=0.1, max_value=1.5)(n)
     m = L.Flatten()(L.Dense(3)(L.Masking()(L.ReLU(threshold=0.5)(x))))
-    merged = L.Concatenate()([L.Flatten()(s), L.Flatten()(t), e, m,
+    merged = L.Concatenate()([L.Flatten()(s), L.Flatten()(t), e, m, L.Flatten()(per_step),
                               L.UnitNormalization()(v)])
     model = keras.Model([x, v], L.Dense(2, name="out")(merged))
     model.compile(optimizer="sgd", loss="mse")
