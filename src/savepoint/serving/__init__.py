@@ -1,8 +1,9 @@
 """``savepoint serve``: a model server speaking TensorFlow Serving's REST API.
 
 Modules: ``config`` (the text-proto config files), ``servable`` (one loaded version),
-``json_tensor`` (REST JSON <-> arrays), ``registry`` (versions and the poller), ``batcher``
-(server-side batching), ``app`` (the Starlette endpoints), ``server`` (uvicorn).
+``json_tensor`` (REST JSON <-> arrays), ``examples`` (classify/regress), ``registry`` (versions
+and the poller), ``batcher`` (server-side batching), ``app`` (the Starlette endpoints),
+``server`` (uvicorn).
 
 Example:
     >>> from savepoint.serving import parse_model_config

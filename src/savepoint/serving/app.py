@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from savepoint.serving import examples
 from savepoint.serving import json_tensor as jt
 from savepoint.serving.batcher import Batcher
 from savepoint.serving.registry import ModelRegistry
@@ -110,9 +111,10 @@ class RestApi:
             return jt.encode_predict(await self._run(servable, arrays), fmt)
         check = _classify_output if verb == "classify" else _regress_output
         output = check(servable)
-        arrays = jt.decode_examples(doc, servable.inputs, verb)
+        arrays = examples.decode_examples(doc, servable.inputs, verb)
         values = (await self._run(servable, arrays))[output]
-        return jt.encode_classify(values) if verb == "classify" else jt.encode_regress(values)
+        return (examples.encode_classify(values) if verb == "classify"
+                else examples.encode_regress(values))
 
     async def _run(self, servable: Servable, arrays: dict) -> dict:
         if self.batcher is not None:
