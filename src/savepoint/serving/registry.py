@@ -145,10 +145,7 @@ class ModelRegistry:
     def get(self, name: str, version: int | None = None, label: str | None = None) -> Servable:
         """The servable a request names: the latest version, a version, or a labelled one."""
         model = self._models.get(name)
-        if label is not None:
-            if model is None or label not in model.config.version_labels:
-                raise ServingError(400, f"Unrecognized servable version label: {label}")
-            version = model.config.version_labels[label]
+        version = _labelled(model, version, label)
         served = model.served if model is not None else {}
         if version is None:
             if not served:
@@ -162,10 +159,7 @@ class ModelRegistry:
     def status(self, name: str, version: int | None = None, label: str | None = None) -> dict:
         """TF Serving's ``GetModelStatusResponse`` as JSON."""
         model = self._models.get(name)
-        if label is not None:
-            if model is None or label not in model.config.version_labels:
-                raise ServingError(400, f"Unrecognized servable version label: {label}")
-            version = model.config.version_labels[label]
+        version = _labelled(model, version, label)
         states = dict(model.states) if model is not None else {}
         if version is not None:
             if version not in states:
@@ -176,6 +170,15 @@ class ModelRegistry:
         return {"model_version_status": [
             {"version": str(v), "state": s, "status": {"error_code": "OK", "error_message": ""}}
             for v, s in sorted(states.items())]}
+
+
+def _labelled(model: _Model | None, version: int | None, label: str | None) -> int | None:
+    """The version a label names (config ``version_labels``), else ``version``."""
+    if label is None:
+        return version
+    if model is None or label not in model.config.version_labels:
+        raise ServingError(400, f"Unrecognized servable version label: {label}")
+    return model.config.version_labels[label]
 
 
 def _versions(base_path: str) -> list[int]:
