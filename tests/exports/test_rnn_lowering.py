@@ -196,6 +196,15 @@ def test_the_mask_flows_through_returned_sequences_and_time_distributed():
     _check(keras.Model(x, L.GRU(2, name="out")(h)), _padded())
 
 
+def test_an_unmerged_bidirectional_masks_both_outputs():
+    """tf.keras gives both sequences of Bidirectional(merge_mode=None) the input's mask: an RNN
+    reading the backward one must skip the padded steps too."""
+    x = keras.Input((6, 2), name="x")
+    forward, backward = L.Bidirectional(L.SimpleRNN(2, return_sequences=True),
+                                        merge_mode=None)(L.Masking()(x))
+    _check(keras.Model(x, L.LSTM(3, name="out")(backward)), _padded())
+
+
 def test_an_embedding_mask_zero_masks_the_padded_ids():
     tokens = keras.Input((6,), dtype="int32", name="x")
     h = L.Embedding(9, 3, mask_zero=True)(tokens)

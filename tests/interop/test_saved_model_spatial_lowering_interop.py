@@ -166,6 +166,13 @@ def categories() -> keras.Model:
                         L.Activation("linear", name="codes")(merged), buckets])
 
 
+def no_variables() -> keras.Model:
+    """No variable at all: the TF1 saver has no RestoreV2/SaveV2 (they need one tensor), and
+    ``saved_model_cli run`` still restores (nothing) and runs."""
+    x = keras.Input((4, 3), name="pixels")
+    return keras.Model(x, L.Activation("tanh", name="out")(L.Flatten()(L.Cropping1D(1)(x))))
+
+
 def test_tf_serves_the_remaining_spatial_and_preprocessing_layers(tmp_path):
     python = _interop_python(TF_PYTHON, "TensorFlow")
     cases = [_case(tmp_path, "volumes", volumes()),
@@ -174,12 +181,14 @@ def test_tf_serves_the_remaining_spatial_and_preprocessing_layers(tmp_path):
              _case(tmp_path, "images", images()),
              _case(tmp_path, "channels_first", channels_first()),
              _case(tmp_path, "preprocessing", preprocessing()),
-             _case(tmp_path, "categories", categories())]
+             _case(tmp_path, "categories", categories()),
+             _case(tmp_path, "no_variables", no_variables())]
     cli = os.path.join(os.path.dirname(python), "saved_model_cli")
     out = _run_in_tf(python, "tf_check_saved_model.py",
                      {"cases": cases, "ops": _ops_table(), "cli": cli})
     reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["dir"] for r in reports] == ["volumes", "transposed", "sequences", "images",
-                                              "channels_first", "preprocessing", "categories"]
+                                              "channels_first", "preprocessing", "categories",
+                                              "no_variables"]
     for report in reports:
         assert report["signature"] <= 1e-5 and report["cli"] <= 1e-5 and report["keras"] <= 1e-5

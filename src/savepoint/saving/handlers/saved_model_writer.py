@@ -244,8 +244,12 @@ def _strings(name: str, values: list[str]) -> pb.NodeDef:
 def _saver_nodes(handles: list[str], keys: list[str], dtypes: list[int]) -> list[pb.NodeDef]:
     """TF1's saver over the variables: what ``saved_model_cli`` and the C++ loader run."""
     nodes = [_node("saver_filename", "Placeholder", [], dtype=("type", DT_STRING),
-                   shape=("shape", ())),
-             _strings("save/tensor_names", keys),
+                   shape=("shape", ()))]
+    if not keys:  # RestoreV2/SaveV2 need at least one tensor: a model without variables
+        return nodes + [_node("save/restore_all", "NoOp", []),
+                        _node("save/Identity", "Identity", ["saver_filename"],
+                              T=("type", DT_STRING))]
+    nodes += [_strings("save/tensor_names", keys),
              _strings("save/shape_and_slices", [""] * len(keys)),
              _node("save/RestoreV2", "RestoreV2",
                    ["saver_filename", "save/tensor_names", "save/shape_and_slices"],
