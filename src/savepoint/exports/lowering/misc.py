@@ -87,9 +87,10 @@ def _layer_masks(layer: Any, node: Any, ins: list, names: dict) -> list:
         source = present[0]
         what = names.get(source, "a merge or concatenation of masks")
         raise _refuse(layer, f"no Keras mask on its inputs (received the mask of {what})")
-    if recurrent:  # the mask follows the sequence; states carry none
-        return [ins[0] if getattr(layer, "return_sequences", True) else None] + \
-            [None] * (n_out - 1)
+    if recurrent:  # the mask follows the sequence (both of Bidirectional's, unmerged)
+        count = 2 if name == "Bidirectional" and layer.merge_mode is None else 1
+        sequence = ins[0] if getattr(layer, "return_sequences", True) else None
+        return [sequence] * count + [None] * (n_out - count)
     if name == "GlobalAveragePooling1D":
         return [None]
     if name in MASK_LOWERED:
