@@ -154,7 +154,8 @@ def _embedding(b, layer, xs, shapes, outs):
 @lowers("GlobalAveragePooling1D")
 def _global_average_1d(b, layer, xs, shapes, outs):
     """spatial's mean; with a mask, ``sum(x * mask) / sum(mask)`` over the steps, as Keras."""
-    mask = mask_of(b, b.node.input_tensors[0], layer)
+    node = getattr(b, "node", None)  # None: a caller probing the lowering outside a graph
+    mask = mask_of(b, node.input_tensors[0], layer) if node is not None else None
     if mask is None:
         return _SPATIAL["GlobalAveragePooling1D"](b, layer, xs, shapes, outs)
     # the mask is over the steps: axis 1, or 2 for channels_first (which spatial_more may
