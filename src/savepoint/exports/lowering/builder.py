@@ -43,6 +43,9 @@ class FunctionBuilder:
         self.captured: list[Any] = []            # the variables, in resource-arg order
         self.resource_args: list[tuple[str, int]] = []
         self.node_dtypes: list[str] = []         # dtypes of the inputs of the node being lowered
+        self.node: Any = None                    # the graph node being lowered (its call args)
+        self.masks: dict[int, Any] = {}          # tensor id -> the source of its Keras mask
+        self.mask_edges: dict[int, tuple] = {}   # mask source -> (kept-steps edge, squeezed edge)
         self._reads: dict[int, str] = {}
         self._used: dict[str, int] = {}
 

@@ -108,10 +108,10 @@ def _layer_masks(layer: Any, node: Any, ins: list, names: dict) -> list:
 def mask_of(b: FunctionBuilder, tensor: Any, layer: Any) -> str | None:
     """The float mask (1 keep, 0 masked) of ``tensor``, shaped like it without its last axis,
     or ``None``; ``layer`` is the consumer named when the mask cannot be lowered."""
-    source = getattr(b, "masks", {}).get(id(tensor))
+    source = b.masks.get(id(tensor))
     if source is None:
         return None
-    edges = b.__dict__.setdefault("mask_edges", {})
+    edges = b.mask_edges
     if source not in edges:
         raise _refuse(layer, "a Keras mask straight from a Masking or Embedding layer "
                              "(received a mask a merge or concatenation computed)")
@@ -127,7 +127,7 @@ def _masking(b, layer, xs, shapes, outs):
     differs = b.op("NotEqual", [xs[0], b.scalar(float(layer.mask_value))], T=T)
     keep = b.op("Max", [b.op("Cast", [differs], SrcT=DT_BOOL, DstT=T), b.ints([-1])], T=T,
                 Tidx=DT_INT32, keep_dims=True)
-    b.__dict__.setdefault("mask_edges", {})[id(b.node.output_tensors[0])] = (keep, None)
+    b.mask_edges[id(b.node.output_tensors[0])] = (keep, None)
     return [b.op("Mul", [xs[0], keep], T=T)]
 
 
@@ -143,7 +143,7 @@ def _embedding(b, layer, xs, shapes, outs):
     zero = b.const(np.zeros((), np.float32 if dtype == DT_FLOAT else
                             np.int64 if dtype == DT_INT64 else np.int32))
     mask = b.op("Cast", [b.op("NotEqual", [indices, zero], T=dtype)], SrcT=DT_BOOL, DstT=T)
-    b.__dict__.setdefault("mask_edges", {})[id(b.node.output_tensors[0])] = (None, mask)
+    b.mask_edges[id(b.node.output_tensors[0])] = (None, mask)
     if dtype not in (DT_INT32, DT_INT64):  # as Keras: float ids are cast to int32
         indices, dtype = b.op("Cast", [indices], SrcT=dtype, DstT=DT_INT32), DT_INT32
     table = b.variable(_variables(layer)["embeddings"])
