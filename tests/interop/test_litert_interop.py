@@ -26,7 +26,9 @@ import savepoint as keras
 from interop_families import json_lines
 from savepoint.exports.litert.schema import BUILTINS, OPTIONS, TENSOR_TYPES
 from savepoint.utils import set_random_seed
-from test_saved_model_spatial_lowering_interop import categories
+import test_saved_model_attention_lowering_interop as attention_models
+import test_saved_model_rnn_lowering_interop as rnn_models
+from test_saved_model_spatial_lowering_interop import categories, channels_first
 from test_saved_model_write_interop import activation_layers, sequence_cnn
 from venv_runners import ROOT, _interop_python, _run_script
 
@@ -142,7 +144,11 @@ def _families() -> dict:
     return {**families, "activation_layers": activation_layers, "sequence_cnn": sequence_cnn,
             "recurrent_more": recurrent_more, "attention": attention,
             "misc_layers": misc_layers, "spatial_more": spatial_more,
-            "preprocessing": preprocessing, "categories": categories}
+            "preprocessing": preprocessing, "categories": categories,
+            "channels_first": channels_first, "transformer": attention_models.transformer,
+            "embedding_masks": attention_models.embedding_masks,
+            "tf_ops": attention_models.tf_ops, "rnn_states": rnn_models.states,
+            "rnn_masked": rnn_models.masked}
 
 
 def _mnist_cases(tmp_path, monkeypatch) -> list[dict]:
