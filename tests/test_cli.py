@@ -51,6 +51,23 @@ def test_demo_one_epoch_subprocess(tmp_path):
                         out, re.M)
     assert tf_line, out[-2000:]
     assert tf_line.group(1) == ours.group(1)
+    # deployment: the exports, the torch program and the .tflite files in the LiteRT interpreter
+    for line in ("model.export('my_model.tflite', format='litert'): ",
+                 "model.export('my_model_int8.tflite', format='litert', "
+                 "quantize='dynamic_int8'): ",
+                 "model.export('tfjs_model', format='tfjs'): ",
+                 "model.export('torch_model', format='torch'): "):
+        assert line in out
+    assert sorted(os.listdir(workdir / "tfjs_model"))[-1] == "model.json"
+    program = re.search(r"^Reloaded torch_model \(torch\.export program\), accuracy: "
+                        r"([ \d.]{5})%$", out, re.M)
+    litert = re.search(r"^LiteRT interpreter, my_model\.tflite, accuracy: ([ \d.]{5})%$", out,
+                       re.M)
+    int8 = re.search(r"^LiteRT interpreter, my_model_int8\.tflite, accuracy: ([ \d.]{5})%$",
+                     out, re.M)
+    assert program and litert and int8, out[-2000:]
+    assert program.group(1) == litert.group(1) == ours.group(1)
+    assert abs(float(int8.group(1)) - float(ours.group(1))) <= 2.0
     assert "SIGKILL after 45 batches" in out
     assert "Killed-and-resumed weights equal the uninterrupted run's bit for bit: True" in out
 

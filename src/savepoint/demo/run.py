@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import savepoint
 from savepoint.demo.checkpoints import CHECKPOINT_STEPS, WHOLE_MODEL_STEPS
+from savepoint.demo.exports import EXPORT_STEPS
 from savepoint.demo.resume import step_kill_and_resume
 from savepoint.demo.steps import (DemoContext, DemoStep, step_define_model,
                                   step_evaluate_trained, step_evaluate_untrained, step_load_data)
@@ -34,7 +35,7 @@ def demo_steps() -> list[DemoStep]:
     return DEMO_STEPS + CHECKPOINT_STEPS[:1] + [
         DemoStep("Evaluate the trained model", step_evaluate_trained),
         DemoStep("Evaluate an untrained model", step_evaluate_untrained),
-    ] + CHECKPOINT_STEPS[1:] + WHOLE_MODEL_STEPS + [
+    ] + CHECKPOINT_STEPS[1:] + WHOLE_MODEL_STEPS + EXPORT_STEPS + [
         DemoStep("Kill training mid-epoch and resume it exactly", step_kill_and_resume)]
 
 
