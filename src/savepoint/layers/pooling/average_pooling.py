@@ -50,8 +50,13 @@ class AveragePooling(BasePooling):
                 shape = [1] * len(sizes)
                 shape[d] = o
                 scale = scale * (k / counts).reshape(shape)
-            cache.clear()  # one entry: the last input shape (training shapes rarely vary)
-            cache[key] = scale.to(device=like.device, dtype=like.dtype)
+            scale = scale.to(device=like.device, dtype=like.dtype)
+            # Under a trace (model.save's torch.export, ONNX, LiteRT) ``scale`` is a FakeTensor:
+            # cached, it would outlive the trace and break the next eager call.
+            if type(scale) is torch.Tensor:
+                cache.clear()  # one entry: the last input shape (training shapes rarely vary)
+                cache[key] = scale
+            return scale
         return cache[key]
 
 
