@@ -213,7 +213,10 @@ def write_keras(name: str, out: str, pack: bool = True, tag: str = "") -> None:
     import numpy as np
     import tensorflow as tf
     k = _keras()
-    tf.keras.utils.set_random_seed(0)
+    if hasattr(tf.keras.utils, "set_random_seed"):
+        tf.keras.utils.set_random_seed(0)
+    else:  # TF 2.4-2.6
+        tf.random.set_seed(0)
     rng = np.random.default_rng(len(name))
     model, xs, y = BUILDERS[name](k, np, rng)
     model.fit(_feed(xs), y, batch_size=16, epochs=1, verbose=0)

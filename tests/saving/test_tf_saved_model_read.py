@@ -32,9 +32,11 @@ FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
                         "fixtures", "saved_models")
 KERAS_MODELS = ["mlp", "mlp_legacy", "cnn_bn", "cnn_legacy_rmsprop", "two_input", "embedding",
                 "rnn", "mobilenet",
-                # written by older TF (tools/make_older_saved_model_fixtures.sh): 2.12 has
-                # keras 2.12 built in, 2.15 tf-keras 2.15
-                "mlp_tf2_12", "cnn_bn_tf2_12", "mlp_tf2_15", "cnn_bn_tf2_15",
+                # written by older TF (tools/make_older_saved_model_fixtures.sh): 2.4 (Keras
+                # JSON inside saved_model.pb, no keras_metadata.pb), 2.9 and 2.12 with their
+                # built-in Keras, 2.15 with tf-keras 2.15
+                "mlp_tf2_4", "cnn_bn_tf2_4", "mlp_tf2_9", "cnn_bn_tf2_9", "mlp_tf2_12",
+                "cnn_bn_tf2_12", "mlp_tf2_15", "cnn_bn_tf2_15",
                 # adapted lookup layers: the vocabulary is read from the graph's constants
                 "string_lookup", "integer_lookup", "text_vectorization"]
 LOOKUPS = ["string_lookup", "integer_lookup", "text_vectorization"]
