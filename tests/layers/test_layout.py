@@ -18,8 +18,8 @@ from savepoint.serialization import builtin_objects, deserialize, serialize
 LAYERS_DIR = Path(layers.__file__).parent
 # Keras's own top-level modules (keras.activations ...) and the Layer machinery: not families.
 NOT_FAMILIES = {"__init__", "activations", "constraints", "initializers", "regularizers",
-                "base", "layer_helpers", "layer_losses", "symbolic", "torch_modules", "variable",
-                "weight_args"}
+                "base", "layer_helpers", "layer_losses", "layer_symbolic", "symbolic",
+                "torch_modules", "variable", "weight_args"}
 FAMILIES = {"activation", "attention", "convolutional", "core", "merging", "normalization",
             "pooling", "preprocessing", "recurrent", "regularization", "reshaping", "tf_op"}
 

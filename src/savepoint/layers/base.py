@@ -13,9 +13,10 @@ import torch
 from savepoint import backend
 from savepoint.errors import ConfigError, NotBuiltError, ShapeError
 from savepoint.layers import initializers
-from savepoint.layers.symbolic import (KerasTensor, Node, flatten, is_symbolic, map_structure,
+from savepoint.layers.symbolic import (Node, flatten, is_symbolic, map_structure,
                                        placeholder_like)
 from savepoint.layers.layer_losses import _ADD_LOSS_USED, LossesMixin  # noqa: F401 (trainer reads it)
+from savepoint.layers.layer_symbolic import SymbolicCallMixin
 from savepoint.layers.variable import Variable
 from savepoint.mixed_precision_policy import (POLICIES, Policy, call_in_policy, policy_config,
                                               resolve_dtype)
@@ -45,7 +46,7 @@ def skip_initializers() -> Iterator[None]:
         _CALL_CONTEXT.skip_init = previous
 
 
-class Layer(LossesMixin, torch.nn.Module):
+class Layer(SymbolicCallMixin, LossesMixin, torch.nn.Module):
     """Base class of every layer: subclasses define ``build(input_shape)`` and ``call(inputs)``.
 
     Example:
@@ -425,68 +426,6 @@ class Layer(LossesMixin, torch.nn.Module):
         if self.__dict__.get("_initial_weights") is not None:
             weights, self._initial_weights = self._initial_weights, None
             self.set_weights(weights)
-
-    def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
-        inputs = args[0] if args else kwargs["inputs"]
-        if not self.built:
-            self.build(map_structure(lambda t: t.shape, inputs))
-            self.built = True
-            self._set_initial_weights()
-        outputs = self._infer_outputs(args, kwargs)
-        node = Node(self, args, kwargs, outputs)
-        self._inbound_nodes.append(node)
-        for i, t in enumerate(flatten(outputs)):
-            t._history = (self, len(self._inbound_nodes) - 1, i)
-        return outputs
-
-    def _infer_outputs(self, args: tuple, kwargs: dict) -> Any:
-        """Output KerasTensors, from ``compute_output_shape`` or two small trial runs whose
-        differing dimensions become ``None``."""
-        inputs = args[0] if args else kwargs["inputs"]
-        try:
-            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
-        except NotImplementedError:
-            shapes = self._trial_output_shapes(args, kwargs)
-        out_dtype = self.compute_dtype if self._autocast_inputs else flatten(inputs)[0].dtype
-        return _shapes_to_tensors(shapes, out_dtype)
-
-    def _trial_output_shapes(self, args: tuple, kwargs: dict) -> Any:
-        runs = []
-        for size in (2, 3):
-            def fill(t, size=size):
-                if not isinstance(t, KerasTensor):
-                    return t
-                shape = tuple(size if d is None else d for d in t.shape)
-                dtype = torch.long if t.dtype.startswith("int") else backend.torch_dtype(t.dtype)
-                return torch.zeros(shape, dtype=dtype, device=self._device())
-            a, k = map_structure(fill, args), map_structure(fill, kwargs)
-            with torch.no_grad():
-                runs.append(self.__call__(*a, **{**k, "training": False}))
-        return map_structure(lambda t: t, _merge_trial_shapes(*runs))
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        """Override for speed; the default infers the shape by running the layer on zeros."""
-        raise NotImplementedError
-
-    # ----- graph accessors (functional models) ---------------------------------------------
-    @property
-    def output(self) -> Any:
-        return self._node_attr("outputs")
-
-    @property
-    def input(self) -> Any:
-        node_args = self._node_attr("args")
-        return node_args[0] if isinstance(node_args, tuple) and node_args else node_args
-
-    def _node_attr(self, attr: str) -> Any:
-        if not self._inbound_nodes:
-            raise NotBuiltError(f"Layer '{self.name}' has never been called on a symbolic input, "
-                                f"so it has no {attr[:-1] if attr.endswith('s') else attr}.")
-        return getattr(self._inbound_nodes[0], attr)
-
-    @property
-    def output_shape(self) -> Any:
-        return map_structure(lambda t: t.shape, self.output)
 
     # ----- assets (files shipped in a saved model's assets/) ---------------------------------
     def get_assets(self) -> dict[str, bytes]:
