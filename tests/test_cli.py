@@ -179,3 +179,17 @@ def test_demo_never_imports_the_cli():
                             env=offline_env(), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_a_runtime_check_that_fails_says_what_was_expected():
+    from savepoint.demo.runtimes import run_check, runtime_python
+    assert run_check(sys.executable, "print('noise'); print('{\"ok\": 1}')", [], "x") == {"ok": 1}
+    with pytest.raises(savepoint.SavepointError) as exc:
+        run_check(sys.executable, "raise SystemExit('broken runtime')", [],
+                  "the LiteRT interpreter to run ['m.tflite']")
+    message = str(exc.value)
+    assert message.startswith(f"Expected the LiteRT interpreter to run ['m.tflite'] "
+                              f"({sys.executable}). Received exit status 1: ")
+    assert "broken runtime" in message and "Fix: report it with the files" in message
+    assert runtime_python("SP_TEST_PY", "tf", {"SP_TEST_PY": sys.executable}) == sys.executable
+    assert runtime_python("SP_TEST_PY", "tf", {"SP_TEST_PY": "/nonexistent/python"}) is None

@@ -15,9 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import tempfile
 from typing import Any, Mapping
 
@@ -25,7 +23,7 @@ import numpy as np
 
 import savepoint as keras
 from savepoint.demo.steps import DemoContext, DemoStep
-from savepoint.errors import SavepointError
+from savepoint.demo.runtimes import run_check, runtime_python
 
 LITERT_PYTHON_ENV = "SAVEPOINT_LITERT_PYTHON"
 _SCRIPT = """
@@ -53,12 +51,7 @@ def litert_python(environ: Mapping[str, str] = os.environ) -> str | None:
         >>> litert_python({}) is None or os.path.exists(litert_python({}))
         True
     """
-    named = environ.get(LITERT_PYTHON_ENV)
-    if named:
-        return named if os.path.exists(named) else None
-    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    candidate = os.path.join(checkout, ".venvs", "litert", "bin", "python")
-    return candidate if os.path.exists(candidate) else None
+    return runtime_python(LITERT_PYTHON_ENV, "litert", environ)
 
 
 def _size(path: str) -> int:
@@ -76,14 +69,8 @@ def run_litert(paths: list[str], images: Any, labels: Any, python: str | None) -
     with tempfile.TemporaryDirectory() as scratch:
         data = os.path.join(scratch, "test.npz")
         np.savez(data, x=np.asarray(images, np.float32), y=np.asarray(labels))
-        done = subprocess.run([python, "-c", _SCRIPT, data, *map(os.path.abspath, paths)],
-                              capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise SavepointError(
-            f"Expected the LiteRT interpreter ({python}) to run {paths}. Received exit status "
-            f"{done.returncode}: {done.stderr.strip().splitlines()[-1:]}. Fix: report it with "
-            f"the files.")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+        report = run_check(python, _SCRIPT, [data, *map(os.path.abspath, paths)],
+                           f"the LiteRT interpreter to run {paths}")
     return {os.path.basename(k): v for k, v in report.items()}
 
 

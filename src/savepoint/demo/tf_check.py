@@ -12,15 +12,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import tempfile
 from typing import Any, Mapping
 
 import numpy as np
 
-from savepoint.errors import SavepointError
+from savepoint.demo.runtimes import run_check, runtime_python
 
 TF_PYTHON_ENV = "SAVEPOINT_TF_PYTHON"
 _SCRIPT = """
@@ -44,12 +42,7 @@ def tf_python(environ: Mapping[str, str] = os.environ) -> str | None:
         >>> tf_python({}) is None or os.path.exists(tf_python({}))
         True
     """
-    named = environ.get(TF_PYTHON_ENV)
-    if named:
-        return named if os.path.exists(named) else None
-    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    candidate = os.path.join(checkout, ".venvs", "tf", "bin", "python")
-    return candidate if os.path.exists(candidate) else None
+    return runtime_python(TF_PYTHON_ENV, "tf", environ)
 
 
 def check_with_tensorflow(path: str, images: Any, labels: Any, python: str | None) -> dict | None:
@@ -67,14 +60,8 @@ def check_with_tensorflow(path: str, images: Any, labels: Any, python: str | Non
     with tempfile.TemporaryDirectory() as scratch:
         data = os.path.join(scratch, "test.npz")
         np.savez(data, x=np.asarray(images, np.float32), y=np.asarray(labels))
-        done = subprocess.run([python, "-c", _SCRIPT, os.path.abspath(path), data],
-                              capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise SavepointError(
-            f"Expected TensorFlow ({python}) to open the SavedModel at {path!r}. Received exit "
-            f"status {done.returncode}: {done.stderr.strip().splitlines()[-1:]}. Fix: report it "
-            f"with the directory; savepoint's own load_model is unaffected.")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+        report = run_check(python, _SCRIPT, [os.path.abspath(path), data],
+                           f"TensorFlow to open the SavedModel at {path!r}")
     print(f"TensorFlow {report['version']} opened {path}: tf.keras.models.load_model accuracy "
           f"{100 * report['accuracy']:5.2f}%, tf.saved_model.load serving_default output shape "
           f"{tuple(report['shape'])}")
